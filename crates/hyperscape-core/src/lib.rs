@@ -1,0 +1,45 @@
+//! # hyperscape-core
+//!
+//! The light core of hyperscape, a hyperparameter optimisation engine: search spaces,
+//! trials, studies (ask/tell and the closure-driven `optimize`), samplers, pruners and
+//! storage. No ML dependencies live here.
+//!
+//! ```
+//! use hyperscape_core::{Study, Direction, SobolSampler};
+//!
+//! let study = Study::builder("quickstart")
+//!     .direction(Direction::Minimize)
+//!     .sampler(SobolSampler::new(Some(42)))
+//!     .build()?;
+//! study.optimize(|t| -> hyperscape_core::Result<f64> {
+//!     let x = t.suggest_float("x", -10.0, 10.0)?;
+//!     let kind = t.suggest_categorical("kind", ["square", "abs"])?;
+//!     Ok(if kind.as_str() == Some("square") { x * x } else { x.abs() })
+//! }, 64)?;
+//! println!("best: {:?}", study.best_trial()?.params);
+//! # Ok::<(), hyperscape_core::Error>(())
+//! ```
+
+pub mod error;
+pub mod export;
+pub mod functions;
+pub mod param;
+pub mod pruner;
+pub mod sampler;
+pub mod space;
+pub mod storage;
+pub mod study;
+pub mod trial;
+pub mod view;
+
+pub use error::{Error, Result};
+pub use param::{Distribution, ParamValue};
+pub use pruner::{NopPruner, Pruner};
+pub use sampler::{GridSampler, RandomSampler, Sampler, SobolSampler};
+pub use space::{SearchSpace, SpaceDecl};
+pub use storage::{open_storage, InMemoryStorage, Storage};
+pub use study::{
+    HeartbeatConfig, ObjectiveValue, OptimizeOptions, OptimizeSummary, Study, StudyBuilder, Trial,
+};
+pub use trial::{Direction, FrozenTrial, TrialResult, TrialState};
+pub use view::StudyView;

@@ -1,0 +1,185 @@
+//! Samplers: where the next configuration comes from.
+//!
+//! The contract follows Optuna's, which makes define-by-run spaces work:
+//! - at ask time, [`Sampler::infer_relative_search_space`] names the parameters to sample
+//!   *jointly* (relative sampling), and [`Sampler::sample_relative`] draws them;
+//! - while the objective runs, a parameter outside that space (met for the first time,
+//!   or conditional) is drawn by [`Sampler::sample_independent`];
+//! - a sampler that hands out points exclusively (the grid) implements [`Sampler::claim`];
+//!   the storage enforces the claim's uniqueness across threads, processes and machines.
+//!
+//! Samplers see a read-only [`StudyView`], never the storage. Methods take `&mut self`
+//! so samplers may keep typed state; the study serialises calls.
+//!
+//! Every randomised step is seeded. Built-in samplers derive a per-trial random stream
+//! from `(seed, trial number, parameter name)`, so a seeded study draws the same
+//! configuration for trial *k* however many threads or processes run it.
+
+mod grid;
+mod random;
+mod sobol;
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub use grid::GridSampler;
+pub use random::RandomSampler;
+pub use sobol::SobolSampler;
+
+use crate::error::Result;
+use crate::param::{Distribution, ParamValue};
+use crate::space::SearchSpace;
+use crate::storage::TrialId;
+use crate::trial::FrozenTrial;
+use crate::view::StudyView;
+
+/// What a sampler knows of the trial it samples for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrialContext {
+    pub id: TrialId,
+    pub number: u64,
+}
+
+/// A point handed out exclusively: the storage refuses a second trial with the same key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub key: String,
+    pub params: BTreeMap<String, ParamValue>,
+}
+
+/// The sampler contract. See the module documentation.
+pub trait Sampler: Send {
+    /// A short name, such as `random`.
+    fn name(&self) -> &str;
+
+    /// Before a trial is created: a point to claim exclusively, if this sampler hands
+    /// out points (the grid). `Err(Error::SpaceExhausted)` when nothing is left. If the
+    /// storage reports the key taken, the study refreshes the view and asks again.
+    fn claim(&mut self, _view: &StudyView<'_>) -> Result<Option<Claim>> {
+        Ok(None)
+    }
+
+    /// The parameters to sample jointly for this trial. Default: none.
+    fn infer_relative_search_space(
+        &mut self,
+        _view: &StudyView<'_>,
+        _trial: &TrialContext,
+    ) -> SearchSpace {
+        SearchSpace::default()
+    }
+
+    /// Draws the parameters of `space` jointly. Default: none.
+    fn sample_relative(
+        &mut self,
+        _view: &StudyView<'_>,
+        _trial: &TrialContext,
+        _space: &SearchSpace,
+    ) -> Result<BTreeMap<String, ParamValue>> {
+        Ok(BTreeMap::new())
+    }
+
+    /// Draws one parameter that relative sampling did not cover.
+    fn sample_independent(
+        &mut self,
+        view: &StudyView<'_>,
+        trial: &TrialContext,
+        name: &str,
+        distribution: &Distribution,
+    ) -> Result<ParamValue>;
+
+    /// Called after a trial finishes (complete, pruned or failed).
+    fn after_trial(&mut self, _view: &StudyView<'_>, _trial: &FrozenTrial) {}
+}
+
+impl<S: Sampler + ?Sized> Sampler for Box<S> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn claim(&mut self, view: &StudyView<'_>) -> Result<Option<Claim>> {
+        (**self).claim(view)
+    }
+    fn infer_relative_search_space(
+        &mut self,
+        view: &StudyView<'_>,
+        trial: &TrialContext,
+    ) -> SearchSpace {
+        (**self).infer_relative_search_space(view, trial)
+    }
+    fn sample_relative(
+        &mut self,
+        view: &StudyView<'_>,
+        trial: &TrialContext,
+        space: &SearchSpace,
+    ) -> Result<BTreeMap<String, ParamValue>> {
+        (**self).sample_relative(view, trial, space)
+    }
+    fn sample_independent(
+        &mut self,
+        view: &StudyView<'_>,
+        trial: &TrialContext,
+        name: &str,
+        distribution: &Distribution,
+    ) -> Result<ParamValue> {
+        (**self).sample_independent(view, trial, name, distribution)
+    }
+    fn after_trial(&mut self, view: &StudyView<'_>, trial: &FrozenTrial) {
+        (**self).after_trial(view, trial)
+    }
+}
+
+/// A seed from the operating system, for samplers built without one.
+pub fn fresh_seed() -> u64 {
+    rand::random()
+}
+
+/// A random stream for one (seed, trial, parameter): independent of thread timing.
+pub fn trial_rng(seed: u64, number: u64, name: &str) -> ChaCha8Rng {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a over the name
+    for b in name.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let s = splitmix64(seed ^ splitmix64(number ^ splitmix64(h)));
+    ChaCha8Rng::seed_from_u64(s)
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Builds a built-in sampler by name: `random`, `sobol`, or `grid` (which needs an
+/// enumerable declared space).
+pub fn sampler_by_name(
+    name: &str,
+    seed: Option<u64>,
+    space: Option<&crate::space::SpaceDecl>,
+) -> Result<Box<dyn Sampler>> {
+    Ok(match name {
+        "random" => Box::new(RandomSampler::new(seed)),
+        "sobol" | "qmc" => Box::new(SobolSampler::new(seed)),
+        "grid" => {
+            let space = space.ok_or_else(|| crate::Error::InvalidSpace {
+                location: None,
+                reason: "the grid sampler needs a declared space".into(),
+            })?;
+            Box::new(GridSampler::from_space(space, seed)?)
+        }
+        other => {
+            return Err(crate::Error::InvalidSpace {
+                location: None,
+                reason: format!(
+                    "unknown sampler `{other}` (available: {})",
+                    SAMPLERS.join(", ")
+                ),
+            })
+        }
+    })
+}
+
+/// Names accepted by [`sampler_by_name`].
+pub const SAMPLERS: &[&str] = &["random", "grid", "sobol"];

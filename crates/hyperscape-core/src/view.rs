@@ -1,0 +1,113 @@
+//! The study as samplers and pruners see it: an incrementally updated, read-only view.
+//!
+//! A study keeps one [`StudyCache`] per process, refreshed from the storage with
+//! `trials_since(cursor)`, so an ask costs O(trials changed), not O(trials stored).
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::param::Distribution;
+use crate::space::SearchSpace;
+use crate::storage::TrialDelta;
+use crate::trial::{Direction, FrozenTrial, TrialState};
+
+/// Incrementally maintained copy of a study's trials.
+#[derive(Debug, Default)]
+pub(crate) struct StudyCache {
+    pub cursor: u64,
+    pub trials: BTreeMap<u64, FrozenTrial>,
+    /// Intersection of the distributions of all complete trials (None before the first).
+    pub intersection: Option<BTreeMap<String, Distribution>>,
+    /// First distribution seen for each parameter name in the study.
+    pub known: BTreeMap<String, Distribution>,
+    pub claimed: HashSet<String>,
+    pub n_complete: usize,
+}
+
+impl StudyCache {
+    pub fn apply(&mut self, delta: TrialDelta) {
+        for t in delta.trials {
+            let was_complete = self
+                .trials
+                .get(&t.number)
+                .is_some_and(|o| o.state == TrialState::Complete);
+            if t.state == TrialState::Complete && !was_complete {
+                self.n_complete += 1;
+                self.intersection = Some(match self.intersection.take() {
+                    None => t.distributions.clone(),
+                    Some(mut cur) => {
+                        cur.retain(|k, d| t.distributions.get(k) == Some(d));
+                        cur
+                    }
+                });
+            }
+            for (k, d) in &t.distributions {
+                self.known.entry(k.clone()).or_insert_with(|| d.clone());
+            }
+            if let Some(k) = &t.claim_key {
+                self.claimed.insert(k.clone());
+            }
+            self.trials.insert(t.number, t);
+        }
+        self.cursor = self.cursor.max(delta.cursor);
+    }
+}
+
+/// What a sampler or pruner sees of a study. Cheap to build; borrows the cache.
+#[derive(Debug, Clone, Copy)]
+pub struct StudyView<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) directions: &'a [Direction],
+    pub(crate) declared_space: Option<&'a SearchSpace>,
+    pub(crate) cache: &'a StudyCache,
+}
+
+impl<'a> StudyView<'a> {
+    pub fn study_name(&self) -> &'a str {
+        self.name
+    }
+    pub fn directions(&self) -> &'a [Direction] {
+        self.directions
+    }
+    pub fn is_multi_objective(&self) -> bool {
+        self.directions.len() > 1
+    }
+    /// The space declared for the study up front, if any (for example by the CLI).
+    pub fn declared_space(&self) -> Option<&'a SearchSpace> {
+        self.declared_space
+    }
+    /// All trials known to this process, by number.
+    pub fn trials(&self) -> impl Iterator<Item = &'a FrozenTrial> + 'a {
+        self.cache.trials.values()
+    }
+    pub fn n_trials(&self) -> usize {
+        self.cache.trials.len()
+    }
+    pub fn trial(&self, number: u64) -> Option<&'a FrozenTrial> {
+        self.cache.trials.get(&number)
+    }
+    pub fn trials_with_state(
+        &self,
+        state: TrialState,
+    ) -> impl Iterator<Item = &'a FrozenTrial> + 'a {
+        self.cache.trials.values().filter(move |t| t.state == state)
+    }
+    pub fn complete_trials(&self) -> impl Iterator<Item = &'a FrozenTrial> + 'a {
+        self.trials_with_state(TrialState::Complete)
+    }
+    pub fn n_complete(&self) -> usize {
+        self.cache.n_complete
+    }
+    /// Parameters present, with the same distribution, in every complete trial
+    /// (Optuna's intersection search space). Empty before the first complete trial.
+    pub fn intersection_space(&self) -> SearchSpace {
+        SearchSpace(self.cache.intersection.clone().unwrap_or_default())
+    }
+    /// The distribution first used for `name` anywhere in the study.
+    pub fn known_distribution(&self, name: &str) -> Option<&'a Distribution> {
+        self.cache.known.get(name)
+    }
+    /// Whether a trial of the study already holds this claim key.
+    pub fn is_claimed(&self, key: &str) -> bool {
+        self.cache.claimed.contains(key)
+    }
+}
