@@ -141,13 +141,28 @@ pub(super) fn trial_from_row(r: &Row<'_>) -> R<FrozenTrial> {
     })
 }
 
+/// The queries of [`load_trials`]: 0 trials, 1 their params, 2 their intermediate values.
+fn load_sql(part: usize, filter: &str) -> String {
+    match part {
+        0 => format!("SELECT {TRIAL_COLUMNS} FROM trials t WHERE {filter} ORDER BY t.number"),
+        1 => format!(
+            "SELECT p.trial_id, p.name, p.distribution, p.value \
+             FROM trials t JOIN trial_params p ON p.trial_id = t.id WHERE {filter}"
+        ),
+        _ => format!(
+            "SELECT v.trial_id, v.step, v.value \
+             FROM trials t JOIN trial_intermediate_values v ON v.trial_id = t.id WHERE {filter}"
+        ),
+    }
+}
+
 /// Loads the selected trials, ordered by number, with three queries whatever their
 /// count: trials, then the params and intermediate values of all of them.
 pub(super) fn load_trials(tx: &Transaction<'_>, which: Which) -> R<Vec<FrozenTrial>> {
     let (filter, args) = which.filter();
     let mut trials = Vec::new();
     {
-        let sql = format!("SELECT {TRIAL_COLUMNS} FROM trials t WHERE {filter} ORDER BY t.number");
+        let sql = load_sql(0, filter);
         let mut stmt = tx.prepare_cached(&sql)?;
         let mut rows = stmt.query(params![args[0], args[1]])?;
         while let Some(r) = rows.next()? {
@@ -161,10 +176,7 @@ pub(super) fn load_trials(tx: &Transaction<'_>, which: Which) -> R<Vec<FrozenTri
         trials.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
     let slot = |id: TrialId| index.get(&id).copied().ok_or_else(|| corrupt("orphan row"));
 
-    let sql = format!(
-        "SELECT p.trial_id, p.name, p.distribution, p.value \
-         FROM trials t JOIN trial_params p ON p.trial_id = t.id WHERE {filter}"
-    );
+    let sql = load_sql(1, filter);
     let mut stmt = tx.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![args[0], args[1]])?;
     while let Some(r) = rows.next()? {
@@ -176,10 +188,7 @@ pub(super) fn load_trials(tx: &Transaction<'_>, which: Which) -> R<Vec<FrozenTri
         t.params.insert(name, value);
     }
 
-    let sql = format!(
-        "SELECT v.trial_id, v.step, v.value \
-         FROM trials t JOIN trial_intermediate_values v ON v.trial_id = t.id WHERE {filter}"
-    );
+    let sql = load_sql(2, filter);
     let mut stmt = tx.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![args[0], args[1]])?;
     while let Some(r) = rows.next()? {
@@ -198,4 +207,42 @@ pub(super) fn load_trial(
     missing: impl FnOnce() -> Fail,
 ) -> R<FrozenTrial> {
     load_trials(tx, which)?.pop().ok_or_else(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    /// Reading changed trials uses indexes only: its cost follows the number of trials
+    /// changed, not the number stored.
+    #[test]
+    fn incremental_reads_scan_no_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.db");
+        drop(super::super::SqliteStorage::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        for which in [
+            Which::Since(1, 5),
+            Which::AtSeq(1, 5),
+            Which::Id(3),
+            Which::Number(1, 2),
+        ] {
+            let (filter, _) = which.filter();
+            for part in 0..3 {
+                let sql = format!("EXPLAIN QUERY PLAN {}", load_sql(part, filter));
+                let mut stmt = conn.prepare(&sql).unwrap();
+                let plan: Vec<String> = stmt
+                    .query_map([1, 5], |r| r.get::<_, String>(3))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                assert!(
+                    plan.iter().any(|step| step.starts_with("SEARCH"))
+                        && plan.iter().all(|step| !step.starts_with("SCAN")),
+                    "{sql}: {plan:?}"
+                );
+            }
+        }
+    }
 }
