@@ -832,9 +832,9 @@ pub fn stale_trials_failed_once(s: Arc<dyn Storage>) {
     s.finish_trial(done.id, &complete(1.0)).unwrap();
     let w = waiting(&*s, a);
     let other_stale = with_heartbeat(&*s, other);
-    thread::sleep(Duration::from_millis(60));
+    thread::sleep(Duration::from_millis(300));
     let fresh = with_heartbeat(&*s, a);
-    let after = Duration::from_millis(30);
+    let after = Duration::from_millis(150);
 
     let failed = s.fail_stale_trials(a, after).unwrap();
     assert_eq!(
@@ -859,7 +859,7 @@ pub fn stale_trials_failed_once(s: Arc<dyn Storage>) {
         TrialState::Running
     );
     // A fresh heartbeat keeps a trial alive.
-    thread::sleep(Duration::from_millis(40));
+    thread::sleep(Duration::from_millis(200));
     s.heartbeat(&[fresh.id]).unwrap();
     assert!(s.fail_stale_trials(a, after).unwrap().is_empty());
     // A failed stale trial cannot be finished by its late worker.
@@ -890,7 +890,7 @@ pub fn stale_trials_failed_once(s: Arc<dyn Storage>) {
 
 pub fn stale_trials_retried_by_the_engine(s: Arc<dyn Storage>) {
     let cfg = HeartbeatConfig::new(Duration::from_millis(20))
-        .stale_after(Duration::from_millis(150))
+        .stale_after(Duration::from_millis(300))
         .max_retries(1);
     let build = || {
         Study::builder("retry")
@@ -906,7 +906,7 @@ pub fn stale_trials_retried_by_the_engine(s: Arc<dyn Storage>) {
     let x = dead.suggest_float("x", 0.0, 1.0).unwrap();
     let dead_number = dead.number();
     drop(dead); // the worker "dies": no more heartbeats, never told
-    thread::sleep(Duration::from_millis(300));
+    thread::sleep(Duration::from_millis(450));
 
     // Several workers ask at once; exactly one of them fails the stale trial and
     // enqueues its retry.

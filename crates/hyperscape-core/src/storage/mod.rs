@@ -8,7 +8,7 @@
 //!
 //! Backends: [`InMemoryStorage`], and `SqliteStorage` (feature `sqlite`). Open one from
 //! a URL with [`open_storage`]. Every backend passes the same conformance suite
-//! (`storage::conformance`, feature `testkit`: [`crate::storage_conformance_tests`]).
+//! (`storage::conformance`, feature `testkit`: the `storage_conformance_tests!` macro).
 
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
