@@ -35,11 +35,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let summary = study.optimize_with(
         objective,
-        OptimizeOptions::n_trials(128).n_jobs(2).callback(|_, trial| {
-            if trial.number % 32 == 0 {
-                println!("trial {:>3} -> {:?}", trial.number, trial.value());
-            }
-        }),
+        OptimizeOptions::n_trials(128)
+            .n_jobs(2)
+            .callback(|_, trial| {
+                if trial.number % 32 == 0 {
+                    println!("trial {:>3} -> {:?}", trial.number, trial.value());
+                }
+            }),
     )?;
     let best = study.best_trial()?;
     println!(

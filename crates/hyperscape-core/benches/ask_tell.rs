@@ -64,8 +64,13 @@ fn main() {
         .collect();
     let storages = opt("--storages", "memory,sqlite");
     if !json {
-        println!("hyperscape ask+suggest(4)+tell overhead, random sampler (microseconds per trial)");
-        println!("{:<8} {:>7} {:>10} {:>10} {:>14}", "storage", "trials", "mean", "median", "median(last10%)");
+        println!(
+            "hyperscape ask+suggest(4)+tell overhead, random sampler (microseconds per trial)"
+        );
+        println!(
+            "{:<8} {:>7} {:>10} {:>10} {:>14}",
+            "storage", "trials", "mean", "median", "median(last10%)"
+        );
     }
     for storage in storages.split(',') {
         for &n in &sizes {

@@ -31,8 +31,23 @@ fn params_by_number(study: &Study) -> BTreeMap<u64, Params> {
         .collect()
 }
 
-fn run(sampler: Box<dyn Sampler>, jobs: usize) -> BTreeMap<u64, Params> {
-    let study = Study::builder("r").boxed_sampler(sampler).build().unwrap();
+fn mixed_space() -> SpaceDecl {
+    SpaceDecl::new()
+        .param("x", Distribution::float(-5.0, 5.0))
+        .and_then(|s| s.param("lr", Distribution::float_log(1e-5, 1.0)))
+        .and_then(|s| s.param("n", Distribution::int_step(2, 64, 2)))
+        .and_then(|s| s.param("act", Distribution::categorical(["relu", "tanh", "gelu"])))
+        .unwrap()
+}
+
+/// Runs 40 trials; with `declared`, the study knows its space up front (as the CLI's
+/// does), so joint samplers sample it from the first trial.
+fn run(sampler: Box<dyn Sampler>, jobs: usize, declared: bool) -> BTreeMap<u64, Params> {
+    let mut b = Study::builder("r").boxed_sampler(sampler);
+    if declared {
+        b = b.space(mixed_space().search_space());
+    }
+    let study = b.build().unwrap();
     study
         .optimize_with(mixed, OptimizeOptions::n_trials(40).n_jobs(jobs))
         .unwrap();
@@ -41,21 +56,29 @@ fn run(sampler: Box<dyn Sampler>, jobs: usize) -> BTreeMap<u64, Params> {
 
 #[test]
 fn seeded_samplers_are_reproducible_even_with_threads() {
-    for make in [
-        (|s| Box::new(RandomSampler::new(Some(s))) as Box<dyn Sampler>)
-            as fn(u64) -> Box<dyn Sampler>,
-        |s| Box::new(SobolSampler::new(Some(s))),
-    ] {
-        let a = run(make(11), 1);
+    // The random sampler is independent per trial; Sobol is joint over the declared
+    // space. (Without a declared space, Sobol's joint space is what complete trials
+    // share, which depends on which trials completed first, as in Optuna.)
+    type Make = fn(u64) -> Box<dyn Sampler>;
+    let random: Make = |s| Box::new(RandomSampler::new(Some(s)));
+    let sobol: Make = |s| Box::new(SobolSampler::new(Some(s)));
+    for (make, declared) in [(random, false), (sobol, true)] {
+        let a = run(make(11), 1, declared);
         assert_eq!(a.len(), 40);
-        assert_eq!(a, run(make(11), 1), "same seed, same run");
-        assert_eq!(
-            a,
-            run(make(11), 4),
-            "trial k gets the same params whatever the thread timing"
-        );
-        assert_ne!(a, run(make(12), 1), "another seed, another run");
+        assert!(a.values().all(|p| p.len() == 4));
+        assert_eq!(a, run(make(11), 1, declared), "same seed, same run");
+        for _ in 0..3 {
+            assert_eq!(
+                a,
+                run(make(11), 4, declared),
+                "trial k gets the same params whatever the thread timing"
+            );
+        }
+        assert_ne!(a, run(make(12), 1, declared), "another seed, another run");
     }
+    // Sobol without a declared space is still reproducible on one thread.
+    let b = run(sobol(5), 1, false);
+    assert_eq!(b, run(sobol(5), 1, false));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! In-memory storage: fast, process-local, gone when the process exits.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -22,6 +22,10 @@ struct MemStudy {
     changes: BTreeMap<u64, usize>,
     seq: u64,
     claim_keys: HashSet<String>,
+    /// Indices of waiting and running trials, so claims and stale checks do not scan
+    /// the whole study.
+    waiting: BTreeSet<usize>,
+    running: BTreeSet<usize>,
 }
 
 impl MemStudy {
@@ -231,6 +235,11 @@ impl Storage for InMemoryStorage {
         s.trials.push(trial.clone());
         s.trial_seq.push(0);
         let idx = s.trials.len() - 1;
+        if trial.state == TrialState::Waiting {
+            s.waiting.insert(idx);
+        } else {
+            s.running.insert(idx);
+        }
         s.touch(idx);
         g.trials.insert(id, (study, idx));
         Ok(trial)
@@ -239,9 +248,10 @@ impl Storage for InMemoryStorage {
     fn claim_waiting_trial(&self, study: StudyId, heartbeat: bool) -> Result<Option<FrozenTrial>> {
         let mut g = self.lock();
         let s = g.study_mut(study)?;
-        let Some(idx) = s.trials.iter().position(|t| t.state == TrialState::Waiting) else {
+        let Some(idx) = s.waiting.pop_first() else {
             return Ok(None);
         };
+        s.running.insert(idx);
         let now = Utc::now();
         let t = &mut s.trials[idx];
         t.state = TrialState::Running;
@@ -325,6 +335,7 @@ impl Storage for InMemoryStorage {
         t.fail_reason = reason;
         t.datetime_complete = Some(Utc::now());
         let out = t.clone();
+        s.running.remove(&idx);
         s.touch(idx);
         Ok(out)
     }
@@ -335,13 +346,10 @@ impl Storage for InMemoryStorage {
         let now = Utc::now();
         let limit = chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::MAX);
         let stale: Vec<usize> = s
-            .trials
+            .running
             .iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                t.state == TrialState::Running && t.heartbeat.is_some_and(|h| now - h > limit)
-            })
-            .map(|(i, _)| i)
+            .copied()
+            .filter(|i| s.trials[*i].heartbeat.is_some_and(|h| now - h > limit))
             .collect();
         let mut out = Vec::new();
         for idx in stale {
@@ -350,6 +358,7 @@ impl Storage for InMemoryStorage {
             t.fail_reason = Some(util::stale_reason(stale_after));
             t.datetime_complete = Some(now);
             out.push(t.clone());
+            s.running.remove(&idx);
             s.touch(idx);
         }
         Ok(out)
