@@ -627,17 +627,33 @@ impl Distribution {
     }
 }
 
-/// Rounds `x` onto `low + k*step`, cleaning the float noise of repeated addition.
+/// Rounds `x` onto `low + k*step`. When `low` and `step` are short decimals (0.1,
+/// 2.5e-3), the result is rounded to their decimals, so levels print as 0.3 rather than
+/// 0.30000000000000004; otherwise it is left as computed.
 fn round_to_step(x: f64, low: f64, step: f64) -> f64 {
     let k = ((x - low) / step).round();
     let v = low + k * step;
-    // Trim representation noise such as 0.30000000000000004 to 12 significant digits.
-    let digits = 12 - v.abs().log10().ceil().max(-300.0) as i32;
-    if v == 0.0 || !(0..=300).contains(&digits) {
-        return v;
+    match (decimals(low), decimals(step)) {
+        (Some(a), Some(b)) => {
+            let p = 10f64.powi(a.max(b) as i32);
+            let r = (v * p).round() / p;
+            if (r - v).abs() <= step * 1e-9 {
+                r
+            } else {
+                v
+            }
+        }
+        _ => v,
     }
-    let p = 10f64.powi(digits);
-    (v * p).round() / p
+}
+
+/// The number of decimals of `x` if it has at most 12, else `None`.
+fn decimals(x: f64) -> Option<u32> {
+    (0..=12u32).find(|d| {
+        let p = 10f64.powi(*d as i32);
+        let r = (x * p).round() / p;
+        r == x || ((r - x).abs() <= x.abs() * 1e-15)
+    })
 }
 
 #[cfg(test)]

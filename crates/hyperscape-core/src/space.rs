@@ -234,12 +234,14 @@ impl SpaceDecl {
                     directions = Some(ds.map_err(|r| space_err(loc(), r))?);
                 }
                 "params" => params_table = Some(value),
-                other => return Err(space_err(
-                    loc(),
-                    format!(
+                other => {
+                    return Err(space_err(
+                        loc(),
+                        format!(
                         "unknown top-level key `{other}` (expected direction, directions, params)"
                     ),
-                )),
+                    ))
+                }
             }
         }
         let params_table = params_table

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs besides the Rust toolchain. Idempotent.
+# Today: python3 (external-command objectives in the CLI tests).
+set -euo pipefail
+need_apt=()
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  else
+    echo "missing: ${need_apt[*]} (install them, or run as root)" >&2
+    exit 1
+  fi
+fi
