@@ -125,7 +125,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "branin-demo")]
     pub study: String,
     /// Trials to add.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 200)]
     pub trials: usize,
     /// Sampler: random or sobol.
     #[arg(long, default_value = "sobol")]

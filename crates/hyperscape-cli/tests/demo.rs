@@ -51,5 +51,5 @@ fn demo_works_with_no_arguments() {
         .unwrap();
     assert_success(&out, &["trials"]);
     let trials: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(trials.as_array().unwrap().len(), 100);
+    assert_eq!(trials.as_array().unwrap().len(), 200);
 }

@@ -160,3 +160,16 @@ fn help_has_examples_everywhere() {
         assert!(text.contains("Examples:"), "{cmd:?}: {text}");
     }
 }
+
+#[test]
+fn storage_comes_from_the_environment() {
+    let env = Env::new();
+    let out = env
+        .hs()
+        .env("HYPERSCAPE_STORAGE", "ftp://from-env")
+        .arg("studies")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ftp://from-env"));
+}
