@@ -41,12 +41,14 @@ impl Env {
             .timeout(Duration::from_secs(60));
         c
     }
-    /// `hyperscape <args> --storage <sqlite>`, asserting success, stdout as text.
+    /// `hyperscape <subcommand> --storage <sqlite> <rest>`, asserting success, stdout as text.
     pub fn ok(&self, args: &[&str]) -> String {
+        // Right after the subcommand, so it never lands after `run`'s `--`.
         let out = self
             .hs()
-            .args(args)
+            .arg(args[0])
             .args(["--storage", &self.storage()])
+            .args(&args[1..])
             .output()
             .expect("run");
         assert_success(&out, args);
