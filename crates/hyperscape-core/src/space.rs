@@ -299,7 +299,7 @@ impl SpaceDecl {
             let pos = decls.iter().position(|d| {
                 d.condition
                     .as_ref()
-                    .is_none_or(|c| ordered.params.iter().any(|p| p.name == c.param))
+                    .map_or(true, |c| ordered.params.iter().any(|p| p.name == c.param))
             });
             match pos {
                 Some(i) => {
@@ -330,7 +330,9 @@ impl SpaceDecl {
 
     /// Whether `decl` is active given the values chosen so far.
     pub fn is_active(decl: &ParamDecl, assignment: &BTreeMap<String, ParamValue>) -> bool {
-        decl.condition.as_ref().is_none_or(|c| c.holds(assignment))
+        decl.condition
+            .as_ref()
+            .map_or(true, |c| c.holds(assignment))
     }
 
     /// Levels that the grid takes for one parameter.

@@ -1,6 +1,7 @@
 //! In-memory storage: fast, process-local, gone when the process exits.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -381,7 +382,8 @@ impl Storage for InMemoryStorage {
             .studies
             .get(&study)
             .ok_or_else(|| Error::StudyNotFound(format!("#{study}")))?;
-        let mut idx: Vec<usize> = s.changes.range(cursor + 1..).map(|(_, i)| *i).collect();
+        let after = (Bound::Excluded(cursor), Bound::Unbounded);
+        let mut idx: Vec<usize> = s.changes.range(after).map(|(_, i)| *i).collect();
         idx.sort_unstable();
         Ok(TrialDelta {
             trials: idx.into_iter().map(|i| s.trials[i].clone()).collect(),

@@ -8,8 +8,11 @@
 //!
 //! Backends: [`InMemoryStorage`], and `SqliteStorage` (feature `sqlite`). Open one from
 //! a URL with [`open_storage`]. Every backend passes the same conformance suite
-//! (`storage::conformance`, in the tests).
+//! (`storage::conformance`, feature `testkit`: the `storage_conformance_tests!` macro).
 
+#[cfg(any(test, feature = "testkit"))]
+#[doc(hidden)]
+pub mod conformance;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;

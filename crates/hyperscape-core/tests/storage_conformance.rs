@@ -1,0 +1,19 @@
+//! Every storage backend against the same contract (`storage::conformance`).
+
+use std::sync::Arc;
+
+use hyperscape_core::storage::InMemoryStorage;
+use hyperscape_core::Storage;
+
+hyperscape_core::storage_conformance_tests!(memory, || -> Arc<dyn Storage> {
+    Arc::new(InMemoryStorage::new())
+});
+
+#[cfg(feature = "sqlite")]
+hyperscape_core::storage_conformance_tests!(sqlite, || {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let storage = hyperscape_core::storage::SqliteStorage::open(dir.path().join("conformance.db"))
+        .expect("open SQLite storage");
+    // The directory outlives the storage (the pair drops in order).
+    (Arc::new(storage) as Arc<dyn Storage>, dir)
+});
