@@ -1,0 +1,253 @@
+//! Raw command-line arguments (clap). Validation into configs happens in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+/// Default storage: a SQLite file in the current directory.
+pub const DEFAULT_STORAGE: &str = "sqlite://hyperscape.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hyperscape",
+    version,
+    about = "Hyperparameter optimisation from the command line",
+    long_about = "Hyperparameter optimisation from the command line.\n\n\
+        Runs any program as an objective (`hyperscape run`), keeps studies in a storage \
+        (SQLite by default: ./hyperscape.db) and lets you inspect them.",
+    after_help = "Examples:\n  \
+        hyperscape demo\n  \
+        hyperscape run --study lr --space space.toml --trials 50 -- python train.py --lr {lr}\n  \
+        hyperscape trials --study lr --format csv > trials.csv\n  \
+        hyperscape best --study lr --format json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Optimise an external command: each trial runs it with suggested parameters.
+    Run(RunArgs),
+    /// Run a demo study on the Branin function and compare with its known optimum.
+    Demo(DemoArgs),
+    /// List the studies of a storage.
+    Studies(StudiesArgs),
+    /// Show the trials of a study.
+    Trials(TrialsArgs),
+    /// Show the best trial of a study (the Pareto front for several objectives).
+    Best(BestArgs),
+    /// Delete a study and all its trials.
+    Delete(DeleteArgs),
+    /// Start a trial and print its parameters as JSON (for scripts; finish it with `tell`).
+    Ask(AskArgs),
+    /// Finish a trial started with `ask`.
+    Tell(TellArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StorageArg {
+    /// Storage URL: sqlite:///abs/path.db, sqlite://rel/path.db, or memory:.
+    #[arg(long, env = "HYPERSCAPE_STORAGE", default_value = DEFAULT_STORAGE)]
+    pub storage: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    Minimize,
+    Maximize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SamplerArgs {
+    /// Sampler: random, grid (needs an enumerable space), or sobol.
+    #[arg(long, default_value = "random")]
+    pub sampler: String,
+    /// Seed of the sampler, for reproducible studies.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    hyperscape run --study lr --space space.toml --trials 20 -- python train.py --lr {lr}\n  \
+    hyperscape run --study grid --space space.toml --sampler grid --jobs 4 --trials 1000 -- ./eval.sh\n\n\
+The command is started without a shell. It receives the parameters as\n  \
+- placeholders in its arguments: {NAME}, {trial}, {study};\n  \
+- HYPERSCAPE_PARAMS (a JSON object) and HYPERSCAPE_PARAM_<NAME> environment variables;\n  \
+- HYPERSCAPE_TRIAL_NUMBER and HYPERSCAPE_STUDY.\n\
+Its last non-empty line on stdout is the result: a number, {\"value\": x}, or\n\
+{\"values\": [x, y]} for several objectives. A non-zero exit, an unparsable result\n\
+or a timeout fails the trial, and the study goes on.")]
+pub struct RunArgs {
+    /// Name of the study (created if needed, resumed otherwise).
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
+    /// Search space file (TOML).
+    #[arg(long)]
+    pub space: PathBuf,
+    /// Trials to add in this invocation.
+    #[arg(long)]
+    pub trials: usize,
+    /// Trials to run in parallel.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub sampler: SamplerArgs,
+    /// Direction of the objective (default: from the space file, else minimize).
+    #[arg(long, value_enum)]
+    pub direction: Option<DirectionArg>,
+    /// Kill the command and fail the trial after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub trial_timeout: Option<f64>,
+    /// Seconds between heartbeats; a trial without one for twice as long is presumed dead.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub heartbeat_interval: f64,
+    /// Times a trial whose worker died is retried with the same parameters.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_retry: u32,
+    /// The objective command and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  hyperscape demo\n  \
+    hyperscape demo --trials 200 --sampler sobol --seed 7\n  \
+    hyperscape trials --study branin-demo")]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub storage: StorageArg,
+    /// Name of the demo study (resumed if it exists).
+    #[arg(long, default_value = "branin-demo")]
+    pub study: String,
+    /// Trials to add.
+    #[arg(long, default_value_t = 200)]
+    pub trials: usize,
+    /// Sampler: random or sobol.
+    #[arg(long, default_value = "sobol")]
+    pub sampler: String,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Trials to run in parallel.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrialsFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  hyperscape studies\n  \
+    hyperscape studies --storage sqlite:///tmp/runs.db --format json")]
+pub struct StudiesArgs {
+    #[command(flatten)]
+    pub storage: StorageArg,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  hyperscape trials --study lr\n  \
+    hyperscape trials --study lr --format csv > trials.csv\n  \
+    hyperscape trials --study lr --format json | jq '.[] | select(.state == \"failed\")'")]
+pub struct TrialsArgs {
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
+    #[arg(long, value_enum, default_value_t = TrialsFormat::Table)]
+    pub format: TrialsFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  hyperscape best --study lr\n  \
+    hyperscape best --study lr --format json | jq .params")]
+pub struct BestArgs {
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  hyperscape delete --study old-run --yes")]
+pub struct DeleteArgs {
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    out=$(hyperscape ask --study s --space space.toml)\n  \
+    n=$(echo \"$out\" | jq .trial); x=$(echo \"$out\" | jq .params.x)\n  \
+    hyperscape tell --study s --trial \"$n\" --value \"$(./eval \"$x\")\"")]
+pub struct AskArgs {
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
+    /// Search space file (TOML).
+    #[arg(long)]
+    pub space: PathBuf,
+    #[command(flatten)]
+    pub sampler: SamplerArgs,
+    /// Direction of the objective (default: from the space file, else minimize).
+    #[arg(long, value_enum)]
+    pub direction: Option<DirectionArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TellState {
+    Failed,
+    Pruned,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    group(ArgGroup::new("outcome").required(true).args(["value", "values", "state"])),
+    after_help = "Examples:\n  hyperscape tell --study s --trial 3 --value 0.25\n  \
+        hyperscape tell --study s --trial 4 --values 0.25,12\n  \
+        hyperscape tell --study s --trial 5 --state failed --reason \"out of memory\""
+)]
+pub struct TellArgs {
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
+    /// Number of the trial, as printed by `ask`.
+    #[arg(long)]
+    pub trial: u64,
+    /// The objective value.
+    #[arg(long, allow_negative_numbers = true)]
+    pub value: Option<f64>,
+    /// One value per objective, comma-separated.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub values: Option<Vec<f64>>,
+    /// Finish the trial without a value.
+    #[arg(long, value_enum)]
+    pub state: Option<TellState>,
+    /// Why the trial failed (with --state failed).
+    #[arg(long, requires = "state")]
+    pub reason: Option<String>,
+}

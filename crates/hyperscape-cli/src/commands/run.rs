@@ -1,0 +1,163 @@
+//! `hyperscape run`: optimise an external command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use hyperscape_core::{Direction, HeartbeatConfig, SpaceDecl, Study};
+
+use crate::cli::RunArgs;
+use crate::common::{self, StudySpec};
+use crate::external::{ObjectiveCommand, TrialInput};
+use crate::output::{self, Progress};
+use crate::signal;
+use crate::trial_loop::{self, LoopSpec, LoopSummary};
+
+/// `run`'s arguments, validated.
+pub struct RunConfig {
+    pub study: String,
+    pub storage: String,
+    pub space_path: PathBuf,
+    pub space: SpaceDecl,
+    pub trials: usize,
+    pub jobs: usize,
+    pub sampler: String,
+    pub seed: Option<u64>,
+    pub directions: Option<Vec<Direction>>,
+    pub heartbeat: HeartbeatConfig,
+    pub command: ObjectiveCommand,
+}
+
+impl RunConfig {
+    pub fn from_args(a: RunArgs) -> Result<Self> {
+        if a.jobs == 0 {
+            bail!("--jobs must be at least 1");
+        }
+        if a.trials == 0 {
+            bail!("--trials must be at least 1");
+        }
+        let timeout = match a.trial_timeout {
+            None => None,
+            Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) => bail!("--trial-timeout must be a positive number of seconds, not {t}"),
+        };
+        let hb = a.heartbeat_interval;
+        if !(hb.is_finite() && hb > 0.0) {
+            bail!("--heartbeat-interval must be a positive number of seconds, not {hb}");
+        }
+        if a.command.first().is_none_or(|c| c.is_empty()) {
+            bail!("no objective command given after `--`");
+        }
+        let space = common::load_space(&a.space)?;
+        // Fail early on an unknown sampler or a grid that cannot be enumerated.
+        common::sampler(&a.sampler.sampler, a.sampler.seed, &space)?;
+        Ok(Self {
+            directions: common::requested_directions(a.direction, &space),
+            study: a.study,
+            storage: a.storage.storage,
+            space_path: a.space,
+            space,
+            trials: a.trials,
+            jobs: a.jobs,
+            sampler: a.sampler.sampler,
+            seed: a.sampler.seed,
+            heartbeat: HeartbeatConfig::new(Duration::from_secs_f64(hb)).max_retries(a.max_retry),
+            command: ObjectiveCommand {
+                argv: a.command,
+                timeout,
+            },
+        })
+    }
+}
+
+pub fn execute(args: RunArgs) -> Result<i32> {
+    let cfg = RunConfig::from_args(args)?;
+    let interrupted = signal::install()?;
+    let study = common::create_or_load(StudySpec {
+        name: &cfg.study,
+        storage: common::open_storage(&cfg.storage)?,
+        directions: cfg.directions.clone(),
+        sampler: common::sampler(&cfg.sampler, cfg.seed, &cfg.space)?,
+        heartbeat: Some(cfg.heartbeat),
+    })?;
+    let progress = Progress::new(cfg.trials, study.directions(), study.best_value().ok());
+    let spec = LoopSpec {
+        study: &study,
+        space: &cfg.space,
+        n_trials: cfg.trials,
+        jobs: cfg.jobs,
+        interrupted,
+    };
+    let result = trial_loop::run(
+        &spec,
+        |number, params| {
+            cfg.command.evaluate(
+                &TrialInput {
+                    study: &cfg.study,
+                    number,
+                    params,
+                },
+                interrupted,
+            )
+        },
+        |t| progress.done(t),
+    );
+    progress.finish();
+    let summary = result?;
+    print_summary(&study, &summary, &cfg)?;
+    if summary.interrupted {
+        eprintln!("interrupted: running trials were marked failed (reason `interrupted`)");
+        return Ok(signal::EXIT_INTERRUPTED);
+    }
+    Ok(0)
+}
+
+/// Counts of this run, then the study's best.
+pub fn print_summary(study: &Study, s: &LoopSummary, cfg: &RunConfig) -> Result<()> {
+    let all = study.trials()?;
+    let mut text = format!(
+        "study `{}`: {} trial(s) in this run ({} complete, {} failed, {} pruned); {} in the study\n",
+        study.name(),
+        s.total(),
+        s.complete,
+        s.failed,
+        s.pruned,
+        all.len()
+    );
+    if s.exhausted {
+        text.push_str(&format!(
+            "the {} sampler has no points left in `{}`: the search is complete\n",
+            cfg.sampler,
+            cfg.space_path.display()
+        ));
+    }
+    text.push_str(&best_summary(study)?);
+    output::out(&text)
+}
+
+/// The best trial (or the Pareto front) in a few lines.
+pub fn best_summary(study: &Study) -> Result<String> {
+    if study.directions().len() == 1 {
+        Ok(match study.best_trial() {
+            Ok(b) => format!(
+                "best value: {} (trial {})\nbest params: {}\n",
+                b.value().map(|v| v.to_string()).unwrap_or_default(),
+                b.number,
+                output::params_inline(&b.params)
+            ),
+            Err(_) => "no complete trial yet\n".to_string(),
+        })
+    } else {
+        let front = study.best_trials()?;
+        let mut s = format!("Pareto front: {} trial(s)\n", front.len());
+        for t in &front {
+            s.push_str(&format!(
+                "  trial {}: values [{}]  {}\n",
+                t.number,
+                output::values_cell(t),
+                output::params_inline(&t.params)
+            ));
+        }
+        Ok(s)
+    }
+}

@@ -1,0 +1,109 @@
+//! Validation shared by commands: storage, space files, samplers, directions, studies.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use hyperscape_core::sampler::{sampler_by_name, SAMPLERS};
+use hyperscape_core::{Direction, Error, HeartbeatConfig, Sampler, SpaceDecl, Storage, Study};
+
+use crate::cli::DirectionArg;
+
+/// Opens the storage named by `url`.
+pub fn open_storage(url: &str) -> Result<Arc<dyn Storage>> {
+    hyperscape_core::open_storage(url).with_context(|| format!("cannot open storage `{url}`"))
+}
+
+/// Reads and validates a space file.
+pub fn load_space(path: &Path) -> Result<SpaceDecl> {
+    if !path.exists() {
+        bail!("space file `{}` does not exist", path.display());
+    }
+    SpaceDecl::from_file(path)
+        .with_context(|| format!("cannot load space file `{}`", path.display()))
+}
+
+/// Builds the named sampler for `space`.
+pub fn sampler(name: &str, seed: Option<u64>, space: &SpaceDecl) -> Result<Box<dyn Sampler>> {
+    if !SAMPLERS.contains(&name) {
+        bail!(
+            "unknown sampler `{name}` (available: {})",
+            SAMPLERS.join(", ")
+        );
+    }
+    sampler_by_name(name, seed, Some(space)).with_context(|| format!("sampler `{name}`"))
+}
+
+/// Directions requested: the flag wins over the space file; `None` lets an existing study
+/// keep its own (a new one minimises).
+pub fn requested_directions(
+    flag: Option<DirectionArg>,
+    space: &SpaceDecl,
+) -> Option<Vec<Direction>> {
+    match flag {
+        Some(f) => Some(vec![to_direction(f)]),
+        None => space.directions.clone(),
+    }
+}
+
+pub fn to_direction(d: DirectionArg) -> Direction {
+    match d {
+        DirectionArg::Minimize => Direction::Minimize,
+        DirectionArg::Maximize => Direction::Maximize,
+    }
+}
+
+pub fn fmt_directions(d: &[Direction]) -> String {
+    d.iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What is needed to create or resume a study.
+pub struct StudySpec<'a> {
+    pub name: &'a str,
+    pub storage: Arc<dyn Storage>,
+    pub directions: Option<Vec<Direction>>,
+    pub sampler: Box<dyn Sampler>,
+    pub heartbeat: Option<HeartbeatConfig>,
+}
+
+/// Creates the study, or resumes it when it exists (directions must agree).
+pub fn create_or_load(spec: StudySpec<'_>) -> Result<Study> {
+    let mut b = Study::builder(spec.name)
+        .storage(spec.storage)
+        .boxed_sampler(spec.sampler)
+        .load_if_exists(true);
+    if let Some(d) = spec.directions {
+        b = b.directions(d);
+    }
+    if let Some(h) = spec.heartbeat {
+        b = b.heartbeat(h);
+    }
+    match b.build() {
+        Ok(s) => Ok(s),
+        Err(Error::DirectionMismatch {
+            name,
+            stored,
+            requested,
+        }) => bail!(
+            "study `{name}` exists with direction(s) {}, but {} was requested \
+             (use another --study name, or the study's direction)",
+            fmt_directions(&stored),
+            fmt_directions(&requested)
+        ),
+        Err(e) => Err(e).with_context(|| format!("cannot open study `{}`", spec.name)),
+    }
+}
+
+/// Loads an existing study (an error names it when it does not exist).
+pub fn load_existing(storage: Arc<dyn Storage>, name: &str) -> Result<Study> {
+    match Study::load(name, storage) {
+        Ok(s) => Ok(s),
+        Err(Error::StudyNotFound(_)) => {
+            bail!("study `{name}` does not exist (see `hyperscape studies`)")
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot load study `{name}`")),
+    }
+}

@@ -1,0 +1,382 @@
+//! Running the external objective command of `hyperscape run`.
+//!
+//! The command is started directly (no shell), in its own process group, with stdin
+//! closed. Parameters reach it as `{name}` placeholders in its arguments and as
+//! environment variables. Its last non-empty stdout line is the result.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hyperscape_core::ParamValue;
+
+use crate::trial_loop::Outcome;
+
+/// Lines of stderr kept for a failed trial's reason.
+const STDERR_TAIL_LINES: usize = 20;
+/// Bytes of stderr kept for a failed trial's reason.
+const STDERR_TAIL_BYTES: usize = 2048;
+/// How often a running child is polled for exit, timeout and interruption.
+const POLL: Duration = Duration::from_millis(20);
+/// How long to wait for the output pipes to close after the child has exited (a
+/// background grandchild may hold them open).
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// The objective command, as given after `--`.
+#[derive(Debug, Clone)]
+pub struct ObjectiveCommand {
+    pub argv: Vec<String>,
+    pub timeout: Option<Duration>,
+}
+
+/// The trial an evaluation is for.
+pub struct TrialInput<'a> {
+    pub study: &'a str,
+    pub number: u64,
+    pub params: &'a BTreeMap<String, ParamValue>,
+}
+
+impl ObjectiveCommand {
+    /// Runs the command for one trial; polls `interrupted` to stop early.
+    pub fn evaluate(&self, input: &TrialInput<'_>, interrupted: &AtomicBool) -> Outcome {
+        let mut cmd = self.build(input);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                return Outcome::Failed(format!("cannot start command `{}`: {e}", self.argv[0]))
+            }
+        };
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let stdout = Arc::new(Mutex::new(LastLine::default()));
+        let stderr = Arc::new(Mutex::new(Tail::default()));
+        if let Some(out) = child.stdout.take() {
+            let sink = stdout.clone();
+            let tx = done_tx.clone();
+            std::thread::spawn(move || {
+                read_lines(out, |l| lock(&sink).push(l));
+                let _ = tx.send(());
+            });
+        }
+        if let Some(err) = child.stderr.take() {
+            let sink = stderr.clone();
+            let tx = done_tx.clone();
+            std::thread::spawn(move || {
+                read_lines(err, |l| lock(&sink).push(l));
+                let _ = tx.send(());
+            });
+        }
+        drop(done_tx);
+
+        let start = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => {}
+                Err(e) => {
+                    kill(&mut child);
+                    return Outcome::Failed(format!("cannot wait for the command: {e}"));
+                }
+            }
+            if interrupted.load(Ordering::SeqCst) {
+                kill(&mut child);
+                return Outcome::Interrupted;
+            }
+            if let Some(t) = self.timeout {
+                if start.elapsed() >= t {
+                    kill(&mut child);
+                    wait_pipes(&done_rx);
+                    return Outcome::Failed(with_stderr(
+                        format!("timed out after {}s (command killed)", t.as_secs_f64()),
+                        &lock(&stderr).text(),
+                    ));
+                }
+            }
+            std::thread::sleep(POLL);
+        };
+        wait_pipes(&done_rx);
+        let stderr_tail = lock(&stderr).text();
+        if !status.success() {
+            let how = match status.code() {
+                Some(c) => format!("command exited with status {c}"),
+                None => format!("command was killed by a signal ({status})"),
+            };
+            return Outcome::Failed(with_stderr(how, &stderr_tail));
+        }
+        let last = lock(&stdout).0.clone();
+        match parse_result(last.as_deref()) {
+            Ok(v) => Outcome::Values(v),
+            Err(reason) => Outcome::Failed(with_stderr(reason, &stderr_tail)),
+        }
+    }
+
+    fn build(&self, input: &TrialInput<'_>) -> Command {
+        let args: Vec<String> = self.argv.iter().map(|a| substitute(a, input)).collect();
+        let mut cmd = Command::new(&args[0]);
+        cmd.args(&args[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env(
+                "HYPERSCAPE_PARAMS",
+                serde_json::to_string(input.params).unwrap_or_else(|_| "{}".into()),
+            )
+            .env("HYPERSCAPE_TRIAL_NUMBER", input.number.to_string())
+            .env("HYPERSCAPE_STUDY", input.study);
+        for (name, value) in input.params {
+            cmd.env(env_name(name), value.to_string());
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            // Its own process group, so a timeout or Ctrl-C kills its children too.
+            cmd.process_group(0);
+        }
+        cmd
+    }
+}
+
+/// `HYPERSCAPE_PARAM_<NAME>`: upper-cased, non-alphanumerics turned into `_`.
+pub fn env_name(param: &str) -> String {
+    let tail: String = param
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("HYPERSCAPE_PARAM_{tail}")
+}
+
+/// Replaces `{name}`, `{trial}` and `{study}` in one argument; other braces stay as
+/// they are. Values are inserted literally: no shell ever sees them.
+pub fn substitute(arg: &str, input: &TrialInput<'_>) -> String {
+    let mut out = String::with_capacity(arg.len());
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let key = &after[..close];
+            let v = match key {
+                "trial" => Some(input.number.to_string()),
+                "study" => Some(input.study.to_string()),
+                _ => input.params.get(key).map(|v| v.to_string()),
+            };
+            v.map(|v| (v, close))
+        });
+        match value {
+            Some((v, close)) => {
+                out.push_str(&v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parses the result line: a number, `{"value": x}` or `{"values": [x, ...]}`.
+pub fn parse_result(line: Option<&str>) -> Result<Vec<f64>, String> {
+    let Some(line) = line else {
+        return Err(
+            "the command printed nothing on stdout (expected its result on the last line)".into(),
+        );
+    };
+    let shown = truncate(line, 200);
+    if let Ok(x) = line.parse::<f64>() {
+        return Ok(vec![x]);
+    }
+    let bad = || {
+        format!(
+            "cannot parse the result `{shown}` (the last line of stdout must be a number, \
+             {{\"value\": x}} or {{\"values\": [x, y]}})"
+        )
+    };
+    let json: serde_json::Value = serde_json::from_str(line).map_err(|_| bad())?;
+    let num = |v: &serde_json::Value| -> Result<f64, String> {
+        match v {
+            serde_json::Value::Number(n) => n.as_f64().ok_or_else(bad),
+            // NaN and infinities are not JSON numbers; accept them as strings so the
+            // trial fails with a clear "non-finite" reason.
+            serde_json::Value::String(s) => s.parse::<f64>().map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    };
+    if let Some(v) = json.get("value") {
+        return Ok(vec![num(v)?]);
+    }
+    if let Some(serde_json::Value::Array(a)) = json.get("values") {
+        if a.is_empty() {
+            return Err(bad());
+        }
+        return a.iter().map(num).collect();
+    }
+    Err(bad())
+}
+
+fn with_stderr(reason: String, stderr_tail: &str) -> String {
+    if stderr_tail.trim().is_empty() {
+        reason
+    } else {
+        format!("{reason}; stderr tail:\n{stderr_tail}")
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+fn kill(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        // The whole process group (see `build`); the child itself is its leader.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn wait_pipes(done: &mpsc::Receiver<()>) {
+    let deadline = Instant::now() + PIPE_GRACE;
+    for _ in 0..2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if done.recv_timeout(left).is_err() {
+            return;
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn read_lines(r: impl Read, mut f: impl FnMut(String)) {
+    let mut reader = BufReader::new(r);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => f(String::from_utf8_lossy(&buf).trim_end().to_string()),
+        }
+    }
+}
+
+/// The last non-empty line seen.
+#[derive(Default)]
+struct LastLine(Option<String>);
+
+impl LastLine {
+    fn push(&mut self, line: String) {
+        let t = line.trim();
+        if !t.is_empty() {
+            self.0 = Some(t.to_string());
+        }
+    }
+}
+
+/// The last lines seen, within line and byte limits.
+#[derive(Default)]
+struct Tail {
+    lines: VecDeque<String>,
+    bytes: usize,
+}
+
+impl Tail {
+    fn push(&mut self, line: String) {
+        let line = truncate(&line, STDERR_TAIL_BYTES);
+        self.bytes += line.len() + 1;
+        self.lines.push_back(line);
+        while self.lines.len() > STDERR_TAIL_LINES
+            || (self.bytes > STDERR_TAIL_BYTES && self.lines.len() > 1)
+        {
+            if let Some(l) = self.lines.pop_front() {
+                self.bytes -= l.len() + 1;
+            }
+        }
+    }
+    fn text(&self) -> String {
+        Vec::from(self.lines.clone()).join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(params: &BTreeMap<String, ParamValue>) -> TrialInput<'_> {
+        TrialInput {
+            study: "s",
+            number: 7,
+            params,
+        }
+    }
+
+    #[test]
+    fn placeholders() {
+        let mut p = BTreeMap::new();
+        p.insert("lr".to_string(), ParamValue::Float(0.5));
+        p.insert("opt".to_string(), ParamValue::Str("$(touch x)".into()));
+        let i = input(&p);
+        assert_eq!(substitute("--lr={lr}", &i), "--lr=0.5");
+        assert_eq!(substitute("{opt}", &i), "$(touch x)");
+        assert_eq!(substitute("{trial}-{study}", &i), "7-s");
+        assert_eq!(substitute("{unknown} {} {", &i), "{unknown} {} {");
+        assert_eq!(substitute("{{lr}}", &i), "{0.5}");
+    }
+
+    #[test]
+    fn env_names() {
+        assert_eq!(
+            env_name("learning-rate.x"),
+            "HYPERSCAPE_PARAM_LEARNING_RATE_X"
+        );
+    }
+
+    #[test]
+    fn results() {
+        assert_eq!(parse_result(Some("1.5")), Ok(vec![1.5]));
+        assert_eq!(parse_result(Some(r#"{"value": 2}"#)), Ok(vec![2.0]));
+        assert_eq!(
+            parse_result(Some(r#"{"values": [1, -2.5]}"#)),
+            Ok(vec![1.0, -2.5])
+        );
+        assert!(parse_result(Some("nan")).unwrap()[0].is_nan());
+        assert!(parse_result(Some("abc")).unwrap_err().contains("`abc`"));
+        assert!(parse_result(None).is_err());
+        assert!(parse_result(Some(r#"{"values": []}"#)).is_err());
+    }
+
+    #[test]
+    fn tail_keeps_the_end() {
+        let mut t = Tail::default();
+        for i in 0..100 {
+            t.push(format!("line {i}"));
+        }
+        let text = t.text();
+        assert!(text.starts_with("line 80"), "{text}");
+        assert!(text.ends_with("line 99"));
+    }
+}
