@@ -49,6 +49,14 @@ pub enum Error {
         requested: Vec<crate::trial::Direction>,
     },
 
+    /// A study spec (`study::StudySpec`) written by a newer hyperscape than this one.
+    #[error("the spec of study `{study}` has version {found}, newer than this hyperscape supports (version {supported}); upgrade hyperscape")]
+    StudySpecTooNew {
+        study: String,
+        found: u64,
+        supported: u32,
+    },
+
     #[error("trial {0} does not exist")]
     TrialNotFound(String),
 

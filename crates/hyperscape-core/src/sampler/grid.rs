@@ -81,10 +81,10 @@ impl Sampler for GridSampler {
                 self.points.len()
             )));
         };
-        Ok(Some(Claim {
-            key: self.keys[i].clone(),
-            params: self.points[i].clone(),
-        }))
+        Ok(Some(Claim::new(
+            self.keys[i].clone(),
+            self.points[i].clone(),
+        )))
     }
 
     fn sample_independent(

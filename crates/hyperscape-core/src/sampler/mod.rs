@@ -47,6 +47,22 @@ pub struct TrialContext {
 pub struct Claim {
     pub key: String,
     pub params: BTreeMap<String, ParamValue>,
+    /// The trial this one retries (its configuration re-run after its worker died).
+    pub retried_from: Option<u64>,
+    /// System attributes of the new trial (for example `retry_attempt`).
+    pub system_attrs: BTreeMap<String, serde_json::Value>,
+}
+
+impl Claim {
+    /// A claim of `key` with fixed `params`, not a retry.
+    pub fn new(key: impl Into<String>, params: BTreeMap<String, ParamValue>) -> Self {
+        Self {
+            key: key.into(),
+            params,
+            retried_from: None,
+            system_attrs: BTreeMap::new(),
+        }
+    }
 }
 
 /// The sampler contract. See the module documentation.

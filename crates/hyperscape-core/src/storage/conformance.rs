@@ -844,6 +844,7 @@ pub fn stale_trials_failed_once(s: Arc<dyn Storage>) {
     let f = &failed[0];
     assert_eq!(f.state, TrialState::Failed);
     assert_eq!(f.fail_reason, Some(util::stale_reason(after)));
+    assert!(super::is_stale_failure(f));
     assert!(f.datetime_complete.is_some());
     assert_eq!(s.get_trial(stale.id).unwrap(), *f);
     // Failed once: a second call finds nothing.

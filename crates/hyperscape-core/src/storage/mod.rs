@@ -194,6 +194,19 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
     None
 }
 
+/// Start of the failure reason of a trial failed by [`Storage::fail_stale_trials`].
+pub const STALE_REASON_PREFIX: &str = "worker presumed dead:";
+
+/// Whether `trial` was failed because its worker stopped sending heartbeats (as
+/// opposed to an objective failure or an interruption).
+pub fn is_stale_failure(trial: &FrozenTrial) -> bool {
+    trial.state == TrialState::Failed
+        && trial
+            .fail_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with(STALE_REASON_PREFIX))
+}
+
 /// Shared helpers for backends.
 pub(crate) mod util {
     use super::*;
@@ -216,7 +229,7 @@ pub(crate) mod util {
 
     pub fn stale_reason(stale_after: Duration) -> String {
         format!(
-            "worker presumed dead: no heartbeat for more than {:.1}s",
+            "{STALE_REASON_PREFIX} no heartbeat for more than {:.1}s",
             stale_after.as_secs_f64()
         )
     }

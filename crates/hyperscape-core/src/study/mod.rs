@@ -1,14 +1,18 @@
 //! Studies: the ask/tell engine and everything built on it.
 
+pub mod budget;
 mod heartbeat;
 mod optimize;
+pub mod spec;
 mod trial;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+pub use budget::{BudgetSampler, BudgetStatus};
 pub use optimize::{Callback, ObjectiveValue, OptimizeOptions, OptimizeSummary};
+pub use spec::StudySpec;
 pub use trial::Trial;
 
 use crate::error::{Error, Result};
@@ -350,6 +354,8 @@ impl Study {
                     Some(c) => NewTrial {
                         fixed_params: c.params,
                         claim_key: Some(c.key),
+                        retried_from: c.retried_from,
+                        system_attrs: c.system_attrs,
                         ..Default::default()
                     },
                     None => NewTrial::default(),
