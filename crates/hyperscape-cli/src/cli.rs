@@ -18,6 +18,8 @@ pub const DEFAULT_STORAGE: &str = "sqlite://hyperscape.db";
     after_help = "Examples:\n  \
         hyperscape demo\n  \
         hyperscape run --study lr --space space.toml --trials 50 -- python train.py --lr {lr}\n  \
+        hyperscape study create --study lr --space space.toml --n-trials 100 -- python train.py --lr {lr}\n  \
+        hyperscape worker --study lr --jobs 2     # on as many machines as you like\n  \
         hyperscape trials --study lr --format csv > trials.csv\n  \
         hyperscape best --study lr --format json"
 )]
@@ -44,12 +46,53 @@ pub enum Command {
     Ask(AskArgs),
     /// Finish a trial started with `ask`.
     Tell(TellArgs),
+    /// Create a study that carries its objective (for `worker`), or show its spec.
+    #[command(subcommand)]
+    Study(StudyCommand),
+    /// Run trials of a study created with `study create`, until its budget is spent.
+    Worker(WorkerArgs),
+    /// Storage maintenance.
+    #[command(subcommand)]
+    Storage(StorageCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// One worker process of `bench storage` (internal).
+    #[command(name = "__bench-worker", hide = true)]
+    BenchWorker(BenchWorkerArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StudyCommand {
+    /// Create a study with its space, objective command, sampler and trial budget.
+    Create(StudyCreateArgs),
+    /// Print the spec of a study as JSON.
+    Show(StudyShowArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Apply pending schema migrations (SQLite, PostgreSQL).
+    Upgrade(StorageUpgradeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Throughput of a storage under several worker processes (null objective).
+    Storage(BenchStorageArgs),
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct StorageArg {
-    /// Storage URL: sqlite:///abs/path.db, sqlite://rel/path.db, or memory:.
-    #[arg(long, env = "HYPERSCAPE_STORAGE", default_value = DEFAULT_STORAGE)]
+    /// Storage URL: sqlite:///abs/path.db, sqlite://rel/path.db, postgresql://user@host/db,
+    /// or memory:.
+    // `hide_env_values`: the variable may hold a password, and help must never show it.
+    #[arg(
+        long,
+        env = "HYPERSCAPE_STORAGE",
+        hide_env_values = true,
+        default_value = DEFAULT_STORAGE
+    )]
     pub storage: String,
 }
 
@@ -250,4 +293,118 @@ pub struct TellArgs {
     /// Why the trial failed (with --state failed).
     #[arg(long, requires = "state")]
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    hyperscape study create --study lr --space space.toml --n-trials 100 -- python train.py --lr {lr}\n  \
+    hyperscape study create --study g --space grid.toml --sampler grid --max-retry 1 -- ./eval.sh {a}\n\n\
+The study stores its spec (space, command, sampler and seed, budget, timeouts), so\n\
+`hyperscape worker --study NAME` needs nothing else. The budget (--n-trials) counts\n\
+trials that end complete or pruned, across all workers: failed trials are replaced.\n\
+The command is run as by `hyperscape run` (see `hyperscape run --help`).")]
+pub struct StudyCreateArgs {
+    /// Name of the new study.
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
+    /// Search space file (TOML), stored in the study.
+    #[arg(long)]
+    pub space: PathBuf,
+    #[command(flatten)]
+    pub sampler: SamplerArgs,
+    /// Trials the study needs, complete or pruned, across all workers (default for
+    /// a grid: every point once; otherwise no budget).
+    #[arg(long, value_name = "N")]
+    pub n_trials: Option<u64>,
+    /// Direction of the objective (default: from the space file, else minimize).
+    #[arg(long, value_enum)]
+    pub direction: Option<DirectionArg>,
+    /// Kill the command and fail the trial after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub trial_timeout: Option<f64>,
+    /// Seconds between heartbeats; a trial without one for twice as long is presumed dead.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub heartbeat_interval: f64,
+    /// Times the configuration of a trial whose worker died is retried.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_retry: u32,
+    /// Workers stop with an error once this many trials have failed (default: the budget).
+    #[arg(long, value_name = "N")]
+    pub max_failed: Option<u64>,
+    /// Succeed without changes if the study already exists.
+    #[arg(long)]
+    pub skip_if_exists: bool,
+    /// The objective command and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StudyShowArgs {
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    hyperscape worker --study lr\n  \
+    hyperscape worker --study lr --storage sqlite:///shared/runs.db --jobs 4\n\n\
+A worker runs trials until the study's budget is spent (or the grid is done, or its\n\
+own --trials). Once no budget is left to claim it waits for the trials still running\n\
+elsewhere, so that it can take over those of a worker that died (by heartbeat).")]
+pub struct WorkerArgs {
+    /// Name of a study created with `hyperscape study create`.
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
+    /// At most this many trials in this worker.
+    #[arg(long, value_name = "N")]
+    pub trials: Option<usize>,
+    /// Trials to run in parallel.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  hyperscape storage upgrade --storage sqlite:///data/runs.db")]
+pub struct StorageUpgradeArgs {
+    #[command(flatten)]
+    pub storage: StorageArg,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    hyperscape bench storage --storage sqlite:///tmp/bench.db --workers 4 --trials 2000\n  \
+    hyperscape bench storage --storage postgresql://hs@localhost/hs --workers 8 --trials 5000 --format json\n\n\
+Starts W worker processes on one fresh study (null objective, random sampler, the\n\
+same budget and heartbeat machinery as `worker`). The clock starts once every worker\n\
+has opened the storage and loaded the study, so process start-up is not counted\n\
+(it is reported as startup_seconds). The study is deleted afterwards unless --keep.")]
+pub struct BenchStorageArgs {
+    #[command(flatten)]
+    pub storage: StorageArg,
+    /// Worker processes.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// Trials to complete, in all.
+    #[arg(long, default_value_t = 1000)]
+    pub trials: u64,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Keep the bench study instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchWorkerArgs {
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub storage: StorageArg,
 }

@@ -11,7 +11,61 @@ use crate::cli::DirectionArg;
 
 /// Opens the storage named by `url`.
 pub fn open_storage(url: &str) -> Result<Arc<dyn Storage>> {
-    hyperscape_core::open_storage(url).with_context(|| format!("cannot open storage `{url}`"))
+    hyperscape_core::open_storage(url)
+        .map_err(|e| anyhow::anyhow!(redact(&e.to_string())))
+        .with_context(|| format!("cannot open storage `{}`", redact(url)))
+}
+
+/// `text` with the passwords of any URLs in it (`scheme://user:PASSWORD@host`) and of
+/// libpq-style `password=...` settings replaced by `***`. Every storage URL the CLI
+/// prints goes through this, and so does every error message (see `main`).
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let end = rest
+            .find(|c: char| "/?#`'\"<>".contains(c) || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let authority = &rest[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    redact_key_values(&out)
+}
+
+/// `password=secret` (libpq connection strings) -> `password=***`.
+fn redact_key_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
+        out.push_str(&rest[..i + "password=".len()]);
+        rest = &rest[i + "password=".len()..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || "&;`'\"".contains(c))
+            .unwrap_or(rest.len());
+        if end > 0 {
+            out.push_str("***");
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Reads and validates a space file.
@@ -61,7 +115,7 @@ pub fn fmt_directions(d: &[Direction]) -> String {
 }
 
 /// What is needed to create or resume a study.
-pub struct StudySpec<'a> {
+pub struct OpenStudy<'a> {
     pub name: &'a str,
     pub storage: Arc<dyn Storage>,
     pub directions: Option<Vec<Direction>>,
@@ -70,7 +124,7 @@ pub struct StudySpec<'a> {
 }
 
 /// Creates the study, or resumes it when it exists (directions must agree).
-pub fn create_or_load(spec: StudySpec<'_>) -> Result<Study> {
+pub fn create_or_load(spec: OpenStudy<'_>) -> Result<Study> {
     let mut b = Study::builder(spec.name)
         .storage(spec.storage)
         .boxed_sampler(spec.sampler)
@@ -105,5 +159,38 @@ pub fn load_existing(storage: Arc<dyn Storage>, name: &str) -> Result<Study> {
             bail!("study `{name}` does not exist (see `hyperscape studies`)")
         }
         Err(e) => Err(e).with_context(|| format!("cannot load study `{name}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://user:pass@host:5432/db"),
+            "postgres://user:***@host:5432/db"
+        );
+        assert_eq!(
+            redact("cannot open `postgresql://u:p@ss@h/db`: refused"),
+            "cannot open `postgresql://u:***@h/db`: refused"
+        );
+        assert_eq!(
+            redact("postgresql://u@h/db?password=x1&sslmode=require"),
+            "postgresql://u@h/db?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact("host=h password=x1 user=u"),
+            "host=h password=*** user=u"
+        );
+        for same in [
+            "sqlite:///tmp/a.db",
+            "postgres://u@h/db",
+            "memory:",
+            "no url",
+        ] {
+            assert_eq!(redact(same), same);
+        }
     }
 }

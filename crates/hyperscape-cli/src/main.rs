@@ -11,11 +11,20 @@ mod trial_loop;
 use clap::Parser;
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // A usage error may echo an argument: redact it like any other message.
+            eprint!("{}", common::redact(&e.render().to_string()));
+            std::process::exit(e.exit_code());
+        }
+    };
     let code = match commands::dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Never print a storage password, whatever the error carries.
+            eprintln!("error: {}", common::redact(&format!("{e:#}")));
             1
         }
     };

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use hyperscape_core::{Error, FrozenTrial, ParamValue, SpaceDecl, Study, TrialResult, TrialState};
@@ -37,6 +38,19 @@ impl LoopSummary {
     }
 }
 
+/// What to do when the sampler has nothing to hand out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenExhausted {
+    /// The search is over.
+    Stop,
+    /// Nothing to claim now, but there may be later (a budget whose last trials run
+    /// elsewhere, maybe in a dead worker): ask again after this pause.
+    Wait(Duration),
+}
+
+/// Decides what an exhausted sampler means; an error stops the loop with it.
+pub type ExhaustedHook<'a> = &'a (dyn Fn() -> Result<WhenExhausted> + Sync);
+
 /// How to run the loop.
 pub struct LoopSpec<'a> {
     pub study: &'a Study,
@@ -44,6 +58,8 @@ pub struct LoopSpec<'a> {
     pub n_trials: usize,
     pub jobs: usize,
     pub interrupted: &'a AtomicBool,
+    /// `None`: an exhausted sampler stops the loop.
+    pub when_exhausted: Option<ExhaustedHook<'a>>,
 }
 
 /// Runs up to `n_trials` trials; `evaluate` gets the trial number and parameters,
@@ -107,6 +123,15 @@ where
         let mut trial = match study.ask() {
             Ok(t) => t,
             Err(Error::SpaceExhausted(_)) => {
+                let decision = match spec.when_exhausted {
+                    Some(hook) => hook()?,
+                    None => WhenExhausted::Stop,
+                };
+                if let WhenExhausted::Wait(pause) = decision {
+                    started.fetch_sub(1, Ordering::SeqCst);
+                    pause_unless_stopped(pause, stop, spec.interrupted);
+                    continue;
+                }
                 lock(summary).exhausted = true;
                 stop.store(true, Ordering::SeqCst);
                 return Ok(());
@@ -146,6 +171,21 @@ where
             }
         }
         on_done(&frozen);
+    }
+}
+
+/// Sleeps for `pause`, returning early when the loop is stopped or interrupted.
+fn pause_unless_stopped(pause: Duration, stop: &AtomicBool, interrupted: &AtomicBool) {
+    let start = Instant::now();
+    while start.elapsed() < pause
+        && !stop.load(Ordering::SeqCst)
+        && !interrupted.load(Ordering::SeqCst)
+    {
+        std::thread::sleep(
+            pause
+                .saturating_sub(start.elapsed())
+                .min(Duration::from_millis(20)),
+        );
     }
 }
 

@@ -7,13 +7,13 @@ use hyperscape_core::TrialResult;
 use serde_json::json;
 
 use crate::cli::AskArgs;
-use crate::common::{self, StudySpec};
+use crate::common::{self, OpenStudy};
 use crate::output;
 
 pub fn execute(a: AskArgs) -> Result<i32> {
     let space = common::load_space(&a.space)?;
     let sampler = common::sampler(&a.sampler.sampler, a.sampler.seed, &space)?;
-    let study = common::create_or_load(StudySpec {
+    let study = common::create_or_load(OpenStudy {
         name: &a.study,
         storage: common::open_storage(&a.storage.storage)?,
         directions: common::requested_directions(a.direction, &space),

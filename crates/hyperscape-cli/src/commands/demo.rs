@@ -7,7 +7,7 @@ use hyperscape_core::functions::{branin, BRANIN_MIN};
 use hyperscape_core::{Direction, ParamValue, SpaceDecl};
 
 use crate::cli::DemoArgs;
-use crate::common::{self, StudySpec};
+use crate::common::{self, OpenStudy};
 use crate::output::{self, Progress};
 use crate::signal;
 use crate::trial_loop::{self, LoopSpec, Outcome};
@@ -51,7 +51,7 @@ pub fn execute(a: DemoArgs) -> Result<i32> {
     }
     let space = SpaceDecl::from_toml_str(DEMO_SPACE).context("the built-in demo space")?;
     let interrupted = signal::install()?;
-    let study = common::create_or_load(StudySpec {
+    let study = common::create_or_load(OpenStudy {
         name: &a.study,
         storage: common::open_storage(&a.storage.storage)?,
         directions: Some(vec![Direction::Minimize]),
@@ -65,6 +65,7 @@ pub fn execute(a: DemoArgs) -> Result<i32> {
         n_trials: a.trials,
         jobs: a.jobs,
         interrupted,
+        when_exhausted: None,
     };
     let result = trial_loop::run(
         &spec,
@@ -89,14 +90,14 @@ pub fn execute(a: DemoArgs) -> Result<i32> {
          gap to the optimum: {:.6}\n\
          see all trials: hyperscape trials --study {} --storage {}\n",
         study.name(),
-        a.storage.storage,
+        common::redact(&a.storage.storage),
         summary.total(),
         study.trials()?.len(),
         best.number,
         output::params_inline(&best.params),
         value - BRANIN_MIN,
         study.name(),
-        a.storage.storage,
+        common::redact(&a.storage.storage),
     ))?;
     Ok(if summary.interrupted {
         signal::EXIT_INTERRUPTED

@@ -1,13 +1,17 @@
 //! One module per subcommand; each returns the process exit code.
 
 mod ask;
+mod bench;
 mod best;
 mod delete;
 pub mod demo;
 pub mod run;
+mod storage;
 mod studies;
+mod study;
 mod tell;
 mod trials;
+mod worker;
 
 use anyhow::Result;
 
@@ -23,5 +27,10 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::Delete(a) => delete::execute(a),
         Command::Ask(a) => ask::execute(a),
         Command::Tell(a) => tell::execute(a),
+        Command::Study(c) => study::execute(c),
+        Command::Worker(a) => worker::execute(a),
+        Command::Storage(c) => storage::execute(c),
+        Command::Bench(c) => bench::execute(c),
+        Command::BenchWorker(a) => bench::worker(a),
     }
 }

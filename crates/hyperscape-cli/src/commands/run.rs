@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use hyperscape_core::{Direction, HeartbeatConfig, SpaceDecl, Study};
 
 use crate::cli::RunArgs;
-use crate::common::{self, StudySpec};
+use crate::common::{self, OpenStudy};
 use crate::external::{ObjectiveCommand, TrialInput};
 use crate::output::{self, Progress};
 use crate::signal;
@@ -73,7 +73,7 @@ impl RunConfig {
 pub fn execute(args: RunArgs) -> Result<i32> {
     let cfg = RunConfig::from_args(args)?;
     let interrupted = signal::install()?;
-    let study = common::create_or_load(StudySpec {
+    let study = common::create_or_load(OpenStudy {
         name: &cfg.study,
         storage: common::open_storage(&cfg.storage)?,
         directions: cfg.directions.clone(),
@@ -87,6 +87,7 @@ pub fn execute(args: RunArgs) -> Result<i32> {
         n_trials: cfg.trials,
         jobs: cfg.jobs,
         interrupted,
+        when_exhausted: None,
     };
     let result = trial_loop::run(
         &spec,

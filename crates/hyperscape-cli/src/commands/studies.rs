@@ -11,9 +11,12 @@ use crate::output;
 
 pub fn execute(a: StudiesArgs) -> Result<i32> {
     let storage = common::open_storage(&a.storage.storage)?;
-    let studies = storage
-        .list_studies()
-        .with_context(|| format!("cannot list the studies in `{}`", a.storage.storage))?;
+    let studies = storage.list_studies().with_context(|| {
+        format!(
+            "cannot list the studies in `{}`",
+            common::redact(&a.storage.storage)
+        )
+    })?;
     let mut rows = Vec::new();
     let mut objects = Vec::new();
     for s in &studies {
@@ -62,7 +65,7 @@ pub fn execute(a: StudiesArgs) -> Result<i32> {
     match a.format {
         ListFormat::Json => output::json(&serde_json::Value::Array(objects))?,
         ListFormat::Table if rows.is_empty() => {
-            eprintln!("no studies in `{}`", a.storage.storage)
+            eprintln!("no studies in `{}`", common::redact(&a.storage.storage))
         }
         ListFormat::Table => output::out(&output::table(
             &[

@@ -213,7 +213,9 @@ impl StudySpec {
         let Some(slots) = self.budget()? else {
             return Ok(inner);
         };
-        let mut b = super::BudgetSampler::new(inner, slots).max_retries(self.max_retry);
+        let mut b = super::BudgetSampler::new(inner, slots)
+            .max_retries(self.max_retry)
+            .max_failed(self.failed_limit()?);
         if self.sampler == "grid" {
             b = b.with_points(super::budget::grid_points(&self.space, self.seed)?)?;
         }

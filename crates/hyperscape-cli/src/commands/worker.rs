@@ -1,0 +1,202 @@
+//! `hyperscape worker`: run trials of a study created with `study create`.
+//!
+//! The study's spec says what to run; its budget is enforced exactly across workers by
+//! `hyperscape_core::study::BudgetSampler` (see `docs/ARCHITECTURE.md`). A worker that
+//! finds no budget left to claim waits while trials still run elsewhere, so that it
+//! can fail and re-run those of a worker that died, and stops once every slot is done.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use hyperscape_core::study::budget::budget_status;
+use hyperscape_core::study::StudySpec;
+use hyperscape_core::{FrozenTrial, ParamValue, Study, TrialState};
+
+use super::study::load_spec;
+use crate::cli::WorkerArgs;
+use crate::common::{self, redact};
+use crate::external::{ObjectiveCommand, TrialInput};
+use crate::output::{self, Progress};
+use crate::signal;
+use crate::trial_loop::{self, LoopSpec, LoopSummary, Outcome, WhenExhausted};
+
+/// A study opened for a worker, with its spec.
+pub struct WorkerStudy {
+    pub study: Study,
+    pub spec: StudySpec,
+    /// The budget in trials, if the study has one.
+    pub budget: Option<u64>,
+}
+
+impl WorkerStudy {
+    /// Opens study `name` of the storage at `url` with the sampler, seed, heartbeats and
+    /// budget of its spec.
+    pub fn open(url: &str, name: &str) -> Result<Self> {
+        let storage = common::open_storage(url)?;
+        let spec = load_spec(&storage, name, url)?;
+        let budget = spec.budget()?;
+        let study = Study::builder(name)
+            .storage(storage)
+            .boxed_sampler(spec.sampler().context("the study's sampler")?)
+            .heartbeat(spec.heartbeat()?)
+            .load_if_exists(true)
+            .build()
+            .with_context(|| format!("cannot open study `{name}`"))?;
+        Ok(Self {
+            study,
+            spec,
+            budget,
+        })
+    }
+
+    /// What an exhausted sampler means: done, wait for trials running elsewhere, or
+    /// too many failures.
+    fn when_exhausted(&self) -> Result<WhenExhausted> {
+        let Some(slots) = self.budget else {
+            return Ok(WhenExhausted::Stop);
+        };
+        let trials = self.study.trials()?;
+        let status = budget_status(&trials, slots);
+        if let Some(max) = self.spec.failed_limit()?.filter(|m| status.failed >= *m) {
+            let last = trials
+                .iter()
+                .rev()
+                .find(|t| t.state == TrialState::Failed)
+                .and_then(|t| t.fail_reason.clone())
+                .unwrap_or_default();
+            bail!(
+                "study `{}`: {} trial(s) failed, which reaches its limit of {max} \
+                 (--max-failed at creation); last failure: {}",
+                self.study.name(),
+                status.failed,
+                last.lines().next().unwrap_or("")
+            );
+        }
+        if status.is_spent() {
+            return Ok(WhenExhausted::Stop);
+        }
+        // Trials still run elsewhere (or one just failed): look again soon. A dead
+        // worker's trial is failed by `ask` once its heartbeat is stale.
+        let interval = Duration::from_secs_f64(self.spec.heartbeat_interval_secs);
+        Ok(WhenExhausted::Wait((interval / 4).clamp(
+            Duration::from_millis(20),
+            Duration::from_millis(200),
+        )))
+    }
+
+    /// Runs the trial loop: at most `trials` in this worker (`None`: no own limit).
+    pub fn run<E, D>(
+        &self,
+        trials: Option<usize>,
+        jobs: usize,
+        interrupted: &AtomicBool,
+        evaluate: E,
+        on_done: D,
+    ) -> Result<LoopSummary>
+    where
+        E: Fn(u64, &BTreeMap<String, ParamValue>) -> Outcome + Sync,
+        D: Fn(&FrozenTrial) + Sync,
+    {
+        let hook = || self.when_exhausted();
+        let spec = LoopSpec {
+            study: &self.study,
+            space: &self.spec.space,
+            n_trials: trials.unwrap_or(usize::MAX),
+            jobs,
+            interrupted,
+            when_exhausted: Some(&hook),
+        };
+        trial_loop::run(&spec, evaluate, on_done)
+    }
+}
+
+pub fn execute(a: WorkerArgs) -> Result<i32> {
+    if a.jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    if a.trials == Some(0) {
+        bail!("--trials must be at least 1");
+    }
+    let ws = WorkerStudy::open(&a.storage.storage, &a.study)?;
+    if ws.spec.command.is_empty() {
+        bail!(
+            "study `{}` has no objective command (it was made by `hyperscape bench storage`)",
+            a.study
+        );
+    }
+    let command = ObjectiveCommand {
+        argv: ws.spec.command.clone(),
+        timeout: ws.spec.trial_timeout(),
+    };
+    let interrupted = signal::install()?;
+    let study = &ws.study;
+    let remaining = match ws.budget {
+        Some(slots) => {
+            let st = budget_status(&study.trials()?, slots);
+            Some((st.slots - st.done) as usize)
+        }
+        None => None,
+    };
+    let bar_len = match (a.trials, remaining) {
+        (Some(t), Some(r)) => t.min(r),
+        (Some(n), None) | (None, Some(n)) => n,
+        (None, None) => 0,
+    };
+    let progress = Progress::new(bar_len, study.directions(), study.best_value().ok());
+    let result = ws.run(
+        a.trials,
+        a.jobs,
+        interrupted,
+        |number, params| {
+            command.evaluate(
+                &TrialInput {
+                    study: &a.study,
+                    number,
+                    params,
+                },
+                interrupted,
+            )
+        },
+        |t| progress.done(t),
+    );
+    progress.finish();
+    let summary = result?;
+    print_summary(&ws, &summary, &a.storage.storage)?;
+    if summary.interrupted {
+        eprintln!("interrupted: running trials were marked failed (reason `interrupted`)");
+        return Ok(signal::EXIT_INTERRUPTED);
+    }
+    Ok(0)
+}
+
+fn print_summary(ws: &WorkerStudy, s: &LoopSummary, url: &str) -> Result<()> {
+    let all = ws.study.trials()?;
+    let mut text = format!(
+        "study `{}` in `{}`: {} trial(s) in this worker ({} complete, {} failed, {} pruned); \
+         {} in the study\n",
+        ws.study.name(),
+        redact(url),
+        s.total(),
+        s.complete,
+        s.failed,
+        s.pruned,
+        all.len()
+    );
+    if let Some(slots) = ws.budget {
+        let st = budget_status(&all, slots);
+        text.push_str(&format!(
+            "budget: {} of {} trial(s) done{}\n",
+            st.done,
+            st.slots,
+            if st.is_spent() {
+                ": the study is complete"
+            } else {
+                ""
+            }
+        ));
+    }
+    text.push_str(&super::run::best_summary(&ws.study)?);
+    output::out(&text)
+}
