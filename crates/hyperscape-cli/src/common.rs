@@ -25,9 +25,12 @@ pub fn redact(text: &str) -> String {
     while let Some(i) = rest.find("://") {
         out.push_str(&rest[..i + 3]);
         rest = &rest[i + 3..];
+        // The URL ends at a blank or a quote; its user info at the last `@` before
+        // any query or fragment (a password may hold a `/`, or an unencoded `@`).
         let end = rest
-            .find(|c: char| "/?#`'\"<>".contains(c) || c.is_whitespace())
+            .find(|c: char| "`'\"<>".contains(c) || c.is_whitespace())
             .unwrap_or(rest.len());
+        let end = rest[..end].find(['?', '#']).unwrap_or(end);
         let authority = &rest[..end];
         match authority.rfind('@') {
             Some(at) => {
