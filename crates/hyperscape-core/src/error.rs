@@ -80,6 +80,16 @@ pub enum Error {
     #[error("search space exhausted: {0}")]
     SpaceExhausted(String),
 
+    /// Nothing can be handed out now, but trials still running (maybe in a dead worker,
+    /// whose trial heartbeat recovery will fail and free) may free something: the trial
+    /// loop waits and asks again.
+    #[error("nothing to claim yet: {0}")]
+    NothingToClaim(String),
+
+    /// So many trials failed that going on is pointless (a study's failure limit).
+    #[error("too many failed trials: {0}")]
+    TooManyFailures(String),
+
     /// Raised by `Trial::report` when the pruner decides to stop the trial.
     /// Objectives propagate it with `?`, and the trial is recorded as pruned.
     #[error("trial pruned at step {step}")]

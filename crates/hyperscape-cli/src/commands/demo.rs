@@ -65,7 +65,7 @@ pub fn execute(a: DemoArgs) -> Result<i32> {
         n_trials: a.trials,
         jobs: a.jobs,
         interrupted,
-        when_exhausted: None,
+        poll_interval: std::time::Duration::from_millis(100),
     };
     let result = trial_loop::run(
         &spec,

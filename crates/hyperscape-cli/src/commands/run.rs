@@ -87,7 +87,7 @@ pub fn execute(args: RunArgs) -> Result<i32> {
         n_trials: cfg.trials,
         jobs: cfg.jobs,
         interrupted,
-        when_exhausted: None,
+        poll_interval: std::time::Duration::from_millis(100),
     };
     let result = trial_loop::run(
         &spec,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use hyperscape_core::study::budget::budget_status;
 use hyperscape_core::study::StudySpec;
-use hyperscape_core::{FrozenTrial, ParamValue, Study, TrialState};
+use hyperscape_core::{FrozenTrial, ParamValue, Study};
 
 use super::study::load_spec;
 use crate::cli::WorkerArgs;
@@ -20,7 +20,7 @@ use crate::common::{self, redact};
 use crate::external::{ObjectiveCommand, TrialInput};
 use crate::output::{self, Progress};
 use crate::signal;
-use crate::trial_loop::{self, LoopSpec, LoopSummary, Outcome, WhenExhausted};
+use crate::trial_loop::{self, LoopSpec, LoopSummary, Outcome};
 
 /// A study opened for a worker, with its spec.
 pub struct WorkerStudy {
@@ -51,39 +51,11 @@ impl WorkerStudy {
         })
     }
 
-    /// What an exhausted sampler means: done, wait for trials running elsewhere, or
-    /// too many failures.
-    fn when_exhausted(&self) -> Result<WhenExhausted> {
-        let Some(slots) = self.budget else {
-            return Ok(WhenExhausted::Stop);
-        };
-        let trials = self.study.trials()?;
-        let status = budget_status(&trials, slots);
-        if let Some(max) = self.spec.failed_limit()?.filter(|m| status.failed >= *m) {
-            let last = trials
-                .iter()
-                .rev()
-                .find(|t| t.state == TrialState::Failed)
-                .and_then(|t| t.fail_reason.clone())
-                .unwrap_or_default();
-            bail!(
-                "study `{}`: {} trial(s) failed, which reaches its limit of {max} \
-                 (--max-failed at creation); last failure: {}",
-                self.study.name(),
-                status.failed,
-                last.lines().next().unwrap_or("")
-            );
-        }
-        if status.is_spent() {
-            return Ok(WhenExhausted::Stop);
-        }
-        // Trials still run elsewhere (or one just failed): look again soon. A dead
-        // worker's trial is failed by `ask` once its heartbeat is stale.
+    /// How often an idle worker looks again while the budget's last trials run
+    /// elsewhere (a dead worker's trial is failed by `ask` once its heartbeat is stale).
+    fn poll_interval(&self) -> Duration {
         let interval = Duration::from_secs_f64(self.spec.heartbeat_interval_secs);
-        Ok(WhenExhausted::Wait((interval / 4).clamp(
-            Duration::from_millis(20),
-            Duration::from_millis(200),
-        )))
+        (interval / 4).clamp(Duration::from_millis(20), Duration::from_millis(200))
     }
 
     /// Runs the trial loop: at most `trials` in this worker (`None`: no own limit).
@@ -99,14 +71,13 @@ impl WorkerStudy {
         E: Fn(u64, &BTreeMap<String, ParamValue>) -> Outcome + Sync,
         D: Fn(&FrozenTrial) + Sync,
     {
-        let hook = || self.when_exhausted();
         let spec = LoopSpec {
             study: &self.study,
             space: &self.spec.space,
             n_trials: trials.unwrap_or(usize::MAX),
             jobs,
             interrupted,
-            when_exhausted: Some(&hook),
+            poll_interval: self.poll_interval(),
         };
         trial_loop::run(&spec, evaluate, on_done)
     }

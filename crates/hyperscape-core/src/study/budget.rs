@@ -245,8 +245,17 @@ impl Sampler for BudgetSampler {
     fn claim(&mut self, view: &StudyView<'_>) -> Result<Option<Claim>> {
         let (latest, failed) = latest_attempts(view.trials(), self.slots);
         if let Some(max) = self.max_failed.filter(|m| failed >= *m) {
-            return Err(Error::SpaceExhausted(format!(
-                "{failed} budgeted trial(s) failed, the limit is {max}"
+            let last = view
+                .trials()
+                .filter(|t| t.state == TrialState::Failed)
+                .last()
+                .and_then(|t| t.fail_reason.as_deref())
+                .and_then(|r| r.lines().next())
+                .unwrap_or("");
+            return Err(Error::TooManyFailures(format!(
+                "study `{}`: {failed} trial(s) failed, which reaches its limit of {max} \
+                 (--max-failed at creation); last failure: {last}",
+                view.study_name()
             )));
         }
         // Slots whose last attempt failed first (retries of dead workers' trials run
@@ -267,8 +276,16 @@ impl Sampler for BudgetSampler {
                 .values()
                 .filter(|(_, t)| !t.state.is_finished())
                 .count();
+            if busy > 0 {
+                // They may finish, or fail (a dead worker's, once its heartbeat is
+                // stale) and free their slot: not the end yet.
+                return Err(Error::NothingToClaim(format!(
+                    "every slot of the budget of {} trial(s) is done or busy ({busy} still running)",
+                    self.slots
+                )));
+            }
             return Err(Error::SpaceExhausted(format!(
-                "the budget of {} trial(s) is spent ({busy} still running)",
+                "the budget of {} trial(s) is spent",
                 self.slots
             )));
         }
@@ -366,6 +383,10 @@ mod tests {
                     let mut t = match st.ask() {
                         Ok(t) => t,
                         Err(Error::SpaceExhausted(_)) => return,
+                        Err(Error::NothingToClaim(_)) => {
+                            std::thread::yield_now();
+                            continue;
+                        }
                         Err(e) => panic!("{e}"),
                     };
                     let x = t.suggest_float("x", 0.0, 1.0).unwrap();
@@ -410,8 +431,8 @@ mod tests {
         let mut t = live.ask().unwrap();
         t.suggest_float("x", 0.0, 1.0).unwrap();
         live.tell(t, TrialResult::Complete(vec![0.0])).unwrap();
-        // Only the dead trial's slot is left, and it is busy.
-        assert!(matches!(live.ask(), Err(Error::SpaceExhausted(_))));
+        // Only the dead trial's slot is left, and it is busy: wait, not the end.
+        assert!(matches!(live.ask(), Err(Error::NothingToClaim(_))));
         std::thread::sleep(Duration::from_millis(800));
         let mut t = live.ask().unwrap();
         assert_eq!(t.suggest_float("x", 0.0, 1.0).unwrap(), x);

@@ -1,7 +1,7 @@
 //! The closure-driven loop, built on ask/tell.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -46,25 +46,42 @@ impl ObjectiveValue for (f64, f64, f64) {
 
 /// Called after every finished trial, from the worker thread that ran it.
 /// Call [`Study::stop`] from a callback to end the run.
-pub type Callback = Box<dyn Fn(&Study, &FrozenTrial) + Send + Sync>;
+pub type Callback<'a> = Box<dyn Fn(&Study, &FrozenTrial) + Send + Sync + 'a>;
 
-/// Budget and parallelism of [`Study::optimize_with`].
-#[derive(Default)]
-pub struct OptimizeOptions {
+/// Budget and parallelism of [`Study::optimize_with`] and [`Study::run_trials`].
+pub struct OptimizeOptions<'a> {
     /// Trials to run in this call (added to those already in the study, as in Optuna).
     pub n_trials: Option<usize>,
     /// Stop starting trials after this long.
     pub timeout: Option<Duration>,
     /// Worker threads; 0 means one per CPU.
     pub n_jobs: usize,
-    pub callbacks: Vec<Callback>,
+    pub callbacks: Vec<Callback<'a>>,
+    /// An outside stop request, such as a signal handler's flag: when set, no trial
+    /// starts any more.
+    pub interrupt: Option<&'a AtomicBool>,
+    /// How long to wait before asking again when the sampler has nothing to hand out
+    /// *yet* ([`Error::NothingToClaim`]: trials running elsewhere may free a slot).
+    pub poll_interval: Duration,
 }
 
-impl OptimizeOptions {
+impl Default for OptimizeOptions<'_> {
+    fn default() -> Self {
+        Self {
+            n_trials: None,
+            timeout: None,
+            n_jobs: 1,
+            callbacks: Vec::new(),
+            interrupt: None,
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+impl<'a> OptimizeOptions<'a> {
     pub fn n_trials(n: usize) -> Self {
         Self {
             n_trials: Some(n),
-            n_jobs: 1,
             ..Default::default()
         }
     }
@@ -76,8 +93,16 @@ impl OptimizeOptions {
         self.n_jobs = n;
         self
     }
-    pub fn callback(mut self, f: impl Fn(&Study, &FrozenTrial) + Send + Sync + 'static) -> Self {
+    pub fn callback(mut self, f: impl Fn(&Study, &FrozenTrial) + Send + Sync + 'a) -> Self {
         self.callbacks.push(Box::new(f));
+        self
+    }
+    pub fn interrupt(mut self, flag: &'a AtomicBool) -> Self {
+        self.interrupt = Some(flag);
+        self
+    }
+    pub fn poll_interval(mut self, d: Duration) -> Self {
+        self.poll_interval = d;
         self
     }
 }
@@ -90,6 +115,8 @@ pub struct OptimizeSummary {
     pub failed: usize,
     /// True when the sampler ran out of points (for example, a finished grid).
     pub exhausted: bool,
+    /// True when the run ended on the `interrupt` flag.
+    pub interrupted: bool,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -142,7 +169,7 @@ impl Study {
     /// [`TrialResult`] is told as it is. A panic still fails the trial, with its
     /// message. Call [`Study::stop`] (from the objective, a callback or a signal
     /// handler) to stop starting trials.
-    pub fn run_trials<F>(&self, objective: F, opts: OptimizeOptions) -> Result<OptimizeSummary>
+    pub fn run_trials<F>(&self, objective: F, opts: OptimizeOptions<'_>) -> Result<OptimizeSummary>
     where
         F: Fn(&mut Trial) -> TrialResult + Sync,
     {
@@ -160,10 +187,13 @@ impl Study {
         let summary = Mutex::new(OptimizeSummary::default());
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
 
-        let worker = || loop {
-            if self.inner.stop.load(Ordering::SeqCst)
+        let stopped = || {
+            self.inner.stop.load(Ordering::SeqCst)
+                || opts.interrupt.is_some_and(|f| f.load(Ordering::SeqCst))
                 || opts.timeout.is_some_and(|t| start.elapsed() >= t)
-            {
+        };
+        let worker = || loop {
+            if stopped() {
                 return;
             }
             if let Some(n) = opts.n_trials {
@@ -183,6 +213,19 @@ impl Study {
                     }
                     for cb in &opts.callbacks {
                         cb(self, &frozen);
+                    }
+                }
+                Err(Error::NothingToClaim(_)) => {
+                    // No trial started: give its place in the budget back, then wait
+                    // for trials elsewhere to finish or go stale.
+                    if opts.n_trials.is_some() {
+                        started.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    let t0 = Instant::now();
+                    while t0.elapsed() < opts.poll_interval && !stopped() {
+                        std::thread::sleep(
+                            (opts.poll_interval - t0.elapsed()).min(Duration::from_millis(20)),
+                        );
                     }
                 }
                 Err(Error::SpaceExhausted(_)) => {
@@ -212,10 +255,13 @@ impl Study {
         }
         // The stop request ends with this run; the next run starts afresh.
         self.inner.stop.store(false, Ordering::SeqCst);
+        let interrupted = opts.interrupt.is_some_and(|f| f.load(Ordering::SeqCst));
         if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             return Err(e);
         }
-        Ok(summary.into_inner().unwrap_or_else(|p| p.into_inner()))
+        let mut summary = summary.into_inner().unwrap_or_else(|p| p.into_inner());
+        summary.interrupted = interrupted;
+        Ok(summary)
     }
 
     fn run_one<F>(&self, objective: &F) -> Result<FrozenTrial>
