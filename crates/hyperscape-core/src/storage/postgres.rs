@@ -715,3 +715,6 @@ impl Storage for PostgresStorage {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,6 +31,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 pub(super) enum Fail {
     Db(postgres::Error),
     App(Error),
+    /// Tests: the transaction committed, but the caller is told the connection broke.
+    #[cfg(test)]
+    LostAck,
 }
 
 impl From<postgres::Error> for Fail {
@@ -159,6 +162,9 @@ pub(super) enum Mode {
 pub(super) struct Pool {
     pub target: Target,
     idle: Mutex<Vec<Conn>>,
+    /// Tests: how many of the next commits "lose" their acknowledgement.
+    #[cfg(test)]
+    pub lose_acks: std::sync::atomic::AtomicU32,
 }
 
 impl Pool {
@@ -166,6 +172,8 @@ impl Pool {
         Self {
             target,
             idle: Mutex::new(Vec::new()),
+            #[cfg(test)]
+            lose_acks: Default::default(),
         }
     }
 
@@ -230,6 +238,8 @@ impl Pool {
                     }
                     return Err(e);
                 }
+                #[cfg(test)]
+                Err(Fail::LostAck) => retried = true,
                 Err(Fail::Db(e)) => {
                     let transient = is_transient(&e);
                     // After a SQL error the connection is usable, but when in doubt a
@@ -276,6 +286,17 @@ impl Pool {
         };
         let out = f(&mut tx)?;
         tx.tx.commit()?;
+        #[cfg(test)]
+        {
+            use std::sync::atomic::Ordering::SeqCst;
+            if self
+                .lose_acks
+                .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Err(Fail::LostAck);
+            }
+        }
         Ok(out)
     }
 
