@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{fresh_seed, trial_rng, Claim, Sampler, TrialContext};
+use super::{fresh_seed, seeded_uniform, Claim, Sampler, TrialContext};
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
 use crate::space::SpaceDecl;
@@ -94,7 +94,6 @@ impl Sampler for GridSampler {
         name: &str,
         distribution: &Distribution,
     ) -> Result<ParamValue> {
-        use rand::Rng;
-        Ok(distribution.from_unit(trial_rng(self.seed, trial.number, name).random()))
+        Ok(seeded_uniform(self.seed, trial, name, distribution))
     }
 }

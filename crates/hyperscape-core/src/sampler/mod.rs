@@ -129,6 +129,18 @@ impl<S: Sampler + ?Sized> Sampler for Box<S> {
     }
 }
 
+/// A uniform draw of one parameter from the stream of `(seed, trial, name)`: the
+/// independent sampling of every built-in sampler.
+pub fn seeded_uniform(
+    seed: u64,
+    trial: &TrialContext,
+    name: &str,
+    distribution: &Distribution,
+) -> ParamValue {
+    use rand::Rng;
+    distribution.from_unit(trial_rng(seed, trial.number, name).random())
+}
+
 /// A seed from the operating system, for samplers built without one.
 pub fn fresh_seed() -> u64 {
     rand::random()

@@ -1,8 +1,6 @@
 //! Uniform random search.
 
-use rand::Rng;
-
-use super::{fresh_seed, trial_rng, Sampler, TrialContext};
+use super::{fresh_seed, seeded_uniform, Sampler, TrialContext};
 use crate::error::Result;
 use crate::param::{Distribution, ParamValue};
 use crate::view::StudyView;
@@ -36,7 +34,6 @@ impl Sampler for RandomSampler {
         name: &str,
         distribution: &Distribution,
     ) -> Result<ParamValue> {
-        let u: f64 = trial_rng(self.seed, trial.number, name).random();
-        Ok(distribution.from_unit(u))
+        Ok(seeded_uniform(self.seed, trial, name, distribution))
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
-use super::{fresh_seed, trial_rng, Sampler, TrialContext};
+use super::{fresh_seed, seeded_uniform, trial_rng, Sampler, TrialContext};
 use crate::error::Result;
 use crate::param::{Distribution, ParamValue};
 use crate::space::SearchSpace;
@@ -85,6 +85,6 @@ impl Sampler for SobolSampler {
         name: &str,
         distribution: &Distribution,
     ) -> Result<ParamValue> {
-        Ok(distribution.from_unit(trial_rng(self.seed, trial.number, name).random()))
+        Ok(seeded_uniform(self.seed, trial, name, distribution))
     }
 }

@@ -478,6 +478,19 @@ impl Storage for SqliteStorage {
     }
 
     fn claim_waiting_trial(&self, study: StudyId, heartbeat: bool) -> Result<Option<FrozenTrial>> {
+        // Most asks find nothing waiting: look without the write lock first. A trial
+        // enqueued right after this look is simply claimed by the next ask.
+        let any_waiting = self.read("look for waiting trials", |tx| {
+            study_exists(tx, study)?;
+            Ok(tx
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM trials WHERE study_id = ?1 AND state = 'waiting')",
+                )?
+                .query_row([study], |r| r.get::<_, bool>(0))?)
+        })?;
+        if !any_waiting {
+            return Ok(None);
+        }
         self.write("claim waiting trial", |tx| {
             study_exists(tx, study)?;
             let Some(id) = tx

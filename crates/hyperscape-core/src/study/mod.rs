@@ -23,7 +23,8 @@ use crate::view::{StudyCache, StudyView};
 /// System attribute counting how many times a trial's configuration has been retried.
 pub const RETRY_ATTEMPT_ATTR: &str = "retry_attempt";
 
-/// How long to wait before asking again after losing a claim race, at most this many times.
+/// How many claim races in a row an ask may lose (to other workers taking the same
+/// points) before it gives up.
 const MAX_CLAIM_RACES: usize = 10_000;
 
 /// Heartbeats of running trials, so a crashed worker's trial can be recovered.
@@ -293,11 +294,12 @@ impl Study {
             self.recover_stale(cfg)?;
             heartbeat::ensure_started(&self.inner);
         }
+        // One refresh per ask: the sampler sees every trial finished before this point.
+        inner.refresh()?;
         let frozen = match inner.storage.claim_waiting_trial(inner.record.id, hb)? {
             Some(t) => t,
             None => self.create_sampled_trial(hb)?,
         };
-        inner.refresh()?;
         let fixed: BTreeMap<String, ParamValue> = frozen
             .system_attrs
             .get(FIXED_PARAMS_ATTR)
@@ -338,8 +340,11 @@ impl Study {
 
     fn create_sampled_trial(&self, hb: bool) -> Result<FrozenTrial> {
         let inner = &self.inner;
-        for _ in 0..MAX_CLAIM_RACES {
-            inner.refresh()?;
+        for race in 0..MAX_CLAIM_RACES {
+            if race > 0 {
+                // Lost a claim race: learn which points the other workers took.
+                inner.refresh()?;
+            }
             let claim = {
                 let mut sampler = inner.sampler();
                 inner.with_view(|view| sampler.claim(view))?
@@ -430,7 +435,7 @@ impl Study {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
         let frozen = frozen?;
-        self.inner.refresh()?;
+        // No refresh here: the next ask refreshes, and `after_trial` gets the trial itself.
         let mut sampler = self.inner.sampler();
         self.inner
             .with_view(|view| sampler.after_trial(view, &frozen));

@@ -122,12 +122,35 @@ impl Study {
         V: ObjectiveValue,
         E: Into<BoxError>,
     {
+        self.run_trials(
+            |trial| match objective(trial) {
+                Ok(v) => TrialResult::Complete(v.into_values()),
+                Err(e) => {
+                    let e: BoxError = e.into();
+                    match e.downcast_ref::<Error>() {
+                        Some(Error::Pruned { .. }) => TrialResult::Pruned,
+                        _ => TrialResult::Failed(format!("objective error: {e}")),
+                    }
+                }
+            },
+            opts,
+        )
+    }
+
+    /// The loop under [`optimize_with`](Self::optimize_with), for objectives that decide
+    /// the result themselves (the CLI's external commands): the returned
+    /// [`TrialResult`] is told as it is. A panic still fails the trial, with its
+    /// message. Call [`Study::stop`] (from the objective, a callback or a signal
+    /// handler) to stop starting trials.
+    pub fn run_trials<F>(&self, objective: F, opts: OptimizeOptions) -> Result<OptimizeSummary>
+    where
+        F: Fn(&mut Trial) -> TrialResult + Sync,
+    {
         if opts.n_trials.is_none() && opts.timeout.is_none() {
             return Err(Error::InvalidObjectiveValue(
                 "optimize needs n_trials or a timeout (or both)".into(),
             ));
         }
-        self.inner.stop.store(false, Ordering::SeqCst);
         let n_jobs = match opts.n_jobs {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -187,33 +210,23 @@ impl Study {
                 }
             });
         }
+        // The stop request ends with this run; the next run starts afresh.
+        self.inner.stop.store(false, Ordering::SeqCst);
         if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             return Err(e);
         }
         Ok(summary.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn run_one<F, V, E>(&self, objective: &F) -> Result<FrozenTrial>
+    fn run_one<F>(&self, objective: &F) -> Result<FrozenTrial>
     where
-        F: Fn(&mut Trial) -> std::result::Result<V, E> + Sync,
-        V: ObjectiveValue,
-        E: Into<BoxError>,
+        F: Fn(&mut Trial) -> TrialResult + Sync,
     {
         let mut trial = self.ask()?;
-        let outcome = catch_unwind(AssertUnwindSafe(|| objective(&mut trial)));
-        let result = match outcome {
-            Ok(Ok(v)) => TrialResult::Complete(v.into_values()),
-            Ok(Err(e)) => {
-                let e: BoxError = e.into();
-                match e.downcast_ref::<Error>() {
-                    Some(Error::Pruned { .. }) => TrialResult::Pruned,
-                    _ => TrialResult::Failed(format!("objective error: {e}")),
-                }
-            }
-            Err(panic) => {
+        let result =
+            catch_unwind(AssertUnwindSafe(|| objective(&mut trial))).unwrap_or_else(|panic| {
                 TrialResult::Failed(format!("objective panicked: {}", panic_message(&panic)))
-            }
-        };
+            });
         self.tell(trial, result)
     }
 }
