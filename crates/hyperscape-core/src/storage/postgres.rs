@@ -32,6 +32,7 @@
 //! client-generated token stored with the row, and a retry first looks for its own
 //! token; the other writes are upserts or set a value.
 
+mod attrs;
 mod conn;
 mod rows;
 mod schema;
@@ -44,10 +45,10 @@ use super::{util, Storage, StudyId, StudyRecord, StudySummary, TrialDelta, Trial
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
 use crate::trial::{Direction, FrozenTrial, NewTrial, TrialResult, TrialState, FIXED_PARAMS_ATTR};
+use attrs::{set_attr, AttrColumn};
 use conn::{Fail, Mode, Pool, Tx, R};
 use rows::{
-    corrupt, load_trial, load_trials, parse_json, study_from_row, to_i64, to_u64, values_to_json,
-    Attrs, Which,
+    corrupt, load_trial, load_trials, study_from_row, to_i64, to_u64, values_to_json, Which,
 };
 
 /// The server's clock, in unix microseconds, constant within a statement.
@@ -218,57 +219,6 @@ fn touch(tx: &mut Tx<'_>, study: StudyId, trial: TrialId) -> R<()> {
         &[&seq, &trial],
     )?;
     Ok(())
-}
-
-/// An attribute map column, with its (static) statements.
-#[derive(Clone, Copy)]
-enum AttrColumn {
-    StudyUser,
-    StudySystem,
-    TrialUser,
-    TrialSystem,
-}
-
-impl AttrColumn {
-    fn sql(self) -> (&'static str, &'static str) {
-        match self {
-            AttrColumn::StudyUser => (
-                "SELECT user_attrs FROM studies WHERE id = $1 FOR UPDATE",
-                "UPDATE studies SET user_attrs = $1 WHERE id = $2",
-            ),
-            AttrColumn::StudySystem => (
-                "SELECT system_attrs FROM studies WHERE id = $1 FOR UPDATE",
-                "UPDATE studies SET system_attrs = $1 WHERE id = $2",
-            ),
-            AttrColumn::TrialUser => (
-                "SELECT user_attrs FROM trials WHERE id = $1 FOR UPDATE",
-                "UPDATE trials SET user_attrs = $1 WHERE id = $2",
-            ),
-            AttrColumn::TrialSystem => (
-                "SELECT system_attrs FROM trials WHERE id = $1 FOR UPDATE",
-                "UPDATE trials SET system_attrs = $1 WHERE id = $2",
-            ),
-        }
-    }
-}
-
-/// Reads an attribute map under a row lock, sets `key`, writes it back. `None` if the
-/// row does not exist. Setting the same value again is harmless (idempotent retries).
-fn set_attr(
-    tx: &mut Tx<'_>,
-    column: AttrColumn,
-    id: i64,
-    key: &str,
-    value: &serde_json::Value,
-) -> R<Option<()>> {
-    let (select, update) = column.sql();
-    let Some(row) = tx.query_opt(select, &[&id])? else {
-        return Ok(None);
-    };
-    let mut attrs: Attrs = parse_json(row.try_get(0)?, "attributes")?;
-    attrs.insert(key.to_string(), value.clone());
-    tx.execute(update, &[&serde_json::to_string(&attrs)?, &id])?;
-    Ok(Some(()))
 }
 
 impl PostgresStorage {
