@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, and every test of every crate with all
-# features. This is the README's test command, and what .ci/run calls.
+# features, the PostgreSQL storage tests against a throwaway server
+# (scripts/start-postgres.sh). This is the README's test command, and what .ci/run calls.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,5 +12,12 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "== PostgreSQL test server"
+# A throwaway server for the PostgreSQL storage tests, stopped (and deleted) on exit.
+pg_env="$(mktemp)"
+trap 'scripts/stop-postgres.sh || true; rm -f "$pg_env"' EXIT
+scripts/start-postgres.sh "$pg_env" >/dev/null
+# shellcheck disable=SC1090
+source "$pg_env"
 echo "== cargo test"
 cargo test --workspace --all-features

@@ -6,14 +6,17 @@
 //! sequence, so [`Storage::trials_since`] can return only what changed since a cursor:
 //! a study's cost per ask does not grow with the number of trials stored.
 //!
-//! Backends: [`InMemoryStorage`], and `SqliteStorage` (feature `sqlite`). Open one from
-//! a URL with [`open_storage`]. Every backend passes the same conformance suite
+//! Backends: [`InMemoryStorage`], `SqliteStorage` (feature `sqlite`) and
+//! `PostgresStorage` (feature `postgres`). Open one from a URL with [`open_storage`];
+//! show a URL with [`redact_url`], never as given (it may hold a password). Every backend passes the same conformance suite
 //! (`storage::conformance`, feature `testkit`: the `storage_conformance_tests!` macro).
 
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod conformance;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -25,6 +28,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use memory::InMemoryStorage;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStorage;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStorage;
 
@@ -142,10 +147,14 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 /// Opens a storage from a URL:
 /// - `memory:` (or `:memory:`): a fresh in-memory storage;
 /// - `sqlite:///abs/path.db`, `sqlite://rel/path.db`, `sqlite:path.db`, or a bare path
-///   ending in `.db`/`.sqlite`/`.sqlite3`: a SQLite file (feature `sqlite`).
+///   ending in `.db`/`.sqlite`/`.sqlite3`: a SQLite file (feature `sqlite`);
+/// - `postgresql://user[:password]@host[:port]/db[?sslmode=...]` (or `postgres://`): a
+///   PostgreSQL database (feature `postgres`, see `PostgresStorage`).
+///
+/// Errors never show the password of a URL (see [`redact_url`]).
 pub fn open_storage(url: &str) -> Result<Arc<dyn Storage>> {
     let bad = |reason: &str| Error::InvalidStorageUrl {
-        url: url.to_string(),
+        url: redact_url(url),
         reason: reason.to_string(),
     };
     if url == "memory:" || url == ":memory:" || url == "memory://" {
@@ -166,12 +175,70 @@ pub fn open_storage(url: &str) -> Result<Arc<dyn Storage>> {
             ));
         }
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(bad("PostgreSQL storage is not available in this build"));
+    if is_postgres_url(url) {
+        #[cfg(feature = "postgres")]
+        {
+            return Ok(Arc::new(PostgresStorage::open(url)?));
+        }
+        #[cfg(not(feature = "postgres"))]
+        {
+            return Err(bad(
+                "this build of hyperscape has no PostgreSQL support (feature `postgres`)",
+            ));
+        }
     }
     Err(bad(
-        "unknown scheme (expected sqlite:///path/to/file.db or memory:)",
+        "unknown scheme (expected sqlite:///path/to/file.db, postgresql://user@host/db or memory:)",
     ))
+}
+
+/// Whether `url` names a PostgreSQL database (`postgresql://` or `postgres://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` with its password replaced by `***`, for messages, logs and `Debug` output.
+///
+/// The password is what follows the first `:` of the user information (everything
+/// before the last `@` of the authority), so passwords holding `@`, `:` or `/` are
+/// hidden whole; a `password=` query parameter is hidden too. Other URLs and plain
+/// paths come back unchanged.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let (head, rest) = url.split_at(scheme_end + 3);
+    let (before_query, query) = match rest.find('?') {
+        Some(q) => (&rest[..q], Some(&rest[q + 1..])),
+        None => (rest, None),
+    };
+    let mut out = String::from(head);
+    match before_query.rfind('@') {
+        Some(at) => {
+            let userinfo = &before_query[..at];
+            match userinfo.find(':') {
+                Some(colon) => {
+                    out.push_str(&userinfo[..colon]);
+                    out.push_str(":***");
+                }
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&before_query[at..]);
+        }
+        None => out.push_str(before_query),
+    }
+    if let Some(query) = query {
+        out.push('?');
+        let parts: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.push_str(&parts.join("&"));
+    }
+    out
 }
 
 /// The file path of a SQLite URL, if `url` is one.
@@ -250,5 +317,49 @@ mod tests {
             Error::InvalidStorageUrl { .. }
         ));
         assert!(open_storage("memory:").is_ok());
+    }
+
+    #[test]
+    fn redaction_hides_every_password() {
+        let cases = [
+            ("postgresql://u:secret@h/db", "postgresql://u:***@h/db"),
+            (
+                "postgres://u:secret@h:5433/db?sslmode=disable",
+                "postgres://u:***@h:5433/db?sslmode=disable",
+            ),
+            ("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"),
+            ("postgresql://u:a:b:c@h/db", "postgresql://u:***@h/db"),
+            ("postgresql://u:p%40ss%3A@h/db", "postgresql://u:***@h/db"),
+            ("postgresql://u:sl/ash@h/db", "postgresql://u:***@h/db"),
+            ("postgresql://u:@h/db", "postgresql://u:***@h/db"),
+            ("postgresql://u@h/db", "postgresql://u@h/db"),
+            (
+                "postgresql://h/db?password=x&sslmode=prefer",
+                "postgresql://h/db?password=***&sslmode=prefer",
+            ),
+            (
+                "postgresql://u:pw@h/db?application_name=a@b",
+                "postgresql://u:***@h/db?application_name=a@b",
+            ),
+            ("sqlite:///tmp/a.db", "sqlite:///tmp/a.db"),
+            ("memory:", "memory:"),
+            ("plain.db", "plain.db"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
+        for secret in ["secret", "p@ss", "a:b:c", "p%40ss%3A", "sl/ash"] {
+            let url = format!("postgresql://u:{secret}@nowhere.invalid/db?hyperscape_retry_secs=0");
+            match open_storage(&url) {
+                Ok(_) => panic!("opened {url}"),
+                Err(e) => {
+                    let (shown, debug) = (e.to_string(), format!("{e:?}"));
+                    assert!(
+                        !shown.contains(secret) && !debug.contains(secret),
+                        "{shown} / {debug}"
+                    );
+                }
+            }
+        }
     }
 }
