@@ -23,29 +23,16 @@ pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("://") {
-        out.push_str(&rest[..i + 3]);
-        rest = &rest[i + 3..];
-        // The URL ends at a blank or a quote; its user info at the last `@` before
-        // any query or fragment (a password may hold a `/`, or an unencoded `@`).
-        let end = rest
+        // The URL starts at its scheme (letters, digits, `+`, `-`, `.`) and ends at a
+        // blank or a quote; core's `redact_url` hides its password.
+        let start = rest[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
+            .map_or(0, |j| j + 1);
+        let end = rest[i..]
             .find(|c: char| "`'\"<>".contains(c) || c.is_whitespace())
-            .unwrap_or(rest.len());
-        let end = rest[..end].find(['?', '#']).unwrap_or(end);
-        let authority = &rest[..end];
-        match authority.rfind('@') {
-            Some(at) => {
-                let userinfo = &authority[..at];
-                match userinfo.find(':') {
-                    Some(colon) => {
-                        out.push_str(&userinfo[..colon]);
-                        out.push_str(":***");
-                    }
-                    None => out.push_str(userinfo),
-                }
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
+            .map_or(rest.len(), |j| i + j);
+        out.push_str(&rest[..start]);
+        out.push_str(&hyperscape_core::storage::redact_url(&rest[start..end]));
         rest = &rest[end..];
     }
     out.push_str(rest);

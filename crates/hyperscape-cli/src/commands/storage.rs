@@ -62,6 +62,16 @@ fn upgrade_sqlite(url: &str, _path: &str) -> Result<i32> {
     )
 }
 
+#[cfg(feature = "postgres")]
+fn upgrade_postgres(url: &str) -> Result<i32> {
+    use anyhow::Context;
+    let (before, after) = hyperscape_core::storage::PostgresStorage::upgrade(url)
+        .with_context(|| format!("cannot upgrade storage `{}`", redact(url)))?;
+    report(url, before, after);
+    Ok(0)
+}
+
+#[cfg(not(feature = "postgres"))]
 fn upgrade_postgres(url: &str) -> Result<i32> {
     let _ = report;
     bail!(

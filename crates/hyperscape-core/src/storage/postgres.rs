@@ -78,6 +78,9 @@ fn token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
+/// How long opening a storage retries an unreachable server before giving up.
+const OPEN_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl PostgresStorage {
     /// The schema version this build reads and writes.
     pub const SCHEMA_VERSION: i64 = schema::CURRENT;
@@ -109,7 +112,11 @@ impl PostgresStorage {
         let pool = Pool::new(url::parse(url)?);
         let (shown, name) = (pool.target.shown.clone(), pool.target.schema.clone());
         let supported = migrations.len() as i64;
-        let found = pool.run("read schema version", Mode::Read, |tx| {
+        // The first contact gets a short window: a server that is unreachable, or a
+        // typo in the host, is an error the user should see at once. The outage window
+        // is for a storage that was reachable and went away mid-study.
+        let window = OPEN_RETRY_WINDOW.min(pool.target.retry);
+        let found = pool.run_within("read schema version", Mode::Read, window, |tx| {
             schema::found(tx, &name)
         })?;
         if found == schema::Found::Empty {
@@ -133,7 +140,9 @@ impl PostgresStorage {
     fn upgrade_with(url: &str, migrations: &[&str]) -> Result<(i64, i64)> {
         let pool = Pool::new(url::parse(url)?);
         let (shown, name) = (pool.target.shown.clone(), pool.target.schema.clone());
-        pool.run("upgrade schema", Mode::Write, |tx| {
+        // A one-shot admin command: fail at once on an unreachable server, like `open`.
+        let window = OPEN_RETRY_WINDOW.min(pool.target.retry);
+        pool.run_within("upgrade schema", Mode::Write, window, |tx| {
             schema::lock(tx, &name)?;
             schema::migrate(tx, migrations, &shown, &name)
         })

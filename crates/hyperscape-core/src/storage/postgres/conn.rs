@@ -210,12 +210,24 @@ impl Pool {
         self.idle().clear();
     }
 
-    /// Runs `f` as one transaction, retrying transient failures (see the module docs).
-    /// `f` must be the whole transaction: a failed attempt leaves nothing behind.
+    /// Runs `f` as one transaction, retrying transient failures (see the module docs)
+    /// for the storage's whole outage window. `f` must be the whole transaction: a
+    /// failed attempt leaves nothing behind.
     pub fn run<T>(
         &self,
         what: &str,
         mode: Mode,
+        f: impl FnMut(&mut Tx<'_>) -> R<T>,
+    ) -> Result<T, Error> {
+        self.run_within(what, mode, self.target.retry, f)
+    }
+
+    /// [`run`](Self::run), retrying transient failures for at most `window`.
+    pub fn run_within<T>(
+        &self,
+        what: &str,
+        mode: Mode,
+        window: Duration,
         mut f: impl FnMut(&mut Tx<'_>) -> R<T>,
     ) -> Result<T, Error> {
         let start = Instant::now();
@@ -250,12 +262,12 @@ impl Pool {
                     }
                     self.flush();
                     let waited = start.elapsed();
-                    if waited >= self.target.retry {
+                    if waited >= window {
                         return Err(self.error(what, &e, Some(waited)));
                     }
                     let jitter = rand::random_range(0..=backoff.as_micros() as u64 / 2);
                     let pause = (backoff / 2 + Duration::from_micros(jitter))
-                        .min(self.target.retry.saturating_sub(waited));
+                        .min(window.saturating_sub(waited));
                     std::thread::sleep(pause);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     retried = true;
