@@ -151,6 +151,9 @@ enum DimKernels {
         /// Per-kernel log constant: `-ln σ - ln√(2π) - ln Z` (continuous) or `-ln Z`
         /// (discrete), `Z` being the kernel's mass inside the bounds.
         c: Vec<f64>,
+        /// `w_k · exp(c_k)`: the linear-space coefficients for the one-dimensional
+        /// fast path.
+        lin: Vec<f64>,
     },
     Categorical {
         n: usize,
@@ -220,7 +223,65 @@ impl Mixture {
                 _ => numerical_kernels(*m, o, s, n_dims),
             })
             .collect();
+        let mut dims: Vec<DimKernels> = dims;
+        for d in &mut dims {
+            if let DimKernels::Numerical { c, lin, .. } = d {
+                *lin = c.iter().zip(&log_w).map(|(c, w)| (c + w).exp()).collect();
+            }
+        }
         Some(Mixture { log_w, cum_w, dims })
+    }
+
+    /// One numerical dimension: sums kernels in linear space (one `exp` per
+    /// continuous term, two per discrete one), each distinct level once. A candidate
+    /// whose sum underflows is redone in log space.
+    fn log_pdf_1d(&self, c: &Candidates) -> Option<Vec<f64>> {
+        let DimKernels::Numerical {
+            model,
+            mu,
+            inv_sigma,
+            lin,
+            ..
+        } = self.dims.first()?
+        else {
+            return None;
+        };
+        let mut out = Vec::with_capacity(c.n);
+        let mut seen: Vec<(u64, f64)> = Vec::new();
+        for i in 0..c.n {
+            let x = c.values[0][i];
+            if let Some((_, v)) = seen.iter().find(|(b, _)| *b == x.to_bits()) {
+                out.push(*v);
+                continue;
+            }
+            let mut sum = 0.0;
+            if model.is_discrete_numeric() {
+                let (lo, hi) = (c.lo[0][i], c.hi[0][i]);
+                for k in 0..mu.len() {
+                    let a = (lo - mu[k]) * inv_sigma[k];
+                    let b = (hi - mu[k]) * inv_sigma[k];
+                    sum += lin[k] * truncnorm::mass(a, b);
+                }
+            } else {
+                for k in 0..mu.len() {
+                    let z = (x - mu[k]) * inv_sigma[k];
+                    sum += lin[k] * (-0.5 * z * z).exp();
+                }
+            }
+            let v = if sum > 1e-280 && sum.is_finite() {
+                sum.ln()
+            } else {
+                self.log_pdf_general(&Candidates {
+                    values: vec![vec![x]],
+                    lo: vec![vec![c.lo[0][i]]],
+                    hi: vec![vec![c.hi[0][i]]],
+                    n: 1,
+                })[0]
+            };
+            seen.push((x.to_bits(), v));
+            out.push(v);
+        }
+        Some(out)
     }
 
     /// Draws `n` candidates.
@@ -268,6 +329,28 @@ impl Mixture {
 
     /// Log density (log mass for discrete parameters) of each candidate.
     pub fn log_pdf(&self, c: &Candidates) -> Vec<f64> {
+        if self.dims.len() == 1 {
+            if let Some(v) = self.log_pdf_1d(c) {
+                return v;
+            }
+            if let DimKernels::Categorical { n, log_p, .. } = &self.dims[0] {
+                // The mixture's probability of each choice, once.
+                let mut p = vec![0.0; *n];
+                for (k, lw) in self.log_w.iter().enumerate() {
+                    for (j, pj) in p.iter_mut().enumerate() {
+                        *pj += (lw + log_p[k * n + j]).exp();
+                    }
+                }
+                return c.values[0]
+                    .iter()
+                    .map(|x| p[(*x as usize).min(n - 1)].ln())
+                    .collect();
+            }
+        }
+        self.log_pdf_general(c)
+    }
+
+    fn log_pdf_general(&self, c: &Candidates) -> Vec<f64> {
         let k_n = self.log_w.len();
         let mut acc: Vec<f64> = Vec::with_capacity(c.n * k_n);
         for _ in 0..c.n {
@@ -374,6 +457,7 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
         sigma,
         inv_sigma,
         c,
+        lin: Vec::new(),
     }
 }
 
@@ -528,5 +612,43 @@ mod tests {
             assert!([0.0, 1.0, 2.0].contains(&c.values[2][i]));
         }
         assert!(mix.log_pdf(&c).iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn one_dimensional_fast_path_matches_the_general_one() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for m in [
+            Model::Continuous {
+                low: 1e-3,
+                high: 10.0,
+                log: true,
+            },
+            Model::Steps {
+                low: 0.0,
+                high: 1.0,
+                step: 0.05,
+            },
+            Model::LogInt {
+                low: 1.0,
+                high: 1000.0,
+            },
+            Model::Categorical { n: 4 },
+        ] {
+            let obs: Vec<f64> = (0..40)
+                .map(|i| match m {
+                    Model::Categorical { .. } => (i % 4) as f64,
+                    Model::Steps { .. } => (i % 21) as f64 * 0.05,
+                    _ => m.to_model(1.0 + (i * 7 % 10) as f64),
+                })
+                .collect();
+            let w: Vec<f64> = (0..40).map(|i| 1.0 + (i % 3) as f64).collect();
+            let mix = Mixture::build(&[m], &[obs], &w, &settings()).unwrap();
+            let c = mix.sample(&mut rng, 50);
+            let fast = mix.log_pdf(&c);
+            let slow = mix.log_pdf_general(&c);
+            for (a, b) in fast.iter().zip(&slow) {
+                assert!((a - b).abs() < 1e-6, "{m:?}: {a} vs {b}");
+            }
+        }
     }
 }

@@ -53,7 +53,7 @@ pub fn log_ndtr(z: f64) -> f64 {
         ln_erfc_nonneg(-z * FRAC_1_SQRT_2) - LN_2
     } else {
         // Φ(z) = 1 - erfc(z/√2) / 2.
-        (-0.5 * ln_erfc_nonneg(z * FRAC_1_SQRT_2).exp()).ln_1p()
+        (-0.5 * erfc_nonneg(z * FRAC_1_SQRT_2)).ln_1p()
     }
 }
 
@@ -67,6 +67,49 @@ fn log1mexp(x: f64) -> f64 {
     }
 }
 
+/// `erfc(z)` for `z >= 0`: one division and one `exp`.
+#[inline]
+fn erfc_nonneg(z: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let p = -1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    t * (p - z * z).exp()
+}
+
+/// `Φ(b) - Φ(a)` for `a <= b` in linear space (may underflow to 0 far in the tails;
+/// callers then fall back to [`log_mass`]).
+#[inline]
+pub fn mass(a: f64, b: f64) -> f64 {
+    let h = b - a;
+    if !(h > 0.0) {
+        return 0.0;
+    }
+    if h < 0.1 {
+        let m = 0.5 * (a + b);
+        let r = 0.5 * h;
+        let d = r * 0.774_596_669_241_483_4;
+        let e = (m * d).exp();
+        let side = (-0.5 * d * d).exp() * (e + 1.0 / e);
+        return (-0.5 * m * m).exp()
+            * (1.0 / (2.0 * std::f64::consts::PI).sqrt())
+            * r
+            * ((5.0 / 9.0) * side + 8.0 / 9.0);
+    }
+    if a >= 0.0 {
+        0.5 * (erfc_nonneg(a * FRAC_1_SQRT_2) - erfc_nonneg(b * FRAC_1_SQRT_2))
+    } else if b <= 0.0 {
+        0.5 * (erfc_nonneg(-b * FRAC_1_SQRT_2) - erfc_nonneg(-a * FRAC_1_SQRT_2))
+    } else {
+        1.0 - 0.5 * (erfc_nonneg(-a * FRAC_1_SQRT_2) + erfc_nonneg(b * FRAC_1_SQRT_2))
+    }
+}
+
 /// `ln(Φ(b) - Φ(a))` for `a <= b`: the log mass of `[a, b]` under N(0, 1).
 #[inline]
 pub fn log_mass(a: f64, b: f64) -> f64 {
@@ -74,6 +117,16 @@ pub fn log_mass(a: f64, b: f64) -> f64 {
     if !(h > 0.0) {
         return f64::NEG_INFINITY;
     }
+    let m = mass(a, b);
+    if m > 1e-280 {
+        return m.ln();
+    }
+    log_mass_tail(a, b)
+}
+
+/// [`log_mass`] computed entirely in log space (far tails).
+fn log_mass_tail(a: f64, b: f64) -> f64 {
+    let h = b - a;
     if h < 0.1 {
         // 3-point Gauss–Legendre around the midpoint, relative to φ(m).
         let m = 0.5 * (a + b);
@@ -85,7 +138,7 @@ pub fn log_mass(a: f64, b: f64) -> f64 {
     }
     if a > 0.0 {
         // Both in the right tail: Φ(b) - Φ(a) = Φ(-a) - Φ(-b), computed where accurate.
-        return log_mass(-b, -a);
+        return log_mass_tail(-b, -a);
     }
     let lb = log_ndtr(b);
     let la = log_ndtr(a);
