@@ -74,7 +74,7 @@ impl Model {
     }
 
     /// Model-space value of an internal value (a number, or a choice index).
-    pub fn to_model(&self, internal: f64) -> f64 {
+    pub fn to_model(self, internal: f64) -> f64 {
         match self {
             Model::Continuous { log: true, .. } | Model::LogInt { .. } => internal.ln(),
             _ => internal,
@@ -115,7 +115,7 @@ impl Model {
     }
 
     /// The parameter value of a model-space point.
-    pub fn to_external(&self, d: &Distribution, x: f64) -> ParamValue {
+    pub fn to_external(self, d: &Distribution, x: f64) -> ParamValue {
         match self {
             Model::Continuous { log: true, .. } | Model::LogInt { .. } => d.to_external(x.exp()),
             _ => d.to_external(x),

@@ -240,6 +240,7 @@ fn by_crowding(pts: &[&[f64]], k: usize) -> Vec<usize> {
     let n = pts.len();
     let m = pts.first().map_or(0, |p| p.len());
     let mut dist = vec![0.0f64; n];
+    #[allow(clippy::needless_range_loop)]
     for j in 0..m {
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| pts[a][j].total_cmp(&pts[b][j]));

@@ -87,7 +87,7 @@ fn erfc_nonneg(z: f64) -> f64 {
 #[inline]
 pub fn mass(a: f64, b: f64) -> f64 {
     let h = b - a;
-    if !(h > 0.0) {
+    if h.is_nan() || h <= 0.0 {
         return 0.0;
     }
     if h < 0.1 {
@@ -114,7 +114,7 @@ pub fn mass(a: f64, b: f64) -> f64 {
 #[inline]
 pub fn log_mass(a: f64, b: f64) -> f64 {
     let h = b - a;
-    if !(h > 0.0) {
+    if h.is_nan() || h <= 0.0 {
         return f64::NEG_INFINITY;
     }
     let m = mass(a, b);
@@ -160,7 +160,7 @@ fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 /// three tries on average. Should it ever fail 64 times in a row, the draw falls back
 /// to a uniform point of the interval, so this never loops for long.
 pub fn sample<R: Rng + ?Sized>(rng: &mut R, mu: f64, sigma: f64, low: f64, high: f64) -> f64 {
-    if !(sigma > 0.0) || !(high > low) {
+    if sigma.is_nan() || sigma <= 0.0 || high.is_nan() || low.is_nan() || high <= low {
         return mu.clamp(low, high);
     }
     for _ in 0..64 {
