@@ -120,6 +120,10 @@ pub enum Error {
 
     #[error("serialization error: {0}")]
     Serde(String),
+
+    /// A sampler was configured with settings it cannot use.
+    #[error("invalid sampler settings: {0}")]
+    InvalidSampler(String),
 }
 
 impl Error {

@@ -193,3 +193,8 @@ pub struct NewTrial {
 
 /// System attribute that holds the fixed parameters of an enqueued trial.
 pub const FIXED_PARAMS_ATTR: &str = "fixed_params";
+
+/// System attribute holding a trial's constraint values (a JSON array of numbers;
+/// a value `<= 0` means that constraint is satisfied). Set by `Trial::set_constraints`
+/// and read by constraint-aware samplers (TPE).
+pub const CONSTRAINTS_ATTR: &str = "constraints";

@@ -89,6 +89,11 @@ impl<'a> StudyView<'a> {
     pub fn n_trials(&self) -> usize {
         self.cache.trials.len()
     }
+    /// Trials numbered `number` or more, in order (for samplers that keep state and
+    /// only need to look at trials that may have changed).
+    pub fn trials_from(&self, number: u64) -> impl Iterator<Item = &'a FrozenTrial> + 'a {
+        self.cache.trials.range(number..).map(|(_, t)| t)
+    }
     pub fn trial(&self, number: u64) -> Option<&'a FrozenTrial> {
         self.cache.trials.get(&number)
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use hyperscape_core::{
     Distribution, GridSampler, ParamValue, RandomSampler, Sampler, SobolSampler, SpaceDecl, Study,
+    TpeSampler,
 };
 use proptest::prelude::*;
 
@@ -62,12 +63,15 @@ proptest! {
     fn samplers_stay_inside(d in arb_distribution(), seed in any::<u64>()) {
         let d = d.validate("p").unwrap();
         for sampler in [Box::new(RandomSampler::new(Some(seed))) as Box<dyn Sampler>,
-                        Box::new(SobolSampler::new(Some(seed)))] {
+                        Box::new(SobolSampler::new(Some(seed))),
+                        // Few start-up trials, so most draws come from the Parzen estimators.
+                        Box::new(TpeSampler::builder().seed(Some(seed)).n_startup_trials(3).build().unwrap()),
+                        Box::new(TpeSampler::builder().seed(Some(seed)).n_startup_trials(3).multivariate(true).build().unwrap())] {
             let study = Study::builder("p").boxed_sampler(sampler).build().unwrap();
             study.optimize(|t| -> hyperscape_core::Result<f64> {
                 let v = t.suggest("p", d.clone())?;
                 assert_within(&d, &v);
-                Ok(0.0)
+                Ok(d.to_unit(&v).unwrap_or(0.0))
             }, 12).unwrap();
             prop_assert_eq!(study.trials_with_state(hyperscape_core::TrialState::Complete).unwrap().len(), 12);
         }

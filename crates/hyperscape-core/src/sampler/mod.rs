@@ -18,6 +18,7 @@
 mod grid;
 mod random;
 mod sobol;
+mod tpe;
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,7 @@ use rand_chacha::ChaCha8Rng;
 pub use grid::GridSampler;
 pub use random::RandomSampler;
 pub use sobol::SobolSampler;
+pub use tpe::{default_gamma, default_weights, GammaFn, TpeBuilder, TpeSampler, WeightsFn};
 
 use crate::error::Result;
 use crate::param::{Distribution, ParamValue};
@@ -180,8 +182,9 @@ fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Builds a built-in sampler by name: `random`, `sobol`, or `grid` (which needs an
-/// enumerable declared space).
+/// Builds a built-in sampler by name: `random`, `sobol`, `grid` (which needs an
+/// enumerable declared space), `tpe` (univariate), `tpe-multivariate` or `tpe-group`
+/// (multivariate with groups, for conditional spaces).
 pub fn sampler_by_name(
     name: &str,
     seed: Option<u64>,
@@ -190,6 +193,14 @@ pub fn sampler_by_name(
     Ok(match name {
         "random" => Box::new(RandomSampler::new(seed)),
         "sobol" | "qmc" => Box::new(SobolSampler::new(seed)),
+        "tpe" => Box::new(TpeSampler::builder().seed(seed).build()?),
+        "tpe-multivariate" => Box::new(
+            TpeSampler::builder()
+                .seed(seed)
+                .multivariate(true)
+                .build()?,
+        ),
+        "tpe-group" => Box::new(TpeSampler::builder().seed(seed).group(true).build()?),
         "grid" => {
             let space = space.ok_or_else(|| crate::Error::InvalidSpace {
                 location: None,
@@ -210,4 +221,11 @@ pub fn sampler_by_name(
 }
 
 /// Names accepted by [`sampler_by_name`].
-pub const SAMPLERS: &[&str] = &["random", "grid", "sobol"];
+pub const SAMPLERS: &[&str] = &[
+    "random",
+    "grid",
+    "sobol",
+    "tpe",
+    "tpe-multivariate",
+    "tpe-group",
+];

@@ -246,6 +246,24 @@ impl Trial {
         &self.intermediate
     }
 
+    /// Reports constraint values for this trial: one number per constraint, `<= 0`
+    /// meaning satisfied (Optuna's convention). Stored as the system attribute
+    /// [`CONSTRAINTS_ATTR`](crate::trial::CONSTRAINTS_ATTR); constraint-aware samplers
+    /// (TPE) prefer feasible trials and rank infeasible ones by total violation.
+    /// Non-finite values are rejected.
+    pub fn set_constraints(&mut self, values: &[f64]) -> Result<()> {
+        if let Some(x) = values.iter().find(|x| !x.is_finite()) {
+            return Err(Error::InvalidObjectiveValue(format!(
+                "constraint values must be finite, got {x}"
+            )));
+        }
+        self.inner.storage.set_trial_system_attr(
+            self.id,
+            crate::trial::CONSTRAINTS_ATTR,
+            serde_json::json!(values),
+        )
+    }
+
     /// Stores a user attribute (any JSON value).
     pub fn set_user_attr(&mut self, key: &str, value: impl Into<serde_json::Value>) -> Result<()> {
         self.inner

@@ -1,0 +1,680 @@
+//! Tree-structured Parzen Estimator (TPE), after Optuna's `TPESampler`.
+//!
+//! Finished trials are split into a good group (the best `gamma(n)`) and a bad group
+//! (the rest). Each group gets a Parzen estimator, `l(x)` and `g(x)`; the sampler
+//! draws `n_ei_candidates` points from `l` and keeps the one maximising `l(x)/g(x)`.
+//!
+//! Modes:
+//! - **univariate** (default): every parameter on its own, via `sample_independent`;
+//! - **multivariate**: the intersection space of complete trials jointly, kernels
+//!   sharing one observation across dimensions;
+//! - **group** (with multivariate): the space is split into groups of parameters that
+//!   always occur together, each sampled jointly (conditional spaces).
+//!
+//! See `docs/samplers.md` for the defaults, pruned and failed trials, several
+//! objectives, constraints, the constant liar and reproducibility.
+
+mod parzen;
+mod split;
+mod truncnorm;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use rand::Rng;
+
+use super::{fresh_seed, seeded_uniform, trial_rng, Sampler, TrialContext};
+use crate::error::{Error, Result};
+use crate::param::{Distribution, ParamValue};
+use crate::space::SearchSpace;
+use crate::trial::{FrozenTrial, TrialState, CONSTRAINTS_ATTR};
+use crate::view::StudyView;
+
+use parzen::{Mixture, Model, ParzenSettings};
+use split::Obs;
+pub use split::{default_gamma, default_weights};
+
+/// Number of good observations for `n` finished trials.
+pub type GammaFn = Arc<dyn Fn(usize) -> usize + Send + Sync>;
+/// Weights of `n` observations, oldest first.
+pub type WeightsFn = Arc<dyn Fn(usize) -> Vec<f64> + Send + Sync>;
+
+/// Builds a [`TpeSampler`]; defaults are Optuna's (except `constant_liar`).
+#[derive(Clone)]
+pub struct TpeBuilder {
+    seed: Option<u64>,
+    n_startup_trials: usize,
+    n_ei_candidates: usize,
+    gamma: GammaFn,
+    weights: WeightsFn,
+    prior_weight: f64,
+    consider_prior: bool,
+    consider_magic_clip: bool,
+    consider_endpoints: bool,
+    multivariate: bool,
+    group: bool,
+    constant_liar: bool,
+}
+
+impl std::fmt::Debug for TpeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TpeBuilder")
+            .field("seed", &self.seed)
+            .field("n_startup_trials", &self.n_startup_trials)
+            .field("n_ei_candidates", &self.n_ei_candidates)
+            .field("prior_weight", &self.prior_weight)
+            .field("multivariate", &self.multivariate)
+            .field("group", &self.group)
+            .field("constant_liar", &self.constant_liar)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TpeBuilder {
+    fn default() -> Self {
+        Self {
+            seed: None,
+            n_startup_trials: 10,
+            n_ei_candidates: 24,
+            gamma: Arc::new(default_gamma),
+            weights: Arc::new(default_weights),
+            prior_weight: 1.0,
+            consider_prior: true,
+            consider_magic_clip: true,
+            consider_endpoints: false,
+            multivariate: false,
+            group: false,
+            constant_liar: true,
+        }
+    }
+}
+
+impl TpeBuilder {
+    /// Seed of every random draw; `None` (default) takes one from the OS.
+    pub fn seed(mut self, seed: Option<u64>) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Finished trials drawn at random before TPE starts (default 10).
+    pub fn n_startup_trials(mut self, n: usize) -> Self {
+        self.n_startup_trials = n;
+        self
+    }
+    /// Candidates drawn from `l(x)` per sample (default 24).
+    pub fn n_ei_candidates(mut self, n: usize) -> Self {
+        self.n_ei_candidates = n;
+        self
+    }
+    /// Size of the good group for `n` finished trials (default `min(ceil(0.1n), 25)`).
+    pub fn gamma(mut self, f: impl Fn(usize) -> usize + Send + Sync + 'static) -> Self {
+        self.gamma = Arc::new(f);
+        self
+    }
+    /// Weights of `n` observations, oldest first (default: Optuna's ramp).
+    pub fn weights(mut self, f: impl Fn(usize) -> Vec<f64> + Send + Sync + 'static) -> Self {
+        self.weights = Arc::new(f);
+        self
+    }
+    /// Weight of the prior kernel (default 1.0).
+    pub fn prior_weight(mut self, w: f64) -> Self {
+        self.prior_weight = w;
+        self
+    }
+    pub fn consider_prior(mut self, yes: bool) -> Self {
+        self.consider_prior = yes;
+        self
+    }
+    pub fn consider_magic_clip(mut self, yes: bool) -> Self {
+        self.consider_magic_clip = yes;
+        self
+    }
+    pub fn consider_endpoints(mut self, yes: bool) -> Self {
+        self.consider_endpoints = yes;
+        self
+    }
+    /// Joint sampling of the intersection space (default false).
+    pub fn multivariate(mut self, yes: bool) -> Self {
+        self.multivariate = yes;
+        self
+    }
+    /// With `multivariate`: split the space into groups of co-occurring parameters
+    /// (for conditional spaces). Setting it turns `multivariate` on.
+    pub fn group(mut self, yes: bool) -> Self {
+        self.group = yes;
+        if yes {
+            self.multivariate = true;
+        }
+        self
+    }
+    /// Count running trials of other workers as bad observations (default true).
+    pub fn constant_liar(mut self, yes: bool) -> Self {
+        self.constant_liar = yes;
+        self
+    }
+
+    /// Checks the settings.
+    pub fn build(self) -> Result<TpeSampler> {
+        if self.n_ei_candidates == 0 {
+            return Err(Error::InvalidSampler(
+                "tpe: n_ei_candidates must be at least 1".into(),
+            ));
+        }
+        if !(self.prior_weight.is_finite() && self.prior_weight > 0.0) {
+            return Err(Error::InvalidSampler(format!(
+                "tpe: prior_weight must be positive and finite, got {}",
+                self.prior_weight
+            )));
+        }
+        Ok(TpeSampler {
+            seed: self.seed.unwrap_or_else(fresh_seed),
+            cfg: self,
+            store: Store::default(),
+            split: None,
+        })
+    }
+}
+
+/// The TPE sampler. Build with [`TpeSampler::builder`].
+pub struct TpeSampler {
+    seed: u64,
+    cfg: TpeBuilder,
+    store: Store,
+    split: Option<Split>,
+}
+
+impl std::fmt::Debug for TpeSampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TpeSampler")
+            .field("seed", &self.seed)
+            .field("cfg", &self.cfg)
+            .field("observations", &self.store.obs.len())
+            .finish()
+    }
+}
+
+/// One parameter's observed values, for one exact distribution, in model space
+/// (NaN where an observation lacks it). Indexed like `Store::obs`.
+#[derive(Debug)]
+struct Column {
+    dist: Distribution,
+    values: Vec<f64>,
+}
+
+/// Finished (complete or pruned) trials, kept incrementally across asks.
+#[derive(Debug, Default)]
+struct Store {
+    obs: Vec<Obs>,
+    by_number: BTreeMap<u64, usize>,
+    columns: HashMap<String, Vec<Column>>,
+    /// Feasible complete observations of a single-objective study, best first.
+    so_sorted: Vec<usize>,
+    complete: Vec<usize>,
+    pruned: Vec<usize>,
+    infeasible: Vec<usize>,
+    /// Every trial numbered below this is finished and ingested.
+    watermark: u64,
+    /// Groups of parameters that always occur together, and their distribution
+    /// (`None` once a name has been seen with two different distributions).
+    groups: Vec<BTreeSet<String>>,
+    group_dists: HashMap<String, Option<Distribution>>,
+}
+
+impl Store {
+    fn refresh(&mut self, view: &StudyView<'_>) {
+        let mut contiguous = true;
+        for t in view.trials_from(self.watermark) {
+            if t.state.is_finished() {
+                self.ingest(view, t);
+                if contiguous && t.number == self.watermark {
+                    self.watermark = t.number + 1;
+                }
+            } else {
+                contiguous = false;
+            }
+        }
+    }
+
+    fn ingest(&mut self, view: &StudyView<'_>, t: &FrozenTrial) {
+        if self.by_number.contains_key(&t.number) {
+            return;
+        }
+        let dirs = view.directions();
+        let (pruned, loss, step) = match t.state {
+            TrialState::Complete => match &t.values {
+                Some(v) if v.len() == dirs.len() && v.iter().all(|x| x.is_finite()) => (
+                    false,
+                    v.iter().zip(dirs).map(|(x, d)| d.to_loss(*x)).collect(),
+                    None,
+                ),
+                _ => return,
+            },
+            TrialState::Pruned => {
+                let last = t.last_intermediate();
+                let loss = match (dirs.len(), last) {
+                    (1, Some((_, v))) if v.is_finite() => vec![dirs[0].to_loss(v)],
+                    _ => Vec::new(),
+                };
+                (true, loss, last.map(|(s, _)| s))
+            }
+            _ => return,
+        };
+        let violation = t.system_attrs.get(CONSTRAINTS_ATTR).map(|v| {
+            serde_json::from_value::<Vec<f64>>(v.clone())
+                .ok()
+                .filter(|c| c.iter().all(|x| x.is_finite()))
+                .map_or(f64::INFINITY, |c| c.iter().map(|x| x.max(0.0)).sum())
+        });
+        let idx = self.obs.len();
+        let obs = Obs {
+            number: t.number,
+            pruned,
+            loss,
+            step,
+            violation,
+        };
+        if !obs.feasible() {
+            self.infeasible.push(idx);
+        } else if obs.pruned {
+            self.pruned.push(idx);
+        } else {
+            self.complete.push(idx);
+            if dirs.len() == 1 {
+                let key = (obs.loss[0], obs.number);
+                let all = &self.obs;
+                let at = self
+                    .so_sorted
+                    .partition_point(|&j| (all[j].loss[0], all[j].number) <= key);
+                self.so_sorted.insert(at, idx);
+            }
+        }
+        self.obs.push(obs);
+        self.by_number.insert(t.number, idx);
+        for cols in self.columns.values_mut() {
+            for c in cols {
+                c.values.push(f64::NAN);
+            }
+        }
+        for (name, dist) in &t.distributions {
+            let Some(x) = t.params.get(name).and_then(|v| dist.to_internal(v)) else {
+                continue;
+            };
+            let cols = self.columns.entry(name.clone()).or_default();
+            let col = match cols.iter().position(|c| c.dist == *dist) {
+                Some(i) => &mut cols[i],
+                None => {
+                    cols.push(Column {
+                        dist: dist.clone(),
+                        values: vec![f64::NAN; idx + 1],
+                    });
+                    cols.last_mut().expect("just pushed")
+                }
+            };
+            col.values[idx] = Model::of(dist).to_model(x);
+        }
+        self.update_groups(t);
+    }
+
+    /// Optuna's group decomposition: split every group by "in this trial or not", and
+    /// add the trial's new parameters as one more group.
+    fn update_groups(&mut self, t: &FrozenTrial) {
+        for (name, dist) in &t.distributions {
+            match self.group_dists.get(name) {
+                None => {
+                    self.group_dists.insert(name.clone(), Some(dist.clone()));
+                }
+                Some(Some(d)) if d != dist => {
+                    self.group_dists.insert(name.clone(), None);
+                }
+                _ => {}
+            }
+        }
+        let names: BTreeSet<String> = t.distributions.keys().cloned().collect();
+        let mut out = Vec::with_capacity(self.groups.len() + 1);
+        let mut seen = BTreeSet::new();
+        for g in self.groups.drain(..) {
+            let (inside, outside): (BTreeSet<String>, BTreeSet<String>) =
+                g.into_iter().partition(|n| names.contains(n));
+            seen.extend(inside.iter().cloned());
+            for part in [inside, outside] {
+                if !part.is_empty() {
+                    out.push(part);
+                }
+            }
+        }
+        let fresh: BTreeSet<String> = names.difference(&seen).cloned().collect();
+        if !fresh.is_empty() {
+            out.push(fresh);
+        }
+        self.groups = out;
+    }
+
+    fn column(&self, name: &str, dist: &Distribution) -> Option<&[f64]> {
+        self.columns
+            .get(name)?
+            .iter()
+            .find(|c| c.dist == *dist)
+            .map(|c| c.values.as_slice())
+    }
+}
+
+/// The good/bad split for one trial's sampling, computed once per trial.
+#[derive(Debug)]
+struct Split {
+    trial: u64,
+    n_obs: usize,
+    /// Good observations, by trial number, with their MOTPE weight (if any).
+    below: Vec<(usize, Option<f64>)>,
+    /// Bad observations, by trial number.
+    above: Vec<usize>,
+    /// Running trials of other workers (constant liar): params and distributions.
+    running: Vec<(BTreeMap<String, ParamValue>, BTreeMap<String, Distribution>)>,
+}
+
+impl TpeSampler {
+    /// A builder with Optuna's defaults.
+    pub fn builder() -> TpeBuilder {
+        TpeBuilder::default()
+    }
+    /// A univariate TPE sampler with default settings.
+    pub fn new(seed: Option<u64>) -> Self {
+        Self {
+            seed: seed.unwrap_or_else(fresh_seed),
+            cfg: TpeBuilder::default(),
+            store: Store::default(),
+            split: None,
+        }
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn ensure_split(&mut self, view: &StudyView<'_>, trial: &TrialContext) -> Result<()> {
+        self.store.refresh(view);
+        let s = &self.store;
+        if self
+            .split
+            .as_ref()
+            .is_some_and(|x| x.trial == trial.number && x.n_obs == s.obs.len())
+        {
+            return Ok(());
+        }
+        let n = s.obs.len();
+        let n_below = (self.cfg.gamma)(n).min(n);
+        let below_idx = split::select_below(
+            &s.obs,
+            view.directions().len(),
+            &s.so_sorted,
+            &s.complete,
+            &s.pruned,
+            &s.infeasible,
+            n_below,
+        );
+        let mut mo_w: HashMap<usize, f64> = HashMap::new();
+        if view.directions().len() > 1 {
+            let good: Vec<usize> = below_idx
+                .iter()
+                .copied()
+                .filter(|&i| !s.obs[i].pruned && s.obs[i].feasible())
+                .collect();
+            let pts: Vec<&[f64]> = good.iter().map(|&i| s.obs[i].loss.as_slice()).collect();
+            let w = split::hv_contribution_weights(&pts);
+            mo_w = good.into_iter().zip(w).collect();
+        }
+        let mut is_below = vec![false; n];
+        for &i in &below_idx {
+            is_below[i] = true;
+        }
+        let mut below = Vec::with_capacity(below_idx.len());
+        let mut above = Vec::with_capacity(n - below_idx.len());
+        let multi = view.directions().len() > 1;
+        for &i in s.by_number.values() {
+            if is_below[i] {
+                let w = multi.then(|| mo_w.get(&i).copied().unwrap_or(1e-12));
+                below.push((i, w));
+            } else {
+                above.push(i);
+            }
+        }
+        let running = if self.cfg.constant_liar {
+            view.trials_from(s.watermark)
+                .filter(|t| t.state == TrialState::Running && t.number != trial.number)
+                .map(|t| (t.params.clone(), t.distributions.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.split = Some(Split {
+            trial: trial.number,
+            n_obs: n,
+            below,
+            above,
+            running,
+        });
+        Ok(())
+    }
+
+    fn weights(&self, n: usize) -> Result<Vec<f64>> {
+        let w = (self.cfg.weights)(n);
+        if w.len() != n || w.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
+            return Err(Error::InvalidSampler(format!(
+                "tpe: the weights function must return {n} finite non-negative weights"
+            )));
+        }
+        Ok(w)
+    }
+
+    /// Samples the parameters of `group` jointly (one parameter: univariate TPE).
+    fn sample_group(
+        &self,
+        trial: &TrialContext,
+        group: &[(&str, &Distribution)],
+        multivariate: bool,
+    ) -> Result<Vec<ParamValue>> {
+        let split = self
+            .split
+            .as_ref()
+            .ok_or_else(|| Error::InvalidSampler("tpe: split missing".into()))?;
+        let models: Vec<Model> = group.iter().map(|(_, d)| Model::of(d)).collect();
+        let cols: Option<Vec<&[f64]>> =
+            group.iter().map(|(n, d)| self.store.column(n, d)).collect();
+        let d = group.len();
+        let gather = |idx: &mut dyn Iterator<Item = usize>,
+                      obs: &mut Vec<Vec<f64>>,
+                      kept: &mut Vec<usize>| {
+            if let Some(cols) = &cols {
+                for i in idx {
+                    if cols.iter().all(|c| !c[i].is_nan()) {
+                        for (j, c) in cols.iter().enumerate() {
+                            obs[j].push(c[i]);
+                        }
+                        kept.push(i);
+                    }
+                }
+            }
+        };
+        let mut below_obs = vec![Vec::new(); d];
+        let mut below_kept = Vec::new();
+        gather(
+            &mut split.below.iter().map(|(i, _)| *i),
+            &mut below_obs,
+            &mut below_kept,
+        );
+        let below_w = if split.below.first().is_some_and(|(_, w)| w.is_some()) {
+            let mo: HashMap<usize, f64> = split
+                .below
+                .iter()
+                .map(|(i, w)| (*i, w.unwrap_or(1.0)))
+                .collect();
+            below_kept.iter().map(|i| mo[i]).collect()
+        } else {
+            self.weights(below_kept.len())?
+        };
+        let mut above_obs = vec![Vec::new(); d];
+        let mut above_kept = Vec::new();
+        gather(
+            &mut split.above.iter().copied(),
+            &mut above_obs,
+            &mut above_kept,
+        );
+        let mut n_above = above_kept.len();
+        for (params, dists) in &split.running {
+            let vals: Option<Vec<f64>> = group
+                .iter()
+                .zip(&models)
+                .map(|((n, dist), m)| {
+                    (dists.get(*n)? == *dist)
+                        .then(|| dist.to_internal(params.get(*n)?))
+                        .flatten()
+                        .map(|x| m.to_model(x))
+                })
+                .collect();
+            if let Some(v) = vals {
+                for (j, x) in v.into_iter().enumerate() {
+                    above_obs[j].push(x);
+                }
+                n_above += 1;
+            }
+        }
+        let above_w = self.weights(n_above)?;
+        let settings = ParzenSettings {
+            consider_prior: self.cfg.consider_prior,
+            prior_weight: self.cfg.prior_weight,
+            consider_magic_clip: self.cfg.consider_magic_clip,
+            consider_endpoints: self.cfg.consider_endpoints,
+            multivariate,
+        };
+        let key: Vec<&str> = group.iter().map(|(n, _)| *n).collect();
+        let mut rng = trial_rng(self.seed, trial.number, &format!("tpe:{}", key.join(",")));
+        let Some(l) = Mixture::build(&models, &below_obs, &below_w, &settings) else {
+            // No good observation and no prior: draw at random.
+            return Ok(group
+                .iter()
+                .map(|(n, d)| seeded_uniform(self.seed, trial, n, d))
+                .collect());
+        };
+        let cands = l.sample(&mut rng, self.cfg.n_ei_candidates);
+        let best = match Mixture::build(&models, &above_obs, &above_w, &settings) {
+            Some(g) => {
+                let ll = l.log_pdf(&cands);
+                let lg = g.log_pdf(&cands);
+                let mut best = 0;
+                let mut best_score = f64::NEG_INFINITY;
+                for (i, (a, b)) in ll.iter().zip(&lg).enumerate() {
+                    let s = a - b;
+                    if s > best_score {
+                        best_score = s;
+                        best = i;
+                    }
+                }
+                best
+            }
+            None => rng.random_range(0..cands.n),
+        };
+        Ok(group
+            .iter()
+            .zip(&models)
+            .enumerate()
+            .map(|(j, ((_, dist), m))| m.to_external(dist, cands.values[j][best]))
+            .collect())
+    }
+
+    fn in_startup(&self) -> bool {
+        self.store.obs.len() < self.cfg.n_startup_trials
+    }
+}
+
+fn is_single(d: &Distribution) -> bool {
+    matches!(d, Distribution::Categorical { choices } if choices.len() == 1)
+}
+
+impl Sampler for TpeSampler {
+    fn name(&self) -> &str {
+        "tpe"
+    }
+
+    fn infer_relative_search_space(
+        &mut self,
+        view: &StudyView<'_>,
+        _trial: &TrialContext,
+    ) -> SearchSpace {
+        if !self.cfg.multivariate {
+            return SearchSpace::default();
+        }
+        self.store.refresh(view);
+        if self.in_startup() {
+            return SearchSpace::default();
+        }
+        if self.cfg.group {
+            let mut out = BTreeMap::new();
+            for g in &self.store.groups {
+                for name in g {
+                    if let Some(Some(d)) = self.store.group_dists.get(name) {
+                        if !is_single(d) {
+                            out.insert(name.clone(), d.clone());
+                        }
+                    }
+                }
+            }
+            SearchSpace(out)
+        } else {
+            let mut s = view.intersection_space();
+            s.0.retain(|_, d| !is_single(d));
+            s
+        }
+    }
+
+    fn sample_relative(
+        &mut self,
+        view: &StudyView<'_>,
+        trial: &TrialContext,
+        space: &SearchSpace,
+    ) -> Result<BTreeMap<String, ParamValue>> {
+        if space.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        self.ensure_split(view, trial)?;
+        let groups: Vec<Vec<(&str, &Distribution)>> = if self.cfg.group {
+            self.store
+                .groups
+                .iter()
+                .map(|g| {
+                    g.iter()
+                        .filter_map(|n| space.get(n).map(|d| (n.as_str(), d)))
+                        .collect::<Vec<_>>()
+                })
+                .filter(|g| !g.is_empty())
+                .collect()
+        } else {
+            vec![space.iter().map(|(n, d)| (n.as_str(), d)).collect()]
+        };
+        let mut out = BTreeMap::new();
+        for g in &groups {
+            let values = self.sample_group(trial, g, true)?;
+            for ((n, _), v) in g.iter().zip(values) {
+                out.insert(n.to_string(), v);
+            }
+        }
+        Ok(out)
+    }
+
+    fn sample_independent(
+        &mut self,
+        view: &StudyView<'_>,
+        trial: &TrialContext,
+        name: &str,
+        distribution: &Distribution,
+    ) -> Result<ParamValue> {
+        self.store.refresh(view);
+        if self.in_startup() || is_single(distribution) {
+            return Ok(seeded_uniform(self.seed, trial, name, distribution));
+        }
+        self.ensure_split(view, trial)?;
+        let mut v = self.sample_group(trial, &[(name, distribution)], false)?;
+        v.pop()
+            .ok_or_else(|| Error::InvalidSampler("tpe: empty sample".into()))
+    }
+
+    fn after_trial(&mut self, view: &StudyView<'_>, trial: &FrozenTrial) {
+        self.store.ingest(view, trial);
+    }
+}

@@ -1,0 +1,654 @@
+//! The Parzen estimator: a weighted mixture of kernels, one per observation (plus an
+//! optional prior kernel), over one or several parameters.
+//!
+//! Numerical parameters live in a *model space*: the value itself, or its logarithm for
+//! `log` distributions. Their kernels are normals truncated to the parameter's range.
+//! Discrete numerical parameters (steps, ints, log ints) use *discretised* kernels: the
+//! probability of a level is the kernel's mass over that level's bin (`value ± step/2`,
+//! or `[ln(k - ½), ln(k + ½)]` for a log int), so the mixture is a proper distribution
+//! over the levels and sampling-then-rounding draws exactly from it. Categorical
+//! parameters use a smoothed one-hot kernel per observation and a uniform prior kernel.
+//!
+//! In a joint (multivariate) mixture, kernel *k* is the product over parameters of the
+//! per-parameter kernels of observation *k*: one observation, shared across dimensions.
+
+use rand::Rng;
+
+use super::truncnorm::{self, LN_SQRT_2PI};
+use crate::param::{Distribution, ParamValue};
+
+/// How one parameter is modelled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Model {
+    /// A continuous float; `log` means the model space is `ln(value)`.
+    Continuous { low: f64, high: f64, log: bool },
+    /// Levels `low + k·step` up to `high` (step floats and linear ints).
+    Steps { low: f64, high: f64, step: f64 },
+    /// Integers in `[low, high]`, modelled in log space.
+    LogInt { low: f64, high: f64 },
+    /// `n` choices, by index.
+    Categorical { n: usize },
+}
+
+impl Model {
+    pub fn of(d: &Distribution) -> Model {
+        match d {
+            Distribution::Float {
+                low,
+                high,
+                log,
+                step: None,
+            } => Model::Continuous {
+                low: *low,
+                high: *high,
+                log: *log,
+            },
+            Distribution::Float {
+                low,
+                high,
+                step: Some(s),
+                ..
+            } => Model::Steps {
+                low: *low,
+                high: *high,
+                step: *s,
+            },
+            Distribution::Int {
+                low,
+                high,
+                log: true,
+                ..
+            } => Model::LogInt {
+                low: *low as f64,
+                high: *high as f64,
+            },
+            Distribution::Int {
+                low, high, step, ..
+            } => Model::Steps {
+                low: *low as f64,
+                high: *high as f64,
+                step: *step as f64,
+            },
+            Distribution::Categorical { choices } => Model::Categorical { n: choices.len() },
+        }
+    }
+
+    /// Model-space value of an internal value (a number, or a choice index).
+    pub fn to_model(self, internal: f64) -> f64 {
+        match self {
+            Model::Continuous { log: true, .. } | Model::LogInt { .. } => internal.ln(),
+            _ => internal,
+        }
+    }
+
+    /// The range the kernels are truncated to (widened by half a bin for discrete ones).
+    fn bounds(&self) -> (f64, f64) {
+        match *self {
+            Model::Continuous { low, high, log } => {
+                if log {
+                    (low.ln(), high.ln())
+                } else {
+                    (low, high)
+                }
+            }
+            Model::Steps { low, high, step } => (low - 0.5 * step, high + 0.5 * step),
+            Model::LogInt { low, high } => ((low - 0.5).ln(), (high + 0.5).ln()),
+            Model::Categorical { n } => (0.0, n as f64 - 1.0),
+        }
+    }
+
+    /// Snaps a model-space draw onto a level; returns the snapped value and its bin
+    /// (the bin is `(x, x)` for continuous parameters).
+    fn snap(&self, x: f64) -> (f64, f64, f64) {
+        match *self {
+            Model::Steps { low, high, step } => {
+                let k = ((x - low) / step).round().max(0.0);
+                let v = (low + k * step).min(high);
+                (v, v - 0.5 * step, v + 0.5 * step)
+            }
+            Model::LogInt { low, high } => {
+                let k = x.exp().round().clamp(low, high);
+                (k.ln(), (k - 0.5).ln(), (k + 0.5).ln())
+            }
+            _ => (x, x, x),
+        }
+    }
+
+    /// The parameter value of a model-space point.
+    pub fn to_external(self, d: &Distribution, x: f64) -> ParamValue {
+        match self {
+            Model::Continuous { log: true, .. } | Model::LogInt { .. } => d.to_external(x.exp()),
+            _ => d.to_external(x),
+        }
+    }
+
+    fn is_discrete_numeric(&self) -> bool {
+        matches!(self, Model::Steps { .. } | Model::LogInt { .. })
+    }
+}
+
+/// Estimator settings (Optuna's names).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ParzenSettings {
+    pub consider_prior: bool,
+    pub prior_weight: f64,
+    pub consider_magic_clip: bool,
+    pub consider_endpoints: bool,
+    /// Joint bandwidth rule (Scott-like, shared by all kernels) instead of the
+    /// univariate neighbour-gap rule.
+    pub multivariate: bool,
+}
+
+#[derive(Debug)]
+enum DimKernels {
+    Numerical {
+        model: Model,
+        low: f64,
+        high: f64,
+        mu: Vec<f64>,
+        sigma: Vec<f64>,
+        inv_sigma: Vec<f64>,
+        /// Per-kernel log constant: `-ln σ - ln√(2π) - ln Z` (continuous) or `-ln Z`
+        /// (discrete), `Z` being the kernel's mass inside the bounds.
+        c: Vec<f64>,
+        /// `w_k · exp(c_k)`: the linear-space coefficients for the one-dimensional
+        /// fast path.
+        lin: Vec<f64>,
+    },
+    Categorical {
+        n: usize,
+        /// `n_kernels × n` log probabilities, row-major.
+        log_p: Vec<f64>,
+        /// Cumulative probabilities per row, for sampling.
+        cum: Vec<f64>,
+    },
+}
+
+/// A mixture over one or more parameters.
+#[derive(Debug)]
+pub(crate) struct Mixture {
+    log_w: Vec<f64>,
+    cum_w: Vec<f64>,
+    dims: Vec<DimKernels>,
+}
+
+/// Candidates in model space: `values[dim][candidate]`, with the bin of each discrete
+/// numerical value in `lo`/`hi`.
+#[derive(Debug)]
+pub(crate) struct Candidates {
+    pub values: Vec<Vec<f64>>,
+    lo: Vec<Vec<f64>>,
+    hi: Vec<Vec<f64>>,
+    pub n: usize,
+}
+
+impl Mixture {
+    /// Builds the mixture. `obs[dim][k]` is observation *k* in model space (a choice
+    /// index for categoricals); `weights[k]` its (non-negative) weight. Returns `None`
+    /// when it would have no kernel or no positive weight.
+    pub fn build(
+        models: &[Model],
+        obs: &[Vec<f64>],
+        weights: &[f64],
+        s: &ParzenSettings,
+    ) -> Option<Mixture> {
+        let n_obs = weights.len();
+        let n_k = n_obs + usize::from(s.consider_prior);
+        if n_k == 0 {
+            return None;
+        }
+        let mut w: Vec<f64> = weights.to_vec();
+        if s.consider_prior {
+            w.push(s.prior_weight);
+        }
+        let total: f64 = w.iter().sum();
+        if !(total > 0.0 && total.is_finite()) {
+            return None;
+        }
+        let log_w: Vec<f64> = w.iter().map(|x| (x / total).ln()).collect();
+        let mut acc = 0.0;
+        let cum_w: Vec<f64> = w
+            .iter()
+            .map(|x| {
+                acc += x / total;
+                acc
+            })
+            .collect();
+        let n_dims = models.len();
+        let dims = models
+            .iter()
+            .zip(obs)
+            .map(|(m, o)| match *m {
+                Model::Categorical { n } => categorical_kernels(n, o, s),
+                _ => numerical_kernels(*m, o, s, n_dims),
+            })
+            .collect();
+        let mut dims: Vec<DimKernels> = dims;
+        for d in &mut dims {
+            if let DimKernels::Numerical { c, lin, .. } = d {
+                *lin = c.iter().zip(&log_w).map(|(c, w)| (c + w).exp()).collect();
+            }
+        }
+        Some(Mixture { log_w, cum_w, dims })
+    }
+
+    /// One numerical dimension: sums kernels in linear space (one `exp` per
+    /// continuous term, two per discrete one), each distinct level once. A candidate
+    /// whose sum underflows is redone in log space.
+    fn log_pdf_1d(&self, c: &Candidates) -> Option<Vec<f64>> {
+        let DimKernels::Numerical {
+            model,
+            mu,
+            inv_sigma,
+            lin,
+            ..
+        } = self.dims.first()?
+        else {
+            return None;
+        };
+        let mut out = Vec::with_capacity(c.n);
+        let mut seen: Vec<(u64, f64)> = Vec::new();
+        for i in 0..c.n {
+            let x = c.values[0][i];
+            if let Some((_, v)) = seen.iter().find(|(b, _)| *b == x.to_bits()) {
+                out.push(*v);
+                continue;
+            }
+            let mut sum = 0.0;
+            if model.is_discrete_numeric() {
+                let (lo, hi) = (c.lo[0][i], c.hi[0][i]);
+                for k in 0..mu.len() {
+                    let a = (lo - mu[k]) * inv_sigma[k];
+                    let b = (hi - mu[k]) * inv_sigma[k];
+                    sum += lin[k] * truncnorm::mass(a, b);
+                }
+            } else {
+                for k in 0..mu.len() {
+                    let z = (x - mu[k]) * inv_sigma[k];
+                    sum += lin[k] * (-0.5 * z * z).exp();
+                }
+            }
+            let v = if sum > 1e-280 && sum.is_finite() {
+                sum.ln()
+            } else {
+                self.log_pdf_general(&Candidates {
+                    values: vec![vec![x]],
+                    lo: vec![vec![c.lo[0][i]]],
+                    hi: vec![vec![c.hi[0][i]]],
+                    n: 1,
+                })[0]
+            };
+            seen.push((x.to_bits(), v));
+            out.push(v);
+        }
+        Some(out)
+    }
+
+    /// Draws `n` candidates.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, n: usize) -> Candidates {
+        let d = self.dims.len();
+        let mut c = Candidates {
+            values: vec![Vec::with_capacity(n); d],
+            lo: vec![Vec::with_capacity(n); d],
+            hi: vec![Vec::with_capacity(n); d],
+            n,
+        };
+        for _ in 0..n {
+            let u: f64 = rng.random();
+            let k = self
+                .cum_w
+                .partition_point(|&x| x < u)
+                .min(self.cum_w.len() - 1);
+            for (j, dim) in self.dims.iter().enumerate() {
+                let (v, lo, hi) = match dim {
+                    DimKernels::Numerical {
+                        model,
+                        low,
+                        high,
+                        mu,
+                        sigma,
+                        ..
+                    } => {
+                        let x = truncnorm::sample(rng, mu[k], sigma[k], *low, *high);
+                        model.snap(x)
+                    }
+                    DimKernels::Categorical { n, cum, .. } => {
+                        let row = &cum[k * n..(k + 1) * n];
+                        let u: f64 = rng.random();
+                        let i = row.partition_point(|&x| x < u).min(n - 1);
+                        (i as f64, 0.0, 0.0)
+                    }
+                };
+                c.values[j].push(v);
+                c.lo[j].push(lo);
+                c.hi[j].push(hi);
+            }
+        }
+        c
+    }
+
+    /// Log density (log mass for discrete parameters) of each candidate.
+    pub fn log_pdf(&self, c: &Candidates) -> Vec<f64> {
+        if self.dims.len() == 1 {
+            if let Some(v) = self.log_pdf_1d(c) {
+                return v;
+            }
+            if let DimKernels::Categorical { n, log_p, .. } = &self.dims[0] {
+                // The mixture's probability of each choice, once.
+                let mut p = vec![0.0; *n];
+                for (k, lw) in self.log_w.iter().enumerate() {
+                    for (j, pj) in p.iter_mut().enumerate() {
+                        *pj += (lw + log_p[k * n + j]).exp();
+                    }
+                }
+                return c.values[0]
+                    .iter()
+                    .map(|x| p[(*x as usize).min(n - 1)].ln())
+                    .collect();
+            }
+        }
+        self.log_pdf_general(c)
+    }
+
+    fn log_pdf_general(&self, c: &Candidates) -> Vec<f64> {
+        let k_n = self.log_w.len();
+        let mut acc: Vec<f64> = Vec::with_capacity(c.n * k_n);
+        for _ in 0..c.n {
+            acc.extend_from_slice(&self.log_w);
+        }
+        for (j, dim) in self.dims.iter().enumerate() {
+            match dim {
+                DimKernels::Numerical {
+                    model,
+                    mu,
+                    inv_sigma,
+                    c: konst,
+                    ..
+                } => {
+                    if model.is_discrete_numeric() {
+                        for i in 0..c.n {
+                            let (lo, hi) = (c.lo[j][i], c.hi[j][i]);
+                            let row = &mut acc[i * k_n..(i + 1) * k_n];
+                            for k in 0..k_n {
+                                let a = (lo - mu[k]) * inv_sigma[k];
+                                let b = (hi - mu[k]) * inv_sigma[k];
+                                row[k] += konst[k] + truncnorm::log_mass(a, b);
+                            }
+                        }
+                    } else {
+                        for i in 0..c.n {
+                            let x = c.values[j][i];
+                            let row = &mut acc[i * k_n..(i + 1) * k_n];
+                            for k in 0..k_n {
+                                let z = (x - mu[k]) * inv_sigma[k];
+                                row[k] += konst[k] - 0.5 * z * z;
+                            }
+                        }
+                    }
+                }
+                DimKernels::Categorical { n, log_p, .. } => {
+                    for i in 0..c.n {
+                        let ci = c.values[j][i] as usize;
+                        let row = &mut acc[i * k_n..(i + 1) * k_n];
+                        for (k, r) in row.iter_mut().enumerate() {
+                            *r += log_p[k * n + ci];
+                        }
+                    }
+                }
+            }
+        }
+        acc.chunks(k_n.max(1)).map(log_sum_exp).collect()
+    }
+}
+
+fn log_sum_exp(v: &[f64]) -> f64 {
+    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        return m;
+    }
+    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usize) -> DimKernels {
+    let (low, high) = model.bounds();
+    let range = high - low;
+    let mut mu: Vec<f64> = obs.iter().map(|x| x.clamp(low, high)).collect();
+    if s.consider_prior {
+        mu.push(0.5 * (low + high));
+    }
+    let n_k = mu.len();
+    let mut sigma = if s.multivariate {
+        // One bandwidth for all kernels, shrinking with the number of observations.
+        let n = obs.len().max(1) as f64;
+        vec![0.2 * n.powf(-1.0 / (n_dims as f64 + 4.0)) * range; n_k]
+    } else {
+        neighbour_gaps(&mu, low, high, s.consider_endpoints)
+    };
+    let max_sigma = range;
+    let min_sigma = if s.consider_magic_clip {
+        range / (100f64).min(1.0 + n_k as f64)
+    } else {
+        range * 1e-12
+    };
+    for x in &mut sigma {
+        *x = x.clamp(min_sigma, max_sigma);
+    }
+    if s.consider_prior {
+        sigma[n_k - 1] = max_sigma;
+    }
+    let inv_sigma: Vec<f64> = sigma.iter().map(|x| 1.0 / x).collect();
+    let discrete = model.is_discrete_numeric();
+    let c = (0..n_k)
+        .map(|k| {
+            let z =
+                truncnorm::log_mass((low - mu[k]) * inv_sigma[k], (high - mu[k]) * inv_sigma[k]);
+            if discrete {
+                -z
+            } else {
+                -sigma[k].ln() - LN_SQRT_2PI - z
+            }
+        })
+        .collect();
+    DimKernels::Numerical {
+        model,
+        low,
+        high,
+        mu,
+        sigma,
+        inv_sigma,
+        c,
+        lin: Vec::new(),
+    }
+}
+
+/// Each kernel's bandwidth is the larger gap to its sorted neighbours (the bounds act
+/// as neighbours of the extremes when `consider_endpoints`).
+fn neighbour_gaps(mu: &[f64], low: f64, high: f64, consider_endpoints: bool) -> Vec<f64> {
+    let n = mu.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| mu[a].total_cmp(&mu[b]));
+    let sorted: Vec<f64> = order.iter().map(|&i| mu[i]).collect();
+    let mut out = vec![0.0; n];
+    for (r, &i) in order.iter().enumerate() {
+        let left = if r == 0 { low } else { sorted[r - 1] };
+        let right = if r + 1 == n { high } else { sorted[r + 1] };
+        let (dl, dr) = (sorted[r] - left, right - sorted[r]);
+        out[i] = if consider_endpoints || n < 2 {
+            dl.max(dr)
+        } else if r == 0 {
+            dr
+        } else if r + 1 == n {
+            dl
+        } else {
+            dl.max(dr)
+        };
+    }
+    out
+}
+
+fn categorical_kernels(n: usize, obs: &[f64], s: &ParzenSettings) -> DimKernels {
+    let n_k = obs.len() + usize::from(s.consider_prior);
+    let eps = s.prior_weight / n_k.max(1) as f64;
+    let mut log_p = Vec::with_capacity(n_k * n);
+    let mut cum = Vec::with_capacity(n_k * n);
+    for k in 0..n_k {
+        let hit = obs.get(k).map(|x| (*x as usize).min(n - 1));
+        let total = eps * n as f64 + if hit.is_some() { 1.0 } else { 0.0 };
+        let mut acc = 0.0;
+        for c in 0..n {
+            let mut p = eps + if hit == Some(c) { 1.0 } else { 0.0 };
+            if total > 0.0 {
+                p /= total;
+            } else {
+                p = 1.0 / n as f64;
+            }
+            log_p.push(p.ln());
+            acc += p;
+            cum.push(acc);
+        }
+    }
+    DimKernels::Categorical { n, log_p, cum }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn settings() -> ParzenSettings {
+        ParzenSettings {
+            consider_prior: true,
+            prior_weight: 1.0,
+            consider_magic_clip: true,
+            consider_endpoints: false,
+            multivariate: false,
+        }
+    }
+
+    #[test]
+    fn discrete_masses_sum_to_one() {
+        for m in [
+            Model::Steps {
+                low: 0.0,
+                high: 10.0,
+                step: 2.0,
+            },
+            Model::LogInt {
+                low: 1.0,
+                high: 50.0,
+            },
+        ] {
+            let obs = vec![vec![m.to_model(4.0), m.to_model(6.0), m.to_model(8.0)]];
+            let mix = Mixture::build(&[m], &obs, &[1.0, 1.0, 1.0], &settings()).unwrap();
+            let levels: Vec<f64> = match m {
+                Model::Steps { .. } => (0..=5).map(|k| 2.0 * k as f64).collect(),
+                _ => (1..=50).map(|k| (k as f64).ln()).collect(),
+            };
+            let mut c = Candidates {
+                values: vec![vec![]],
+                lo: vec![vec![]],
+                hi: vec![vec![]],
+                n: levels.len(),
+            };
+            for l in levels {
+                let (v, lo, hi) = m.snap(l);
+                c.values[0].push(v);
+                c.lo[0].push(lo);
+                c.hi[0].push(hi);
+            }
+            let total: f64 = mix.log_pdf(&c).iter().map(|x| x.exp()).sum();
+            assert!((total - 1.0).abs() < 1e-5, "{m:?}: {total}");
+        }
+    }
+
+    #[test]
+    fn continuous_density_integrates_to_one() {
+        let m = Model::Continuous {
+            low: -1.0,
+            high: 3.0,
+            log: false,
+        };
+        let obs = vec![vec![-0.9, 0.2, 2.9]];
+        let mix = Mixture::build(&[m], &obs, &[1.0, 2.0, 1.0], &settings()).unwrap();
+        let n = 4000;
+        let h = 4.0 / n as f64;
+        let c = Candidates {
+            values: vec![(0..n).map(|i| -1.0 + (i as f64 + 0.5) * h).collect()],
+            lo: vec![vec![0.0; n]],
+            hi: vec![vec![0.0; n]],
+            n,
+        };
+        let total: f64 = mix.log_pdf(&c).iter().map(|x| x.exp() * h).sum();
+        assert!((total - 1.0).abs() < 1e-4, "{total}");
+    }
+
+    #[test]
+    fn samples_stay_in_bounds_and_on_levels() {
+        let models = [
+            Model::Steps {
+                low: 0.0,
+                high: 1.0,
+                step: 0.25,
+            },
+            Model::LogInt {
+                low: 1.0,
+                high: 9.0,
+            },
+            Model::Categorical { n: 3 },
+        ];
+        let obs = vec![vec![0.5, 1.0], vec![2f64.ln(), 9f64.ln()], vec![0.0, 2.0]];
+        let s = ParzenSettings {
+            multivariate: true,
+            ..settings()
+        };
+        let mix = Mixture::build(&models, &obs, &[1.0, 1.0], &s).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let c = mix.sample(&mut rng, 200);
+        for i in 0..c.n {
+            let x = c.values[0][i];
+            assert!((0.0..=1.0).contains(&x) && (x * 4.0).fract() == 0.0, "{x}");
+            let k = c.values[1][i].exp().round();
+            assert!((1.0..=9.0).contains(&k));
+            assert!([0.0, 1.0, 2.0].contains(&c.values[2][i]));
+        }
+        assert!(mix.log_pdf(&c).iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn one_dimensional_fast_path_matches_the_general_one() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for m in [
+            Model::Continuous {
+                low: 1e-3,
+                high: 10.0,
+                log: true,
+            },
+            Model::Steps {
+                low: 0.0,
+                high: 1.0,
+                step: 0.05,
+            },
+            Model::LogInt {
+                low: 1.0,
+                high: 1000.0,
+            },
+            Model::Categorical { n: 4 },
+        ] {
+            let obs: Vec<f64> = (0..40)
+                .map(|i| match m {
+                    Model::Categorical { .. } => (i % 4) as f64,
+                    Model::Steps { .. } => (i % 21) as f64 * 0.05,
+                    _ => m.to_model(1.0 + (i * 7 % 10) as f64),
+                })
+                .collect();
+            let w: Vec<f64> = (0..40).map(|i| 1.0 + (i % 3) as f64).collect();
+            let mix = Mixture::build(&[m], &[obs], &w, &settings()).unwrap();
+            let c = mix.sample(&mut rng, 50);
+            let fast = mix.log_pdf(&c);
+            let slow = mix.log_pdf_general(&c);
+            for (a, b) in fast.iter().zip(&slow) {
+                assert!((a - b).abs() < 1e-6, "{m:?}: {a} vs {b}");
+            }
+        }
+    }
+}

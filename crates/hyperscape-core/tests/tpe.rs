@@ -1,0 +1,523 @@
+//! TPE sampler: bounds, reproducibility, conditional spaces, quality against random
+//! search, several objectives, constraints, pruned/failed trials and the constant liar.
+//! All seeded, so every figure below is deterministic.
+
+use std::collections::{BTreeMap, HashSet};
+
+use hyperscape_core::functions::{branin, rosenbrock, sphere};
+use hyperscape_core::sampler::{sampler_by_name, TpeSampler};
+use hyperscape_core::{
+    Direction, Distribution, Error, OptimizeOptions, ParamValue, RandomSampler, Sampler, Study,
+    TrialResult, TrialState,
+};
+
+fn tpe(seed: u64) -> Box<dyn Sampler> {
+    Box::new(TpeSampler::builder().seed(Some(seed)).build().unwrap())
+}
+fn random(seed: u64) -> Box<dyn Sampler> {
+    Box::new(RandomSampler::new(Some(seed)))
+}
+
+fn study(sampler: Box<dyn Sampler>) -> Study {
+    Study::builder("t").boxed_sampler(sampler).build().unwrap()
+}
+
+/// Best value after `n` trials of a float-vector objective over `[lo, hi]^d`.
+fn best_of(
+    sampler: Box<dyn Sampler>,
+    d: usize,
+    lo: f64,
+    hi: f64,
+    n: usize,
+    f: fn(&[f64]) -> f64,
+) -> f64 {
+    let s = study(sampler);
+    s.optimize(
+        |t| -> hyperscape_core::Result<f64> {
+            let x: Vec<f64> = (0..d)
+                .map(|i| t.suggest_float(&format!("x{i}"), lo, hi))
+                .collect::<Result<_, _>>()?;
+            Ok(f(&x))
+        },
+        n,
+    )
+    .unwrap();
+    s.best_value().unwrap()
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn mixed_objective(t: &mut hyperscape_core::Trial) -> hyperscape_core::Result<f64> {
+    let a = t.suggest_float("a", -5.0, 5.0)?;
+    let b = t.suggest_float_log("b", 1e-4, 1.0)?;
+    let c = t.suggest_float_step("c", 0.0, 1.0, 0.1)?;
+    let k = t.suggest_int("k", 1, 20)?;
+    let m = t.suggest_int_log("m", 1, 1000)?;
+    let s = t.suggest_int_step("s", 0, 30, 5)?;
+    let cat = t.suggest_categorical("cat", ["x", "y", "z"])?;
+    Ok(a * a
+        + (b.log10() + 2.0).powi(2)
+        + (c - 0.3).powi(2)
+        + ((k - 7) as f64).abs()
+        + ((m as f64).ln() - 3.0).powi(2)
+        + (s as f64 - 15.0).abs() / 5.0
+        + if cat.as_str() == Some("y") { 0.0 } else { 1.0 })
+}
+
+#[test]
+fn every_kind_stays_in_bounds_in_every_mode() {
+    for mode in ["tpe", "tpe-multivariate", "tpe-group"] {
+        let s = study(sampler_by_name(mode, Some(3), None).unwrap());
+        s.optimize(mixed_objective, 40).unwrap();
+        for t in s.trials().unwrap() {
+            assert_eq!(t.state, TrialState::Complete, "{mode}: {:?}", t.fail_reason);
+            for (name, v) in &t.params {
+                t.distributions[name].check_value(name, v).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn seeded_runs_are_reproducible() {
+    for mode in ["tpe", "tpe-multivariate", "tpe-group"] {
+        let run = || {
+            let s = study(sampler_by_name(mode, Some(11), None).unwrap());
+            s.optimize(mixed_objective, 30).unwrap();
+            s.trials()
+                .unwrap()
+                .into_iter()
+                .map(|t| t.params)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(), run(), "{mode}");
+    }
+}
+
+#[test]
+fn tpe_beats_random_on_branin() {
+    let seeds = 0..6u64;
+    let run = |s: Box<dyn Sampler>| {
+        best_of(s, 2, 0.0, 1.0, 80, |x| {
+            branin(-5.0 + 15.0 * x[0], 15.0 * x[1])
+        })
+    };
+    let t: Vec<f64> = seeds.clone().map(|s| run(tpe(s))).collect();
+    let r: Vec<f64> = seeds.map(|s| run(random(s))).collect();
+    let (mt, mr) = (
+        mean(&t) - hyperscape_core::functions::BRANIN_MIN,
+        mean(&r) - hyperscape_core::functions::BRANIN_MIN,
+    );
+    println!("branin regret over 6 seeds, 80 trials: tpe {mt:.4}, random {mr:.4}");
+    assert!(mt < 0.5 * mr, "tpe {mt} vs random {mr}");
+}
+
+#[test]
+fn tpe_beats_random_on_sphere_and_rosenbrock_6d() {
+    for (name, f, lo, hi) in [
+        ("sphere", sphere as fn(&[f64]) -> f64, -5.0, 5.0),
+        ("rosenbrock", rosenbrock as fn(&[f64]) -> f64, -2.0, 2.0),
+    ] {
+        let t: Vec<f64> = (0..5).map(|s| best_of(tpe(s), 6, lo, hi, 80, f)).collect();
+        let r: Vec<f64> = (0..5)
+            .map(|s| best_of(random(s), 6, lo, hi, 80, f))
+            .collect();
+        let m: Vec<f64> = (0..5)
+            .map(|s| {
+                let smp = TpeSampler::builder()
+                    .seed(Some(s))
+                    .multivariate(true)
+                    .build()
+                    .unwrap();
+                best_of(Box::new(smp), 6, lo, hi, 80, f)
+            })
+            .collect();
+        println!(
+            "{name} 6-D best after 80 trials (mean of 5 seeds): tpe {:.3}, tpe-multivariate {:.3}, random {:.3}",
+            mean(&t),
+            mean(&m),
+            mean(&r)
+        );
+        assert!(
+            mean(&t) < 0.6 * mean(&r),
+            "{name}: tpe {} vs random {}",
+            mean(&t),
+            mean(&r)
+        );
+        assert!(
+            mean(&m) < 0.6 * mean(&r),
+            "{name}: mv {} vs random {}",
+            mean(&m),
+            mean(&r)
+        );
+    }
+}
+
+#[test]
+fn categorical_only_problem_concentrates_on_the_best_choice() {
+    let s = study(tpe(5));
+    let cost: BTreeMap<&str, f64> = [("a", 3.0), ("b", 2.0), ("c", 0.0), ("d", 2.5), ("e", 4.0)]
+        .into_iter()
+        .collect();
+    s.optimize(
+        |t| -> hyperscape_core::Result<f64> {
+            let c = t.suggest_categorical("c", ["a", "b", "c", "d", "e"])?;
+            let k = t.suggest_categorical("k", [1, 2, 3])?;
+            Ok(cost[c.as_str().unwrap()] + k.as_i64().unwrap() as f64)
+        },
+        60,
+    )
+    .unwrap();
+    let late: Vec<_> = s.trials().unwrap().into_iter().skip(30).collect();
+    let best = late
+        .iter()
+        .filter(|t| t.params["c"] == ParamValue::from("c"))
+        .count();
+    let best_k = late
+        .iter()
+        .filter(|t| t.params["k"] == ParamValue::Int(1))
+        .count();
+    println!("categorical: best choice in {best}/30 late trials, best k in {best_k}/30");
+    assert!(best >= 15, "best choice only {best}/30 times");
+    assert!(best_k >= 15, "best k only {best_k}/30 times");
+}
+
+/// Conditional space: the branch picks which parameters exist.
+fn conditional(t: &mut hyperscape_core::Trial) -> hyperscape_core::Result<f64> {
+    let kind = t.suggest_categorical("kind", ["lin", "tree"])?;
+    if kind.as_str() == Some("lin") {
+        let alpha = t.suggest_float_log("alpha", 1e-4, 10.0)?;
+        let l1 = t.suggest_float("l1", 0.0, 1.0)?;
+        Ok(1.0 + (alpha.log10() + 1.0).powi(2) + (l1 - 0.2).powi(2))
+    } else {
+        let depth = t.suggest_int("depth", 1, 12)?;
+        let lr = t.suggest_float_log("lr", 1e-3, 1.0)?;
+        Ok(((depth - 6) as f64).powi(2) / 10.0 + (lr.log10() + 1.5).powi(2))
+    }
+}
+
+#[test]
+fn group_mode_samples_both_branches_jointly() {
+    let s = study(sampler_by_name("tpe-group", Some(2), None).unwrap());
+    s.optimize(conditional, 60).unwrap();
+    let trials = s.trials().unwrap();
+    let (mut lin, mut tree) = (0, 0);
+    for t in &trials {
+        assert_eq!(t.state, TrialState::Complete);
+        match t.params["kind"].as_str() {
+            Some("lin") => {
+                lin += 1;
+                assert!(t.params.contains_key("alpha") && t.params.contains_key("l1"));
+                assert!(!t.params.contains_key("depth"));
+            }
+            _ => {
+                tree += 1;
+                assert!(t.params.contains_key("depth") && t.params.contains_key("lr"));
+                assert!(!t.params.contains_key("alpha"));
+            }
+        }
+        for (n, v) in &t.params {
+            t.distributions[n].check_value(n, v).unwrap();
+        }
+    }
+    assert!(lin >= 5 && tree >= 5, "lin {lin}, tree {tree}");
+    // The tree branch holds the optimum (0 vs 1): TPE should find a value near it.
+    let best = s.best_value().unwrap();
+    println!("group mode: lin {lin}, tree {tree}, best {best:.4}");
+    assert!(best < 0.35, "best {best}");
+}
+
+fn hypervolume_2d(points: &[(f64, f64)], r: (f64, f64)) -> f64 {
+    let mut p: Vec<(f64, f64)> = points.to_vec();
+    p.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (mut y, mut hv) = (r.1, 0.0);
+    for (a, b) in p {
+        if a < r.0 && b < y {
+            hv += (r.0 - a) * (y - b);
+            y = b;
+        }
+    }
+    hv
+}
+
+#[test]
+fn motpe_finds_a_better_front_than_random() {
+    // ZDT1-like, 5 variables, both minimised.
+    let run = |sampler: Box<dyn Sampler>| {
+        let s = Study::builder("mo")
+            .directions(vec![Direction::Minimize, Direction::Minimize])
+            .boxed_sampler(sampler)
+            .build()
+            .unwrap();
+        s.optimize(
+            |t| -> hyperscape_core::Result<Vec<f64>> {
+                let x: Vec<f64> = (0..5)
+                    .map(|i| t.suggest_float(&format!("x{i}"), 0.0, 1.0))
+                    .collect::<Result<_, _>>()?;
+                let g = 1.0 + 9.0 * x[1..].iter().sum::<f64>() / 4.0;
+                Ok(vec![x[0], g * (1.0 - (x[0] / g).sqrt())])
+            },
+            100,
+        )
+        .unwrap();
+        let front: Vec<(f64, f64)> = s
+            .best_trials()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let v = t.values.as_ref().unwrap();
+                (v[0], v[1])
+            })
+            .collect();
+        hypervolume_2d(&front, (1.1, 11.0))
+    };
+    let t: Vec<f64> = (0..5).map(|s| run(tpe(s))).collect();
+    let r: Vec<f64> = (0..5).map(|s| run(random(s))).collect();
+    println!(
+        "ZDT1 hypervolume (ref 1.1, 11), 100 trials, 5 seeds: motpe {:.3}, random {:.3}",
+        mean(&t),
+        mean(&r)
+    );
+    assert!(
+        mean(&t) > mean(&r) + 0.3,
+        "motpe {} vs random {}",
+        mean(&t),
+        mean(&r)
+    );
+}
+
+#[test]
+fn constraints_steer_towards_feasibility() {
+    // Feasible only inside a disc of radius 1 around (2, 2) in [-5, 5]^2 (~3% of the box);
+    // the objective pulls towards the origin.
+    let run = |sampler: Box<dyn Sampler>| {
+        let s = study(sampler);
+        s.optimize(
+            |t| -> hyperscape_core::Result<f64> {
+                let x = t.suggest_float("x", -5.0, 5.0)?;
+                let y = t.suggest_float("y", -5.0, 5.0)?;
+                let c = (x - 2.0).powi(2) + (y - 2.0).powi(2) - 1.0;
+                t.set_constraints(&[c])?;
+                Ok(x * x + y * y)
+            },
+            80,
+        )
+        .unwrap();
+        s.trials()
+            .unwrap()
+            .iter()
+            .filter(|t| {
+                let x = t.params["x"].as_f64().unwrap();
+                let y = t.params["y"].as_f64().unwrap();
+                (x - 2.0).powi(2) + (y - 2.0).powi(2) <= 1.0
+            })
+            .count() as f64
+    };
+    let t: Vec<f64> = (0..4).map(|s| run(tpe(s))).collect();
+    let r: Vec<f64> = (0..4).map(|s| run(random(s))).collect();
+    println!(
+        "feasible trials out of 80 (mean of 4 seeds): tpe {:.1}, random {:.1}",
+        mean(&t),
+        mean(&r)
+    );
+    assert!(
+        mean(&t) > 3.0 * mean(&r).max(1.0),
+        "tpe {} vs random {}",
+        mean(&t),
+        mean(&r)
+    );
+}
+
+#[test]
+fn constraint_values_must_be_finite() {
+    let s = study(tpe(0));
+    let mut t = s.ask().unwrap();
+    assert!(matches!(
+        t.set_constraints(&[f64::NAN]),
+        Err(Error::InvalidObjectiveValue(_))
+    ));
+    t.set_constraints(&[-1.0, 0.5]).unwrap();
+    let f = s.tell_values(t, 1.0).unwrap();
+    assert_eq!(
+        f.system_attrs["constraints"],
+        serde_json::json!([-1.0, 0.5])
+    );
+}
+
+#[test]
+fn pruned_and_failed_trials_are_handled() {
+    let s = study(tpe(4));
+    s.optimize(
+        |t| -> hyperscape_core::Result<f64> {
+            let x = t.suggest_float("x", -3.0, 3.0)?;
+            let n = t.number();
+            if n % 5 == 1 {
+                return Err(Error::InvalidObjectiveValue("boom".into()));
+            }
+            if n % 5 == 2 {
+                t.report(0, x * x + 1.0)?;
+                return Err(Error::Pruned { step: 0 });
+            }
+            Ok(x * x)
+        },
+        60,
+    )
+    .unwrap();
+    let tr = s.trials().unwrap();
+    assert_eq!(
+        tr.iter().filter(|t| t.state == TrialState::Failed).count(),
+        12
+    );
+    assert_eq!(
+        tr.iter().filter(|t| t.state == TrialState::Pruned).count(),
+        12
+    );
+    assert!(
+        s.best_value().unwrap() < 0.05,
+        "{}",
+        s.best_value().unwrap()
+    );
+}
+
+#[test]
+fn constant_liar_spreads_pending_asks() {
+    // Ten finished trials, then eight asks without tells: with the liar, each ask sees
+    // the earlier pending ones as bad and moves away from them.
+    let spread = |liar: bool, seed: u64| {
+        let smp = TpeSampler::builder()
+            .seed(Some(seed))
+            .n_startup_trials(5)
+            .constant_liar(liar)
+            .build()
+            .unwrap();
+        let s = study(Box::new(smp));
+        s.optimize(
+            |t| -> hyperscape_core::Result<f64> {
+                Ok((t.suggest_float("x", 0.0, 1.0)? - 0.5).powi(2))
+            },
+            10,
+        )
+        .unwrap();
+        let mut xs = Vec::new();
+        let mut pending = Vec::new();
+        for _ in 0..8 {
+            let mut t = s.ask().unwrap();
+            xs.push(t.suggest_float("x", 0.0, 1.0).unwrap());
+            pending.push(t);
+        }
+        for t in pending {
+            s.tell(t, TrialResult::Complete(vec![0.0])).unwrap();
+        }
+        let mut d = 0.0;
+        for (i, a) in xs.iter().enumerate() {
+            d += xs
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, b)| (a - b).abs())
+                .fold(f64::INFINITY, f64::min);
+        }
+        d / xs.len() as f64
+    };
+    let with: Vec<f64> = (0..8).map(|s| spread(true, s)).collect();
+    let without: Vec<f64> = (0..8).map(|s| spread(false, s)).collect();
+    println!(
+        "mean nearest-neighbour distance of 8 pending asks: liar {:.4}, no liar {:.4}",
+        mean(&with),
+        mean(&without)
+    );
+    assert!(
+        mean(&with) > 1.3 * mean(&without),
+        "{} vs {}",
+        mean(&with),
+        mean(&without)
+    );
+}
+
+#[test]
+fn four_threads_propose_distinct_points() {
+    let smp = TpeSampler::builder()
+        .seed(Some(9))
+        .n_startup_trials(8)
+        .build()
+        .unwrap();
+    let s = study(Box::new(smp));
+    s.optimize_with(
+        |t| -> hyperscape_core::Result<f64> {
+            let x = t.suggest_int("x", 0, 1000)?;
+            let y = t.suggest_float("y", -1.0, 1.0)?;
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            Ok(((x - 500) as f64 / 100.0).powi(2) + y * y)
+        },
+        OptimizeOptions::n_trials(80).n_jobs(4),
+    )
+    .unwrap();
+    let trials = s.trials().unwrap();
+    assert_eq!(trials.len(), 80);
+    let distinct: HashSet<String> = trials
+        .iter()
+        .map(|t| format!("{}/{}", t.params["x"], t.params["y"]))
+        .collect();
+    assert_eq!(distinct.len(), 80);
+}
+
+#[test]
+fn builder_rejects_bad_settings_and_names_resolve() {
+    assert!(matches!(
+        TpeSampler::builder().n_ei_candidates(0).build(),
+        Err(Error::InvalidSampler(_))
+    ));
+    assert!(matches!(
+        TpeSampler::builder().prior_weight(f64::NAN).build(),
+        Err(Error::InvalidSampler(_))
+    ));
+    for n in ["tpe", "tpe-multivariate", "tpe-group"] {
+        assert!(hyperscape_core::sampler::SAMPLERS.contains(&n));
+        assert_eq!(sampler_by_name(n, Some(1), None).unwrap().name(), "tpe");
+    }
+    // A broken weights function is a typed error, not a panic.
+    let smp = TpeSampler::builder()
+        .seed(Some(1))
+        .n_startup_trials(2)
+        .weights(|_| vec![-1.0])
+        .build()
+        .unwrap();
+    let s = study(Box::new(smp));
+    let r = s.optimize(
+        |t| -> hyperscape_core::Result<f64> { t.suggest_float("x", 0.0, 1.0) },
+        5,
+    );
+    let failed = s
+        .trials()
+        .unwrap()
+        .iter()
+        .filter(|t| t.state == TrialState::Failed)
+        .count();
+    assert!(r.is_ok() && failed > 0);
+}
+
+#[test]
+fn prior_free_settings_and_single_choice_work() {
+    let smp = TpeSampler::builder()
+        .seed(Some(1))
+        .n_startup_trials(3)
+        .consider_prior(false)
+        .consider_magic_clip(false)
+        .consider_endpoints(true)
+        .build()
+        .unwrap();
+    let s = study(Box::new(smp));
+    s.optimize(
+        |t| -> hyperscape_core::Result<f64> {
+            let x = t.suggest_float("x", 0.0, 1.0)?;
+            let one = t.suggest("one", Distribution::categorical(["only"]))?;
+            assert_eq!(one, ParamValue::from("only"));
+            Ok(x)
+        },
+        20,
+    )
+    .unwrap();
+    assert_eq!(s.trials_with_state(TrialState::Complete).unwrap().len(), 20);
+}
