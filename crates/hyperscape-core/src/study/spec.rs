@@ -302,7 +302,7 @@ mod tests {
         s.heartbeat_interval_secs = 0.0;
         assert!(s.validate().is_err());
         let mut s = spec();
-        s.sampler = "tpe".into();
+        s.sampler = "annealing".into();
         assert!(s.validate().is_err());
         let mut s = spec();
         s.n_trials = Some(0);
