@@ -171,7 +171,7 @@ mod tests {
     /// O(n²) τ-b for checking Knight's algorithm.
     fn tau_b_naive(x: &[f64], y: &[f64]) -> Option<f64> {
         let n = x.len();
-        let (mut s, mut tx, mut ty, mut n0) = (0.0, 0.0, 0.0, 0.0);
+        let (mut s, mut tx, mut ty, mut n0) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for i in 0..n {
             for j in i + 1..n {
                 n0 += 1.0;
