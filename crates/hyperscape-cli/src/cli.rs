@@ -44,6 +44,8 @@ pub enum Command {
     Ask(AskArgs),
     /// Finish a trial started with `ask`.
     Tell(TellArgs),
+    /// Fitness landscape analysis of a CSV of evaluated configurations.
+    Landscape(crate::commands::landscape::LandscapeArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -26,17 +26,13 @@ pub enum Error {
         what: String,
         available: String,
     },
-    #[error(
-        "none of the parameter columns {requested} are in {what} (columns: {available})"
-    )]
+    #[error("none of the parameter columns {requested} are in {what} (columns: {available})")]
     NoParamColumns {
         requested: String,
         what: String,
         available: String,
     },
-    #[error(
-        "parameter column(s) {missing} not found in {what} (columns: {available})"
-    )]
+    #[error("parameter column(s) {missing} not found in {what} (columns: {available})")]
     MissingParamColumns {
         missing: String,
         what: String,

@@ -51,7 +51,10 @@ impl Param {
         Param {
             name: name.to_string(),
             kind: ParamKind::Categorical,
-            levels: levels.iter().map(|s| ParamValue::Str(s.to_string())).collect(),
+            levels: levels
+                .iter()
+                .map(|s| ParamValue::Str(s.to_string()))
+                .collect(),
         }
     }
     /// A boolean parameter (levels `false`, `true`).
@@ -390,7 +393,11 @@ impl Landscape {
         {
             return None;
         }
-        let key = codes.iter().zip(&self.strides).map(|(&c, &s)| c as u64 * s).sum();
+        let key = codes
+            .iter()
+            .zip(&self.strides)
+            .map(|(&c, &s)| c as u64 * s)
+            .sum();
         self.lookup_key(key).map(|j| j as usize)
     }
     /// Parameter map (name → value) of configuration `i`.

@@ -191,7 +191,13 @@ pub struct LagAutocorrelation {
 /// ChaCha8 seeded with `seed`, stream `w`, so results do not depend on threads.
 /// Starts are uniform over configurations that have a neighbour; each step moves to
 /// a uniformly chosen neighbour. Empty when no configuration has a neighbour.
-pub fn random_walks(l: &Landscape, scores: &[f64], walks: usize, length: usize, seed: u64) -> Vec<Vec<f64>> {
+pub fn random_walks(
+    l: &Landscape,
+    scores: &[f64],
+    walks: usize,
+    length: usize,
+    seed: u64,
+) -> Vec<Vec<f64>> {
     if l.n_directed_edges() == 0 || length == 0 {
         return Vec::new();
     }
@@ -308,7 +314,13 @@ pub fn basins(next: &[u32]) -> Basins {
 /// FFI = −mean ρ over those paths where ρ is defined. FFI > 0: steps shrink as the
 /// climb approaches the optimum (the landscape flattens around it). Returns
 /// `(ffi, number of paths used)`.
-pub fn ffi_paths(next: &[u32], basins: &Basins, is_global: &[bool], scores: &[f64], min_len: usize) -> (Option<f64>, usize) {
+pub fn ffi_paths(
+    next: &[u32],
+    basins: &Basins,
+    is_global: &[bool],
+    scores: &[f64],
+    min_len: usize,
+) -> (Option<f64>, usize) {
     let (sum, count) = (0..next.len())
         .into_par_iter()
         .filter(|&i| {
@@ -340,7 +352,10 @@ pub fn neighbour_gaps(l: &Landscape) -> Vec<Option<f64>> {
         .map(|i| {
             let nb = l.neighbours(i);
             (!nb.is_empty()).then(|| {
-                nb.iter().map(|&j| (f[i] - f[j as usize]).abs()).sum::<f64>() / nb.len() as f64
+                nb.iter()
+                    .map(|&j| (f[i] - f[j as usize]).abs())
+                    .sum::<f64>()
+                    / nb.len() as f64
             })
         })
         .collect()

@@ -357,7 +357,11 @@ impl Report {
     /// A human-readable summary.
     pub fn render_table(&self) -> String {
         let mut s = String::new();
-        let dir = if self.maximize { "maximise" } else { "minimise" };
+        let dir = if self.maximize {
+            "maximise"
+        } else {
+            "minimise"
+        };
         let _ = writeln!(s, "Landscape of `{}` ({dir})", self.fitness);
         let params: Vec<String> = self
             .params
@@ -365,7 +369,7 @@ impl Report {
             .map(|p| format!("{} ({:?}, {})", p.name, p.kind, p.n_levels).to_lowercase())
             .collect();
         let mut row = |k: &str, v: String| {
-            let _ = writeln!(s, "  {k:<34} {v}");
+            let _ = writeln!(s, "  {k:<38} {v}");
         };
         row("parameters", params.join(", "));
         row(
@@ -377,9 +381,21 @@ impl Report {
         );
         if let Some(load) = &self.load {
             row("rows read", load.n_rows.to_string());
-            row("rows dropped (NaN/empty fitness)", load.n_dropped.to_string());
+            row(
+                "rows dropped (NaN/empty fitness)",
+                load.n_dropped.to_string(),
+            );
+            if !load.auto_excluded.is_empty() {
+                row(
+                    "not parameters (> 64 levels)",
+                    load.auto_excluded.join(", "),
+                );
+            }
             if load.n_duplicates_merged > 0 {
-                row("duplicate rows averaged", load.n_duplicates_merged.to_string());
+                row(
+                    "duplicate rows averaged",
+                    load.n_duplicates_merged.to_string(),
+                );
             }
         }
         row("neighbour edges", self.n_edges.to_string());

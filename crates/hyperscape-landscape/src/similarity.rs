@@ -64,7 +64,11 @@ pub fn similarity(a: &[f64], b: &[f64], maximize: bool, gammas: &[f64]) -> Simil
                 gamma: g,
                 k,
                 intersection: inter,
-                iou: if n == 0 { 0.0 } else { inter as f64 / (2 * k - inter) as f64 },
+                iou: if n == 0 {
+                    0.0
+                } else {
+                    inter as f64 / (2 * k - inter) as f64
+                },
             }
         })
         .collect();

@@ -111,7 +111,13 @@ pub fn load_reader<R: std::io::Read>(reader: R, what: &str, opts: &LoadOptions) 
         .collect();
     let available = headers
         .iter()
-        .map(|h| if h.is_empty() { "(unnamed)".to_string() } else { format!("`{h}`") })
+        .map(|h| {
+            if h.is_empty() {
+                "(unnamed)".to_string()
+            } else {
+                format!("`{h}`")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let col = |name: &str| headers.iter().position(|h| h == name);
@@ -367,8 +373,15 @@ fn levels_of<'a>(
         }
         let mut sorted = strings.clone();
         sorted.sort_unstable();
-        let map = sorted.iter().enumerate().map(|(i, &s)| (s, i as u32)).collect();
-        let levels = sorted.iter().map(|s| ParamValue::Str(s.to_string())).collect();
+        let map = sorted
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (s, i as u32))
+            .collect();
+        let levels = sorted
+            .iter()
+            .map(|s| ParamValue::Str(s.to_string()))
+            .collect();
         return Ok((ParamKind::Categorical, levels, map));
     };
     let all_int = strings.iter().all(|s| s.parse::<i64>().is_ok());

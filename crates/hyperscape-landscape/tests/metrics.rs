@@ -207,7 +207,14 @@ fn distance_transform_matches_brute_force() {
         Param::categorical("c", &["a", "b", "c"]),
         Param::ordinal_range("y", 4),
     ];
-    let tops = [[0, 0, 0], [4, 1, 3], [2, 2, 1], [0, 2, 3], [3, 0, 0], [1, 1, 1]];
+    let tops = [
+        [0, 0, 0],
+        [4, 1, 3],
+        [2, 2, 1],
+        [0, 2, 3],
+        [3, 0, 0],
+        [1, 1, 1],
+    ];
     let l = Landscape::full_grid(params, "f", true, |c| {
         tops.iter().any(|t| t[..] == *c) as u8 as f64
     })
@@ -315,14 +322,19 @@ fn analysis_is_deterministic() {
 #[test]
 fn similarity_by_hand() {
     use hyperscape_landscape::similarity;
-    let s = similarity(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 4.0, 3.0], true, &[0.25, 0.5]);
+    let s = similarity(
+        &[1.0, 2.0, 3.0, 4.0],
+        &[1.0, 2.0, 4.0, 3.0],
+        true,
+        &[0.25, 0.5],
+    );
     assert!(close(s.spearman, 0.8)); // 1 - 6·2 / (4·15)
     assert!(close(s.kendall_tau_b, 4.0 / 6.0)); // 5 concordant, 1 discordant
     assert_eq!(s.gamma_sets[0].k, 1);
     assert_eq!(s.gamma_sets[0].iou, 0.0); // best: index 3 vs index 2
     assert_eq!(s.gamma_sets[1].k, 2);
     assert_eq!(s.gamma_sets[1].iou, 1.0); // {2, 3} both
-    // Minimising: the best are the smallest.
+                                          // Minimising: the best are the smallest.
     let s = similarity(&[1.0, 2.0, 3.0, 4.0], &[2.0, 1.0, 3.0, 4.0], false, &[0.25]);
     assert_eq!(s.gamma_sets[0].iou, 0.0);
 }

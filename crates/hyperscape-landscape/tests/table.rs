@@ -39,7 +39,10 @@ fn infers_params_and_kinds() {
         l.params()[0].levels,
         vec![ParamValue::Float(0.01), ParamValue::Float(0.1)]
     );
-    assert_eq!(l.params()[1].levels, vec![ParamValue::Int(1), ParamValue::Int(2)]);
+    assert_eq!(
+        l.params()[1].levels,
+        vec![ParamValue::Int(1), ParamValue::Int(2)]
+    );
     assert_eq!(l.params()[2].kind, ParamKind::Categorical);
     assert_eq!(l.grid_size(), 8);
     let r = analyze(l, &Settings::default()).unwrap();
@@ -53,14 +56,20 @@ fn non_numeric_ordinal_asks_for_categorical() {
     let e = load(GRID, &opts("acc")).unwrap_err();
     assert!(matches!(e, Error::NonNumericOrdinal { .. }), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("booster") && msg.contains("--categorical"), "{msg}");
+    assert!(
+        msg.contains("booster") && msg.contains("--categorical"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn missing_columns_are_named() {
     let e = load(GRID, &opts("accuracy")).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("`accuracy` not found") && msg.contains("`acc`"), "{msg}");
+    assert!(
+        msg.contains("`accuracy` not found") && msg.contains("`acc`"),
+        "{msg}"
+    );
 
     let mut o = opts("acc");
     o.params = Some(vec!["lr".into(), "gamma".into(), "eta".into()]);
@@ -74,7 +83,10 @@ fn missing_columns_are_named() {
     assert!(e.to_string().contains("none of the parameter columns"));
 
     o.params = Some(vec!["lr".into(), "acc".into()]);
-    assert!(matches!(load(GRID, &o).unwrap_err(), Error::ParamIsMeasure { .. }));
+    assert!(matches!(
+        load(GRID, &o).unwrap_err(),
+        Error::ParamIsMeasure { .. }
+    ));
 }
 
 #[test]
@@ -82,7 +94,10 @@ fn duplicates_error_or_mean() {
     let csv = "a,b,f\n1,1,1.0\n1,2,2.0\n1,1,3.0\n";
     let e = load(csv, &opts("f")).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("a=1, b=1") && msg.contains("lines 2 and 4"), "{msg}");
+    assert!(
+        msg.contains("a=1, b=1") && msg.contains("lines 2 and 4"),
+        "{msg}"
+    );
     assert!(msg.contains("--aggregate-duplicates"), "{msg}");
     let mut o = opts("f");
     o.aggregate_duplicates = true;
@@ -103,7 +118,10 @@ fn nan_and_empty_fitness_are_dropped_and_counted() {
     let e = load("a,f\n1,NaN\n", &opts("f")).unwrap_err();
     assert!(e.to_string().contains("no configuration left"), "{e}");
     let e = load("a,f\n1,abc\n", &opts("f")).unwrap_err();
-    assert!(e.to_string().contains("line 2") && e.to_string().contains("`abc`"), "{e}");
+    assert!(
+        e.to_string().contains("line 2") && e.to_string().contains("`abc`"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use hyperscape_landscape::{analyze, compare_landscapes, load_csv, LoadOptions, Settings, DEFAULT_GAMMAS};
+use hyperscape_landscape::{
+    analyze, compare_landscapes, load_csv, LoadOptions, Settings, DEFAULT_GAMMAS,
+};
 
 fn data() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,7 +32,13 @@ fn xgboost_landscape_profile() {
     let names: Vec<&str> = l.params().iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
         names,
-        ["learning_rate", "max_bin", "max_depth", "n_estimators", "subsample"]
+        [
+            "learning_rate",
+            "max_bin",
+            "max_depth",
+            "n_estimators",
+            "subsample"
+        ]
     );
     let levels: Vec<usize> = l.params().iter().map(|p| p.levels.len()).collect();
     assert_eq!(levels, [11, 4, 17, 4, 5]);
@@ -78,9 +86,15 @@ fn xgboost_train_vs_test_similarity() {
             fitness: f.into(),
             maximize: true,
             params: Some(
-                ["learning_rate", "max_bin", "max_depth", "n_estimators", "subsample"]
-                    .map(String::from)
-                    .to_vec(),
+                [
+                    "learning_rate",
+                    "max_bin",
+                    "max_depth",
+                    "n_estimators",
+                    "subsample",
+                ]
+                .map(String::from)
+                .to_vec(),
             ),
             ..LoadOptions::default()
         };
@@ -92,7 +106,12 @@ fn xgboost_train_vs_test_similarity() {
     assert!(s.spearman.unwrap().abs() <= 1.0);
     assert!(s.kendall_tau_b.unwrap().abs() <= 1.0);
     assert!(s.gamma_sets.iter().all(|g| (0.0..=1.0).contains(&g.iou)));
-    let s = compare_landscapes(&load("roc_auc_test"), &load("roc_auc_test"), &DEFAULT_GAMMAS).unwrap();
+    let s = compare_landscapes(
+        &load("roc_auc_test"),
+        &load("roc_auc_test"),
+        &DEFAULT_GAMMAS,
+    )
+    .unwrap();
     assert_eq!(s.kendall_tau_b, Some(1.0));
     assert!(s.gamma_sets.iter().all(|g| g.iou == 1.0));
 }

@@ -4,6 +4,7 @@ mod ask;
 mod best;
 mod delete;
 pub mod demo;
+pub mod landscape;
 pub mod run;
 mod studies;
 mod tell;
@@ -23,5 +24,6 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::Delete(a) => delete::execute(a),
         Command::Ask(a) => ask::execute(a),
         Command::Tell(a) => tell::execute(a),
+        Command::Landscape(a) => landscape::execute(a),
     }
 }
