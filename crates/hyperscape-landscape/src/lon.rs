@@ -43,7 +43,9 @@ pub fn local_optima_network(
     seed: u64,
 ) -> LonSummary {
     let d = l.params().len();
-    let results: Vec<(Vec<(u32, u32)>, u64, u64)> = local
+    // Per optimum: escape edges (target, weight), perturbations landed, escaped.
+    type PerOptimum = (Vec<(u32, u32)>, u64, u64);
+    let results: Vec<PerOptimum> = local
         .par_iter()
         .map(|&o| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4c4f_4e00);

@@ -58,6 +58,44 @@ pub fn improvement(l: &Landscape, scores: &[f64]) -> Improvement {
     Improvement { better, next }
 }
 
+/// Plateau-aware local optima: connected components of equal-fitness neighbours
+/// (plateaus; a lone configuration is a plateau of one) none of whose members has
+/// a strictly better neighbour. Returns `(count, members)`.
+pub fn plateau_local_optima(l: &Landscape, scores: &[f64], imp: &Improvement) -> (usize, usize) {
+    let n = l.len();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    fn root(p: &mut [u32], mut x: u32) -> u32 {
+        while p[x as usize] != x {
+            p[x as usize] = p[p[x as usize] as usize];
+            x = p[x as usize];
+        }
+        x
+    }
+    for i in 0..n {
+        for &j in l.neighbours(i) {
+            if (j as usize) > i && scores[j as usize] == scores[i] {
+                let (a, b) = (root(&mut parent, i as u32), root(&mut parent, j));
+                if a != b {
+                    parent[a.max(b) as usize] = a.min(b);
+                }
+            }
+        }
+    }
+    // A plateau is disqualified when any member has a strictly better neighbour.
+    let mut ok = vec![true; n];
+    let mut size = vec![0usize; n];
+    for i in 0..n {
+        let r = root(&mut parent, i as u32) as usize;
+        size[r] += 1;
+        if imp.better[i] > 0 {
+            ok[r] = false;
+        }
+    }
+    (0..n)
+        .filter(|&i| size[i] > 0 && ok[i])
+        .fold((0, 0), |(c, m), i| (c + 1, m + size[i]))
+}
+
 /// All configurations with the maximal score (ties kept), in id order.
 pub fn global_optima(scores: &[f64]) -> Vec<usize> {
     let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);

@@ -173,6 +173,11 @@ pub struct Report {
     pub n_improving_edges: u64,
     pub n_local_optima: usize,
     pub local_optima_ratio: f64,
+    /// Plateau-aware count (GraphFLA's): plateaus of equal-fitness neighbours
+    /// without a strictly better neighbour, each counted once.
+    pub n_local_optima_plateaus: usize,
+    /// Configurations in those plateaus.
+    pub n_local_optima_plateau_members: usize,
     pub n_global_optima: usize,
     pub global_optima: Vec<Optimum>,
     pub fdc: Fdc,
@@ -194,6 +199,7 @@ pub fn analyze(l: &Landscape, settings: &Settings) -> Result<Report> {
     let fitness = l.fitness();
     let imp = metrics::improvement(l, &scores);
     let local = imp.local_optima();
+    let (n_plateaus, n_plateau_members) = metrics::plateau_local_optima(l, &scores, &imp);
     let go = metrics::global_optima(&scores);
     let mut is_global = vec![false; n];
     for &g in &go {
@@ -316,6 +322,8 @@ pub fn analyze(l: &Landscape, settings: &Settings) -> Result<Report> {
         n_improving_edges: imp.n_improving_edges(),
         n_local_optima: local.len(),
         local_optima_ratio: local.len() as f64 / n as f64,
+        n_local_optima_plateaus: n_plateaus,
+        n_local_optima_plateau_members: n_plateau_members,
         n_global_optima: go.len(),
         global_optima: go
             .iter()
@@ -405,6 +413,13 @@ impl Report {
             format!(
                 "{} (ratio {:.4})",
                 self.n_local_optima, self.local_optima_ratio
+            ),
+        );
+        row(
+            "plateau-aware local optima (members)",
+            format!(
+                "{} ({})",
+                self.n_local_optima_plateaus, self.n_local_optima_plateau_members
             ),
         );
         row("global optima", self.n_global_optima.to_string());

@@ -113,6 +113,9 @@ fn plateau() {
     let r = analyze(&l, &Settings::default()).unwrap();
     assert_eq!(r.n_improving_edges, 0);
     assert_eq!(r.n_local_optima, 9);
+    // One plateau of 9 members.
+    assert_eq!(r.n_local_optima_plateaus, 1);
+    assert_eq!(r.n_local_optima_plateau_members, 9);
     assert_eq!(r.n_global_optima, 9);
     assert!(close(r.neutrality.mean, 1.0));
     assert!(close(r.neutrality.edge_share, 1.0));
@@ -144,6 +147,7 @@ fn two_basins() {
     assert_eq!(b.steps, vec![1, 0, 1, 2, 1, 0, 1]);
     let r = analyze(&l, &Settings::default()).unwrap();
     assert_eq!(r.n_local_optima, 2);
+    assert_eq!(r.n_local_optima_plateaus, 2);
     assert_eq!(r.basins.n_basins, 2);
     assert_eq!(r.basins.largest[0].size, 4);
     assert!(!r.basins.largest[0].is_global);
