@@ -60,6 +60,8 @@ pub enum Command {
     /// One worker process of `bench storage` (internal).
     #[command(name = "__bench-worker", hide = true)]
     BenchWorker(BenchWorkerArgs),
+    /// Fitness landscape analysis of a CSV of evaluated configurations.
+    Landscape(crate::commands::landscape::LandscapeArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@ mod bench;
 mod best;
 mod delete;
 pub mod demo;
+pub mod landscape;
 pub mod run;
 mod storage;
 mod studies;
@@ -32,5 +33,6 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::Storage(c) => storage::execute(c),
         Command::Bench(c) => bench::execute(c),
         Command::BenchWorker(a) => bench::worker(a),
+        Command::Landscape(a) => landscape::execute(a),
     }
 }

@@ -1,0 +1,223 @@
+//! `hyperscape landscape analyze | compare`: fitness landscape analysis of a table of
+//! evaluated configurations (one row per configuration), via `hyperscape-landscape`.
+//!
+//! Everything of this subcommand (its clap arguments included) lives in this file, so
+//! that registering it takes one line in `cli.rs` and two in `commands/mod.rs`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use hyperscape_landscape::{
+    analyze, compare_landscapes, load_csv, similarity, Epsilon, LoadOptions, Settings,
+    DEFAULT_GAMMAS,
+};
+
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct LandscapeArgs {
+    #[command(subcommand)]
+    pub command: LandscapeCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LandscapeCommand {
+    /// Profile a landscape: optima, FDC, neutrality, ruggedness, basins, FFI.
+    #[command(after_help = "Examples:\n  \
+        hyperscape landscape analyze grid.csv --fitness acc_test --maximize\n  \
+        hyperscape landscape analyze grid.csv --fitness loss --params lr,depth \
+        --categorical booster --epsilon 1% --format json\n\n\
+        Neighbours differ in one parameter: ordinal = adjacent level, categorical = any \
+        other level, boolean = flip. See docs/landscape.md for the metric definitions.")]
+    Analyze(AnalyzeArgs),
+    /// Compare two landscapes on a shared grid (Spearman, Kendall τ-b, γ-set IoU).
+    #[command(after_help = "Examples:\n  \
+        hyperscape landscape compare grid.csv --fitness acc_test --against acc_train --maximize\n  \
+        hyperscape landscape compare a.csv --fitness acc --against acc b.csv --maximize")]
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// CSV file, one row per configuration.
+    pub file: PathBuf,
+    /// The fitness column.
+    #[arg(long)]
+    pub fitness: String,
+    /// Higher fitness is better (default: lower is better).
+    #[arg(long)]
+    pub maximize: bool,
+    /// Hyperparameter columns (default: every column but the unnamed index, the
+    /// measures, and columns with more than 64 distinct values).
+    #[arg(long, value_delimiter = ',')]
+    pub params: Option<Vec<String>>,
+    /// Parameters whose levels are unordered (others: ordinal, or boolean for true/false).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Average duplicate configurations instead of failing.
+    #[arg(long)]
+    pub aggregate_duplicates: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    /// Neutrality threshold: absolute (0.001), or a share of the fitness range (1%).
+    #[arg(long, default_value = "0")]
+    pub epsilon: String,
+    /// Random walks for the autocorrelation.
+    #[arg(long, default_value_t = 200)]
+    pub walks: usize,
+    /// Points per random walk.
+    #[arg(long, default_value_t = 100)]
+    pub walk_length: usize,
+    /// Autocorrelation lags 1..=N.
+    #[arg(long, default_value_t = 3)]
+    pub max_lag: usize,
+    /// Seed of the walks and LON perturbations.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Local optima network: perturbations per local optimum (0: off).
+    #[arg(long, default_value_t = 0)]
+    pub lon: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    /// The measure to compare with (in FILE, or in FILE2 when given).
+    #[arg(long)]
+    pub against: String,
+    /// A second CSV holding `--against` (default: FILE).
+    pub file2: Option<PathBuf>,
+    /// Shares γ of the best configurations whose sets are compared.
+    #[arg(long, value_delimiter = ',')]
+    pub gammas: Option<Vec<f64>>,
+}
+
+pub fn execute(a: LandscapeArgs) -> Result<i32> {
+    match a.command {
+        LandscapeCommand::Analyze(a) => run_analyze(a),
+        LandscapeCommand::Compare(a) => run_compare(a),
+    }
+}
+
+fn load_options(t: &TableArgs, fitness: &str, extra: Vec<String>) -> LoadOptions {
+    LoadOptions {
+        params: t.params.clone(),
+        fitness: fitness.to_string(),
+        extra_measures: extra,
+        maximize: t.maximize,
+        categorical: t.categorical.clone(),
+        aggregate_duplicates: t.aggregate_duplicates,
+    }
+}
+
+fn parse_epsilon(s: &str) -> Result<Epsilon> {
+    let s = s.trim();
+    let (num, rel) = match s.strip_suffix('%') {
+        Some(n) => (n.trim(), true),
+        None => (s, false),
+    };
+    let v: f64 = num
+        .parse()
+        .with_context(|| format!("--epsilon `{s}`: expected a number or a percentage"))?;
+    if !(v.is_finite() && v >= 0.0) {
+        bail!("--epsilon must be ≥ 0, got `{s}`");
+    }
+    Ok(if rel {
+        Epsilon::Relative(v / 100.0)
+    } else {
+        Epsilon::Absolute(v)
+    })
+}
+
+fn run_analyze(a: AnalyzeArgs) -> Result<i32> {
+    let settings = Settings {
+        epsilon: parse_epsilon(&a.epsilon)?,
+        walks: a.walks,
+        walk_length: a.walk_length,
+        max_lag: a.max_lag,
+        seed: a.seed,
+        lon_perturbations: a.lon,
+        ..Settings::default()
+    };
+    let t = &a.table;
+    let table = load_csv(&t.file, &load_options(t, &t.fitness, Vec::new()))?;
+    let mut report = analyze(&table.landscape, &settings)?;
+    report.load = Some(table.info);
+    match t.format {
+        Format::Json => output::json(&serde_json::to_value(&report)?)?,
+        Format::Table => output::out(&report.render_table())?,
+    }
+    Ok(0)
+}
+
+fn run_compare(a: CompareArgs) -> Result<i32> {
+    let t = &a.table;
+    let gammas = a.gammas.clone().unwrap_or_else(|| DEFAULT_GAMMAS.to_vec());
+    if let Some(g) = gammas.iter().find(|g| !(**g > 0.0 && **g <= 1.0)) {
+        bail!("--gammas must lie in (0, 1], got {g}");
+    }
+    let s = match &a.file2 {
+        None => {
+            let table = load_csv(
+                &t.file,
+                &load_options(t, &t.fitness, vec![a.against.clone()]),
+            )?;
+            let other = table.extra(&a.against).expect("loaded measure");
+            let mut s = similarity(
+                table.landscape.fitness(),
+                other,
+                table.landscape.maximize(),
+                &gammas,
+            );
+            s.a = t.fitness.clone();
+            s.b = a.against.clone();
+            s
+        }
+        Some(f2) => {
+            let la = load_csv(&t.file, &load_options(t, &t.fitness, Vec::new()))?;
+            let lb = load_csv(f2, &load_options(t, &a.against, Vec::new()))?;
+            let mut s = compare_landscapes(&la.landscape, &lb.landscape, &gammas)?;
+            s.a = format!("{}:{}", t.file.display(), t.fitness);
+            s.b = format!("{}:{}", f2.display(), a.against);
+            s
+        }
+    };
+    match t.format {
+        Format::Json => output::json(&serde_json::to_value(&s)?)?,
+        Format::Table => {
+            let opt = |v: Option<f64>| v.map_or("undefined".into(), |x| format!("{x:.4}"));
+            let mut text = format!(
+                "Similarity of `{}` and `{}` ({} shared configurations; {} only in the first, {} only in the second)\n",
+                s.a, s.b, s.n_shared, s.n_only_a, s.n_only_b
+            );
+            text.push_str(&format!("  spearman       {}\n", opt(s.spearman)));
+            text.push_str(&format!("  pearson        {}\n", opt(s.pearson)));
+            text.push_str(&format!("  kendall tau-b  {}\n", opt(s.kendall_tau_b)));
+            for g in &s.gamma_sets {
+                text.push_str(&format!(
+                    "  top {:>5.1}% (k = {}): IoU {:.4} ({} shared)\n",
+                    100.0 * g.gamma,
+                    g.k,
+                    g.iou,
+                    g.intersection
+                ));
+            }
+            output::out(&text)?
+        }
+    }
+    Ok(0)
+}

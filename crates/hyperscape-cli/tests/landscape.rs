@@ -1,0 +1,190 @@
+//! `hyperscape landscape analyze | compare`.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn hs() -> Command {
+    Command::cargo_bin("hyperscape").unwrap()
+}
+
+fn grid_csv(dir: &tempfile::TempDir) -> PathBuf {
+    let p = dir.path().join("grid.csv");
+    let mut s = String::from(",lr,depth,booster,acc,acc_train\n");
+    let mut row = 0;
+    for lr in ["0.01", "0.1", "0.3"] {
+        for depth in 1..=4 {
+            for booster in ["gbtree", "dart"] {
+                let x: f64 = lr.parse().unwrap();
+                let acc = 0.9 - (x - 0.1).abs() - 0.01 * (depth as f64 - 3.0).powi(2)
+                    + if booster == "dart" { 0.005 } else { 0.0 };
+                let train = acc + 0.02 * depth as f64;
+                s.push_str(&format!("{row},{lr},{depth},{booster},{acc},{train}\n"));
+                row += 1;
+            }
+        }
+    }
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+#[test]
+fn analyze_json_has_the_report_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = grid_csv(&dir);
+    let out = hs()
+        .args(["landscape", "analyze"])
+        .arg(&csv)
+        .args([
+            "--fitness",
+            "acc",
+            "--maximize",
+            "--params",
+            "lr,depth,booster",
+            "--categorical",
+            "booster",
+            "--epsilon",
+            "1%",
+            "--walks",
+            "20",
+            "--walk-length",
+            "10",
+            "--seed",
+            "3",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in [
+        "n_configs",
+        "n_improving_edges",
+        "n_local_optima",
+        "global_optima",
+        "fdc",
+        "neutrality",
+        "autocorrelation",
+        "basins",
+    ] {
+        assert!(v.get(k).is_some(), "missing key {k}: {v}");
+    }
+    assert_eq!(v["n_configs"], 24);
+    assert_eq!(v["n_local_optima"], 1);
+    assert_eq!(v["global_optima"][0]["params"]["lr"], 0.1);
+    assert_eq!(v["global_optima"][0]["params"]["depth"], 3);
+    assert_eq!(v["global_optima"][0]["params"]["booster"], "dart");
+    assert_eq!(v["autocorrelation"]["walks"], 20);
+}
+
+#[test]
+fn analyze_table_and_inferred_params() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = grid_csv(&dir);
+    // Without --params: every column except the index, the measures and columns
+    // with > 64 distinct values; the non-numeric booster column needs --categorical.
+    hs().args(["landscape", "analyze"])
+        .arg(&csv)
+        .args(["--fitness", "acc", "--maximize"])
+        .assert()
+        .failure()
+        .stderr(contains("ordinal parameter `booster`"));
+    hs().args(["landscape", "analyze"])
+        .arg(&csv)
+        .args([
+            "--fitness",
+            "acc",
+            "--maximize",
+            "--params",
+            "lr,depth,booster",
+        ])
+        .assert()
+        .failure()
+        .stderr(contains("--categorical booster"));
+    hs().args(["landscape", "analyze"])
+        .arg(&csv)
+        .args(["--fitness", "acc", "--maximize", "--params", "lr,depth"])
+        .assert()
+        .failure()
+        .stderr(contains("duplicate configuration"));
+    hs().args(["landscape", "analyze"])
+        .arg(&csv)
+        .args([
+            "--fitness",
+            "acc",
+            "--maximize",
+            "--params",
+            "lr,depth",
+            "--aggregate-duplicates",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("local optima"))
+        .stdout(contains("FDC"));
+}
+
+#[test]
+fn missing_columns_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = grid_csv(&dir);
+    hs().args(["landscape", "analyze"])
+        .arg(&csv)
+        .args(["--fitness", "acc", "--params", "lr,gamma,eta"])
+        .assert()
+        .code(1)
+        .stderr(contains("`gamma`, `eta` not found"));
+    hs().args(["landscape", "analyze"])
+        .arg(&csv)
+        .args(["--fitness", "acc", "--params", "gamma,eta"])
+        .assert()
+        .code(1)
+        .stderr(contains("none of the parameter columns `gamma`, `eta`"));
+    hs().args(["landscape", "analyze"])
+        .arg(&csv)
+        .args(["--fitness", "accuracy", "--params", "lr"])
+        .assert()
+        .code(1)
+        .stderr(contains("column `accuracy` not found"));
+}
+
+#[test]
+fn compare_columns_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = grid_csv(&dir);
+    let common = [
+        "--maximize",
+        "--params",
+        "lr,depth,booster",
+        "--categorical",
+        "booster",
+        "--format",
+        "json",
+    ];
+    let out = hs()
+        .args(["landscape", "compare"])
+        .arg(&csv)
+        .args(["--fitness", "acc", "--against", "acc_train"])
+        .args(common)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n_shared"], 24);
+    assert!(v["kendall_tau_b"].as_f64().unwrap() < 1.0);
+    assert!(v["gamma_sets"].as_array().unwrap().len() >= 3);
+    // The same column in a second file: identical rankings.
+    let out = hs()
+        .args(["landscape", "compare"])
+        .arg(&csv)
+        .args(["--fitness", "acc", "--against", "acc"])
+        .arg(&csv)
+        .args(common)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kendall_tau_b"], 1.0);
+    assert_eq!(v["spearman"], 1.0);
+}

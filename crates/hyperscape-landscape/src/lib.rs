@@ -1,0 +1,38 @@
+//! Fitness landscape analysis of hyperparameter grids, after "On the Hyperparameter
+//! Loss Landscapes of Machine Learning Models: An Exploratory Study" (Huang and Li).
+//!
+//! A [`Landscape`] is a set of configurations (level codes of each hyperparameter)
+//! with one fitness each. Neighbours differ in exactly one hyperparameter (ordinal:
+//! adjacent level; categorical: any other level; boolean: the flip). [`analyze`]
+//! computes the profile ([`Report`]): improvement graph, local and global optima,
+//! FDC, neutrality, autocorrelation (ruggedness), basins, fitness flattening,
+//! assortativity and optionally a local optima network. [`similarity`] compares two
+//! landscapes on a shared grid. Formulas: `docs/landscape.md`.
+//!
+//! ```
+//! use hyperscape_landscape::{analyze, Landscape, Param, Settings};
+//! // f(x) = -(x - 3)^2 on 0..7: unimodal, optimum at x = 3.
+//! let l = Landscape::full_grid(vec![Param::ordinal_range("x", 7)], "f", true, |c| {
+//!     -((c[0] as f64 - 3.0).powi(2))
+//! })
+//! .unwrap();
+//! let r = analyze(&l, &Settings::default()).unwrap();
+//! assert_eq!(r.n_local_optima, 1);
+//! assert_eq!(r.basins.global_basin_size, 7);
+//! ```
+
+pub mod error;
+pub mod landscape;
+pub mod lon;
+pub mod metrics;
+pub mod report;
+pub mod similarity;
+pub mod stats;
+pub mod table;
+
+pub use error::{Error, Result};
+pub use landscape::{Landscape, Param, ParamKind};
+pub use metrics::Epsilon;
+pub use report::{analyze, Report, Settings};
+pub use similarity::{compare_landscapes, similarity, Similarity, DEFAULT_GAMMAS};
+pub use table::{load_csv, load_reader, LoadInfo, LoadOptions, Table};
