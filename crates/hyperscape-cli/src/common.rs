@@ -111,6 +111,9 @@ pub struct OpenStudy<'a> {
     pub directions: Option<Vec<Direction>>,
     pub sampler: Box<dyn Sampler>,
     pub heartbeat: Option<HeartbeatConfig>,
+    /// The declared space: joint samplers (Sobol, TPE multivariate, ...) sample all of
+    /// it from the first trial, and trial k's draw does not depend on thread timing.
+    pub space: &'a SpaceDecl,
 }
 
 /// Creates the study, or resumes it when it exists (directions must agree).
@@ -118,6 +121,7 @@ pub fn create_or_load(spec: OpenStudy<'_>) -> Result<Study> {
     let mut b = Study::builder(spec.name)
         .storage(spec.storage)
         .boxed_sampler(spec.sampler)
+        .space(spec.space.search_space())
         .load_if_exists(true);
     if let Some(d) = spec.directions {
         b = b.directions(d);

@@ -79,6 +79,7 @@ pub fn execute(args: RunArgs) -> Result<i32> {
         directions: cfg.directions.clone(),
         sampler: common::sampler(&cfg.sampler, cfg.seed, &cfg.space)?,
         heartbeat: Some(cfg.heartbeat),
+        space: &cfg.space,
     })?;
     let progress = Progress::new(cfg.trials, study.directions(), study.best_value().ok());
     let spec = LoopSpec {

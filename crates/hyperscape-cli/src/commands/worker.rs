@@ -41,6 +41,7 @@ impl WorkerStudy {
             .storage(storage)
             .boxed_sampler(spec.sampler().context("the study's sampler")?)
             .heartbeat(spec.heartbeat()?)
+            .space(spec.space.search_space())
             .load_if_exists(true)
             .build()
             .with_context(|| format!("cannot open study `{name}`"))?;
