@@ -69,7 +69,11 @@ fn stderr_of(out: &std::process::Output) -> String {
 
 #[test]
 fn three_workers_complete_exactly_the_budget_and_a_fourth_runs_nothing() {
-    let env = Env::new();
+    exact_budget_over_three_workers(&Env::new());
+}
+
+fn exact_budget_over_three_workers(env: &Env) {
+    let env = env;
     let space = env.write("space.toml", SPACE_X);
     let out = create(&env, "w", &space, &["--n-trials", "12"], &["echo", "{x}"]);
     assert!(out.contains("budget: 12 trial(s)"), "{out}");
@@ -194,7 +198,11 @@ fn hang_once(marker: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn a_killed_workers_trial_is_failed_by_heartbeat_and_retried() {
-    let env = Env::new();
+    killed_worker_recovered(&Env::new());
+}
+
+fn killed_worker_recovered(env: &Env) {
+    let env = env;
     let space = env.write("space.toml", SPACE_X);
     let marker = env.path("hung");
     let command = hang_once(&marker);
@@ -427,5 +435,25 @@ fn passwords_never_reach_the_output() {
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains("--storage"), "{sub:?} --help: {help}");
         assert!(!help.contains("secretpw"), "{sub:?} --help: {help}");
+    }
+}
+
+/// The same worker scenarios on the PostgreSQL test server.
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+
+    #[test]
+    fn three_workers_complete_exactly_the_budget_on_postgres() {
+        if let Some(env) = Env::postgres() {
+            exact_budget_over_three_workers(&env);
+        }
+    }
+
+    #[test]
+    fn a_killed_workers_trial_is_recovered_on_postgres() {
+        if let Some(env) = Env::postgres() {
+            killed_worker_recovered(&env);
+        }
     }
 }

@@ -9,23 +9,62 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// A scratch directory with a SQLite storage in it.
+/// A scratch directory with a SQLite storage in it (or another storage URL).
 pub struct Env {
     pub dir: TempDir,
+    /// A storage other than the directory's SQLite file (a PostgreSQL test schema).
+    pub storage_url: Option<String>,
 }
 
 impl Env {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
+            storage_url: None,
         }
+    }
+
+    /// An environment on the PostgreSQL test server (`HYPERSCAPE_TEST_POSTGRES_URL`, set
+    /// by scripts/test.sh), in a schema of its own. Unset: a failure under `CI=true`
+    /// (a missing server must not pass as skipped), otherwise `None`.
+    pub fn postgres() -> Option<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        const URL_ENV: &str = "HYPERSCAPE_TEST_POSTGRES_URL";
+        let url = match std::env::var(URL_ENV) {
+            Ok(u) if !u.is_empty() => u,
+            _ => {
+                let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+                assert!(
+                    !ci,
+                    "{URL_ENV} is unset but CI=true: scripts/test.sh starts the server"
+                );
+                eprintln!(
+                    "SKIPPED: {URL_ENV} is unset (run `eval \"$(scripts/start-postgres.sh)\"`)"
+                );
+                return None;
+            }
+        };
+        let schema = format!(
+            "cli_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let sep = if url.contains('?') { '&' } else { '?' };
+        Some(Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            storage_url: Some(format!("{url}{sep}hyperscape_schema={schema}")),
+        })
     }
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
     /// `sqlite:///<dir>/hs.db`.
     pub fn storage(&self) -> String {
-        format!("sqlite://{}", self.path("hs.db").display())
+        match &self.storage_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.path("hs.db").display()),
+        }
     }
     /// Writes a file in the directory and returns its path as a string.
     pub fn write(&self, name: &str, text: &str) -> String {
