@@ -73,11 +73,10 @@ fn three_workers_complete_exactly_the_budget_and_a_fourth_runs_nothing() {
 }
 
 fn exact_budget_over_three_workers(env: &Env) {
-    let env = env;
     let space = env.write("space.toml", SPACE_X);
-    let out = create(&env, "w", &space, &["--n-trials", "12"], &["echo", "{x}"]);
+    let out = create(env, "w", &space, &["--n-trials", "12"], &["echo", "{x}"]);
     assert!(out.contains("budget: 12 trial(s)"), "{out}");
-    let workers: Vec<Child> = (0..3).map(|_| spawn_worker(&env, "w", &[])).collect();
+    let workers: Vec<Child> = (0..3).map(|_| spawn_worker(env, "w", &[])).collect();
     for w in workers {
         wait_ok(w, "worker (one of three)");
     }
@@ -87,7 +86,7 @@ fn exact_budget_over_three_workers(env: &Env) {
     let params: BTreeSet<String> = trials.iter().map(|t| t["params"].to_string()).collect();
     assert_eq!(params.len(), 12, "no configuration run twice");
 
-    let out = wait_ok(spawn_worker(&env, "w", &[]), "fourth worker");
+    let out = wait_ok(spawn_worker(env, "w", &[]), "fourth worker");
     assert!(out.contains("0 trial(s) in this worker"), "{out}");
     assert!(out.contains("budget: 12 of 12"), "{out}");
     assert_eq!(env.trials("w").len(), 12);
@@ -202,13 +201,12 @@ fn a_killed_workers_trial_is_failed_by_heartbeat_and_retried() {
 }
 
 fn killed_worker_recovered(env: &Env) {
-    let env = env;
     let space = env.write("space.toml", SPACE_X);
     let marker = env.path("hung");
     let command = hang_once(&marker);
     let command: Vec<&str> = command.iter().map(String::as_str).collect();
     create(
-        &env,
+        env,
         "k",
         &space,
         &[
@@ -221,7 +219,7 @@ fn killed_worker_recovered(env: &Env) {
         ],
         &command,
     );
-    let mut doomed = spawn_worker(&env, "k", &[]);
+    let mut doomed = spawn_worker(env, "k", &[]);
     wait_for_file(&marker, Duration::from_secs(20));
     doomed.kill().unwrap(); // SIGKILL: no chance to clean up
     doomed.wait().unwrap();
@@ -229,7 +227,7 @@ fn killed_worker_recovered(env: &Env) {
     assert_eq!(before.len(), 1);
     assert_eq!(before[0]["state"], "running");
 
-    let out = wait_ok(spawn_worker(&env, "k", &[]), "surviving worker");
+    let out = wait_ok(spawn_worker(env, "k", &[]), "surviving worker");
     assert!(out.contains("budget: 4 of 4"), "{out}");
     let trials = env.trials("k");
     assert_eq!(numbers(&trials), (0..5).collect::<Vec<_>>());
