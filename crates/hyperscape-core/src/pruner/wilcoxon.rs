@@ -162,8 +162,8 @@ mod tests {
         assert!((signed_rank_p_greater(&[-1.0, 2.0, 3.0, 4.0, 5.0]) - 2.0 / 32.0).abs() < 1e-15);
         // All negative: P(W+ >= 0) = 1.
         assert_eq!(signed_rank_p_greater(&[-1.0, -2.0, -3.0]), 1.0);
-        // Symmetric: n=4, W+ = 1+4 = 5 of 10; P(W+ >= 5) = 10/16.
-        assert!((signed_rank_p_greater(&[1.0, -2.0, -3.0, 4.0]) - 10.0 / 16.0).abs() < 1e-15);
+        // n=4, W+ = 1+4 = 5 of 10: 9 of the 16 subsets of 1..=4 sum to 5 or more.
+        assert!((signed_rank_p_greater(&[1.0, -2.0, -3.0, 4.0]) - 9.0 / 16.0).abs() < 1e-15);
     }
 
     #[test]
