@@ -19,6 +19,7 @@ pub fn execute(a: AskArgs) -> Result<i32> {
         directions: common::requested_directions(a.direction, &space),
         sampler,
         heartbeat: None,
+        pruner: None,
     })?;
     let mut trial = match study.ask() {
         Ok(t) => t,

@@ -57,6 +57,7 @@ pub fn execute(a: DemoArgs) -> Result<i32> {
         directions: Some(vec![Direction::Minimize]),
         sampler: common::sampler(&a.sampler, a.seed, &space)?,
         heartbeat: None,
+        pruner: None,
     })?;
     let progress = Progress::new(a.trials, study.directions(), study.best_value().ok());
     let spec = LoopSpec {
