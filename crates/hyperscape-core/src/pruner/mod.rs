@@ -359,7 +359,7 @@ fn build(name: &str, o: &PrunerOptions) -> Result<Box<dyn Pruner>> {
         "hyperband" => {
             let max = o.max_resource.ok_or_else(|| {
                 Error::InvalidPruner(
-                    "the hyperband pruner needs max_resource (the last step of a full trial)"
+                    "the hyperband pruner needs `max_resource` (the last step of a full trial)"
                         .into(),
                 )
             })?;
