@@ -11,8 +11,11 @@
 //! spent, trials pruned, the best final loss among complete trials, and epochs per
 //! complete trial.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use hyperscape_core::{
-    HyperbandPruner, MedianPruner, Pruner, RandomSampler, Study, SuccessiveHalvingPruner,
+    HyperbandPruner, MedianPruner, OptimizeOptions, Pruner, RandomSampler, Study,
+    SuccessiveHalvingPruner,
 };
 
 const EPOCHS: u64 = 27;
@@ -34,25 +37,37 @@ struct Outcome {
     best: f64,
 }
 
-fn run(pruner: Option<Box<dyn Pruner>>, seed: u64, trials: usize) -> Outcome {
+/// Runs `trials` trials, or fewer if `epoch_budget` epochs are spent first.
+fn run(
+    pruner: Option<Box<dyn Pruner>>,
+    seed: u64,
+    trials: usize,
+    epoch_budget: Option<u64>,
+) -> Outcome {
+    let spent = AtomicU64::new(0);
     let mut b = Study::builder("bench").sampler(RandomSampler::new(Some(seed)));
     if let Some(p) = pruner {
         b = b.boxed_pruner(p);
     }
     let study = b.build().unwrap();
     let summary = study
-        .optimize(
+        .optimize_with(
             |t| -> hyperscape_core::Result<f64> {
                 let lr_log = t.suggest_float("lr_log", -5.0, -0.5)?;
                 let wd = t.suggest_float("wd", 0.0, 1.0)?;
                 let mut v = 0.0;
                 for e in 0..EPOCHS {
                     v = curve(lr_log, wd, e, t.number());
+                    spent.fetch_add(1, Ordering::Relaxed);
                     t.report(e, v)?;
                 }
                 Ok(v)
             },
-            trials,
+            OptimizeOptions::n_trials(trials).callback(|study, _| {
+                if epoch_budget.is_some_and(|b| spent.load(Ordering::Relaxed) >= b) {
+                    study.stop();
+                }
+            }),
         )
         .unwrap();
     let all = study.trials().unwrap();
@@ -75,7 +90,6 @@ fn arg(name: &str, default: usize) -> usize {
 fn main() {
     let trials = arg("--trials", 100);
     let seeds = arg("--seeds", 5) as u64;
-    type Make = fn() -> Option<Box<dyn Pruner>>;
     let methods: [(&str, Make); 4] = [
         ("random, full budget", || None),
         ("median pruner", || {
@@ -88,31 +102,47 @@ fn main() {
             Some(Box::new(HyperbandPruner::new(1, EPOCHS, 3, 0).unwrap()))
         }),
     ];
+    table(&methods, trials, seeds, None);
+    println!();
+    let budget = trials as u64 * EPOCHS;
+    table(&methods, usize::MAX, seeds, Some(budget));
+}
+
+type Make = fn() -> Option<Box<dyn Pruner>>;
+
+fn table(methods: &[(&str, Make)], trials: usize, seeds: u64, budget: Option<u64>) {
+    match budget {
+        None => println!(
+            "{trials} trials of at most {EPOCHS} epochs, random sampler, mean over {seeds} seeds"
+        ),
+        Some(b) => {
+            println!("same budget of {b} epochs (the full-budget run's), mean over {seeds} seeds")
+        }
+    }
     println!(
-        "{trials} trials of at most {EPOCHS} epochs, random sampler, mean over {seeds} seeds"
-    );
-    println!(
-        "{:<26} {:>10} {:>8} {:>9} {:>11} {:>14}",
-        "method", "epochs", "pruned", "complete", "best loss", "epochs/trial"
+        "{:<26} {:>8} {:>10} {:>8} {:>9} {:>11} {:>13}",
+        "method", "trials", "epochs", "pruned", "complete", "best loss", "epochs/trial"
     );
     for (name, make) in methods {
         let (mut e, mut p, mut c, mut b) = (0.0, 0.0, 0.0, 0.0);
         for s in 0..seeds {
-            let o = run(make(), s, trials);
+            let o = run(make(), s, trials, budget);
             e += o.epochs as f64;
             p += o.pruned as f64;
             c += o.complete as f64;
             b += o.best;
         }
         let n = seeds as f64;
+        let t = (p + c) / n;
         println!(
-            "{:<26} {:>10.0} {:>8.1} {:>9.1} {:>11.4} {:>14.1}",
+            "{:<26} {:>8.1} {:>10.0} {:>8.1} {:>9.1} {:>11.4} {:>13.1}",
             name,
+            t,
             e / n,
             p / n,
             c / n,
             b / n,
-            e / n / trials as f64
+            e / n / t
         );
     }
 }
