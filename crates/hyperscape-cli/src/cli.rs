@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Optimise an external command: each trial runs it with suggested parameters.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run a demo study on the Branin function and compare with its known optimum.
     Demo(DemoArgs),
     /// List the studies of a storage.

@@ -375,3 +375,48 @@ fn pareto_prunes_dominated_vectors() {
     assert!(e.contains("single-objective"), "{e}");
     let _ = t.number();
 }
+
+/// For each sampled trial: its number, the bracket of its view, the numbers visible.
+type SpyLog = std::sync::Arc<std::sync::Mutex<Vec<(u64, Option<u32>, Vec<u64>)>>>;
+
+/// Records what the sampler sees.
+struct Spy(SpyLog);
+
+impl hyperscape_core::Sampler for Spy {
+    fn name(&self) -> &str {
+        "spy"
+    }
+    fn sample_independent(
+        &mut self,
+        view: &hyperscape_core::StudyView<'_>,
+        trial: &hyperscape_core::sampler::TrialContext,
+        _name: &str,
+        _d: &hyperscape_core::Distribution,
+    ) -> hyperscape_core::Result<hyperscape_core::ParamValue> {
+        let seen = view.trials().map(|t| t.number).collect();
+        self.0
+            .lock()
+            .unwrap()
+            .push((trial.number, view.bracket(), seen));
+        Ok(hyperscape_core::ParamValue::Float(0.5))
+    }
+}
+
+#[test]
+fn samplers_see_the_view_of_the_trial_bracket() {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = Study::builder("spy")
+        .sampler(Spy(log.clone()))
+        .pruner(HyperbandPruner::new(1, 4, 2, 0).unwrap()) // brackets [4, 3, 3]
+        .build()
+        .unwrap();
+    for _ in 0..6 {
+        let mut t = s.ask().unwrap();
+        t.suggest_float("x", 0.0, 1.0).unwrap();
+        s.tell(t, TrialResult::Complete(vec![1.0])).unwrap();
+    }
+    let log = log.lock().unwrap();
+    assert_eq!(log[3], (3, Some(0), vec![0, 1, 2]));
+    // Trial 5 (bracket 1) sees trial 4, not the trials of bracket 0.
+    assert_eq!(log[5], (5, Some(1), vec![4]));
+}

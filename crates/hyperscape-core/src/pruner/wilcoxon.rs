@@ -96,10 +96,14 @@ pub fn signed_rank_p_greater(d: &[f64]) -> f64 {
         i = j + 1;
     }
     let r_plus: f64 = (0..n)
-        .map(|k| match d[k] {
-            x if x > 0.0 => ranks[k],
-            x if x == 0.0 => ranks[k] / 2.0,
-            _ => 0.0,
+        .map(|k| {
+            if d[k] > 0.0 {
+                ranks[k]
+            } else if d[k] == 0.0 {
+                ranks[k] / 2.0
+            } else {
+                0.0
+            }
         })
         .sum();
     let has_zero = d.contains(&0.0);
