@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Optimise an external command: each trial runs it with suggested parameters.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run a demo study on the Branin function and compare with its known optimum.
     Demo(DemoArgs),
     /// List the studies of a storage.
@@ -124,7 +124,11 @@ The command is started without a shell. It receives the parameters as\n  \
 - HYPERSCAPE_TRIAL_NUMBER and HYPERSCAPE_STUDY.\n\
 Its last non-empty line on stdout is the result: a number, {\"value\": x}, or\n\
 {\"values\": [x, y]} for several objectives. A non-zero exit, an unparsable result\n\
-or a timeout fails the trial, and the study goes on.")]
+or a timeout fails the trial, and the study goes on.\n\n\
+Progress lines {\"step\": s, \"value\": v} are reported to the --pruner as they\n\
+arrive; a pruned command gets SIGTERM (its process group), then SIGKILL after\n\
+--prune-grace seconds, and the trial is recorded as pruned at its last step.\n  \
+hyperscape run --study lr --space space.toml --trials 50 --pruner median -- python train.py --lr {lr}")]
 pub struct RunArgs {
     /// Name of the study (created if needed, resumed otherwise).
     #[arg(long)]
@@ -154,9 +158,105 @@ pub struct RunArgs {
     /// Times a trial whose worker died is retried with the same parameters.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_retry: u32,
+    #[command(flatten)]
+    pub pruner: PrunerArgs,
     /// The objective command and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+/// Pruning of `run` (see docs/pruning.md). Settings left out take the pruner's default
+/// (Optuna's); a setting the chosen pruner does not use is an error.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Pruning")]
+pub struct PrunerArgs {
+    /// Pruner: none, median, percentile, patient, threshold, sha, hyperband, wilcoxon,
+    /// pareto. The command reports progress as `{"step": s, "value": v}` lines.
+    #[arg(long, default_value = "none")]
+    pub pruner: String,
+    /// Seconds a pruned command has to exit after SIGTERM (to its process group)
+    /// before SIGKILL.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub prune_grace: f64,
+    /// Complete trials needed before pruning starts (median, percentile, pareto; default 5).
+    #[arg(long, value_name = "N")]
+    pub pruner_startup_trials: Option<usize>,
+    /// Steps never pruned at the start of a trial (default 0).
+    #[arg(long, value_name = "N")]
+    pub pruner_warmup_steps: Option<u64>,
+    /// Judge a trial once every N steps after the warm-up (default 1).
+    #[arg(long, value_name = "N")]
+    pub pruner_interval_steps: Option<u64>,
+    /// Complete trials that must have reported a step to judge it (default 1).
+    #[arg(long, value_name = "N")]
+    pub pruner_min_trials: Option<usize>,
+    /// Percentile (0-100) for the percentile pruner: prune below it.
+    #[arg(long, value_name = "Q")]
+    pub percentile: Option<f64>,
+    /// Patient pruner: steps without improvement tolerated.
+    #[arg(long, value_name = "N")]
+    pub patience: Option<usize>,
+    /// Patient pruner: smallest change that counts as an improvement (default 0).
+    #[arg(long, value_name = "X")]
+    pub min_delta: Option<f64>,
+    /// Patient pruner: the pruner that decides once patience runs out (default: prune).
+    #[arg(long, value_name = "PRUNER")]
+    pub patient_wraps: Option<String>,
+    /// Threshold pruner: prune a value below this.
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub lower: Option<f64>,
+    /// Threshold pruner: prune a value above this.
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub upper: Option<f64>,
+    /// SHA, Hyperband: the step of the first rung (default 1).
+    #[arg(long, value_name = "STEPS")]
+    pub min_resource: Option<u64>,
+    /// Hyperband: the last step of a full trial (required).
+    #[arg(long, value_name = "STEPS")]
+    pub max_resource: Option<u64>,
+    /// SHA, Hyperband: keep the top 1/N at each rung (default 4 for sha, 3 for hyperband).
+    #[arg(long, value_name = "N")]
+    pub reduction_factor: Option<u64>,
+    /// SHA: rungs skipped at the start (default 0).
+    #[arg(long, value_name = "N")]
+    pub min_early_stopping_rate: Option<u32>,
+    /// SHA, Hyperband: values a rung needs from other trials before promoting (default 0).
+    #[arg(long, value_name = "N")]
+    pub bootstrap_count: Option<usize>,
+    /// Wilcoxon: prune when the p-value of "worse than the best" is below this (default 0.1).
+    #[arg(long, value_name = "P")]
+    pub p_threshold: Option<f64>,
+    /// Wilcoxon: shared steps needed before testing (default 2).
+    #[arg(long, value_name = "N")]
+    pub startup_steps: Option<usize>,
+    /// Pareto: prune when dominated by more than this fraction of peers (default 0.5).
+    #[arg(long, value_name = "F")]
+    pub dominated_fraction: Option<f64>,
+}
+
+impl PrunerArgs {
+    pub fn options(&self) -> hyperscape_core::PrunerOptions {
+        hyperscape_core::PrunerOptions {
+            n_startup_trials: self.pruner_startup_trials,
+            n_warmup_steps: self.pruner_warmup_steps,
+            interval_steps: self.pruner_interval_steps,
+            n_min_trials: self.pruner_min_trials,
+            percentile: self.percentile,
+            patience: self.patience,
+            min_delta: self.min_delta,
+            wrapped: self.patient_wraps.clone(),
+            lower: self.lower,
+            upper: self.upper,
+            min_resource: self.min_resource,
+            max_resource: self.max_resource,
+            reduction_factor: self.reduction_factor,
+            min_early_stopping_rate: self.min_early_stopping_rate,
+            bootstrap_count: self.bootstrap_count,
+            p_threshold: self.p_threshold,
+            n_startup_steps: self.startup_steps,
+            dominated_fraction: self.dominated_fraction,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use hyperscape_core::sampler::{sampler_by_name, SAMPLERS};
-use hyperscape_core::{Direction, Error, HeartbeatConfig, Sampler, SpaceDecl, Storage, Study};
+use hyperscape_core::{
+    Direction, Error, HeartbeatConfig, Pruner, PrunerOptions, Sampler, SpaceDecl, Storage, Study,
+};
 
 use crate::cli::DirectionArg;
 
@@ -78,6 +80,45 @@ pub fn sampler(name: &str, seed: Option<u64>, space: &SpaceDecl) -> Result<Box<d
     sampler_by_name(name, seed, Some(space)).with_context(|| format!("sampler `{name}`"))
 }
 
+/// Builds the named pruner with its settings.
+pub fn pruner(name: &str, options: &PrunerOptions) -> Result<Box<dyn Pruner>> {
+    hyperscape_core::pruner_by_name(name, options)
+        .map_err(|e| anyhow::anyhow!("{}", pruner_message(&e.to_string())))
+}
+
+/// Core's messages name settings in `snake_case`; the CLI shows its flags.
+fn pruner_message(text: &str) -> String {
+    let mut out = text
+        .trim_start_matches("invalid pruner settings: ")
+        .to_string();
+    for (key, flag) in PRUNER_FLAGS {
+        out = out.replace(&format!("`{key}`"), &format!("`--{flag}`"));
+    }
+    format!("--pruner: {out}")
+}
+
+/// Core setting names and the flags of `hyperscape run` that set them.
+pub const PRUNER_FLAGS: &[(&str, &str)] = &[
+    ("n_startup_trials", "pruner-startup-trials"),
+    ("n_warmup_steps", "pruner-warmup-steps"),
+    ("interval_steps", "pruner-interval-steps"),
+    ("n_min_trials", "pruner-min-trials"),
+    ("percentile", "percentile"),
+    ("patience", "patience"),
+    ("min_delta", "min-delta"),
+    ("wrapped", "patient-wraps"),
+    ("lower", "lower"),
+    ("upper", "upper"),
+    ("min_resource", "min-resource"),
+    ("max_resource", "max-resource"),
+    ("reduction_factor", "reduction-factor"),
+    ("min_early_stopping_rate", "min-early-stopping-rate"),
+    ("bootstrap_count", "bootstrap-count"),
+    ("p_threshold", "p-threshold"),
+    ("n_startup_steps", "startup-steps"),
+    ("dominated_fraction", "dominated-fraction"),
+];
+
 /// Directions requested: the flag wins over the space file; `None` lets an existing study
 /// keep its own (a new one minimises).
 pub fn requested_directions(
@@ -114,6 +155,8 @@ pub struct OpenStudy<'a> {
     /// The declared space: joint samplers (Sobol, TPE multivariate, ...) sample all of
     /// it from the first trial, and trial k's draw does not depend on thread timing.
     pub space: &'a SpaceDecl,
+    /// `None`: no pruning.
+    pub pruner: Option<Box<dyn Pruner>>,
 }
 
 /// Creates the study, or resumes it when it exists (directions must agree).
@@ -128,6 +171,9 @@ pub fn create_or_load(spec: OpenStudy<'_>) -> Result<Study> {
     }
     if let Some(h) = spec.heartbeat {
         b = b.heartbeat(h);
+    }
+    if let Some(p) = spec.pruner {
+        b = b.boxed_pruner(p);
     }
     match b.build() {
         Ok(s) => Ok(s),

@@ -3,6 +3,11 @@
 //! The command is started directly (no shell), in its own process group, with stdin
 //! closed. Parameters reach it as `{name}` placeholders in its arguments and as
 //! environment variables. Its last non-empty stdout line is the result.
+//!
+//! Progress lines, `{"step": s, "value": v}` (or `"values": [...]` for several
+//! objectives), are read as they arrive and reported to the trial; when the pruner
+//! stops the trial, the command's process group gets SIGTERM, then SIGKILL after the
+//! grace period if it has not exited (see `docs/pruning.md`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
@@ -26,11 +31,33 @@ const POLL: Duration = Duration::from_millis(20);
 /// background grandchild may hold them open).
 const PIPE_GRACE: Duration = Duration::from_secs(2);
 
+/// Default grace period between SIGTERM and SIGKILL for a pruned command.
+pub const DEFAULT_PRUNE_GRACE: Duration = Duration::from_secs(5);
+
 /// The objective command, as given after `--`.
 #[derive(Debug, Clone)]
 pub struct ObjectiveCommand {
     pub argv: Vec<String>,
     pub timeout: Option<Duration>,
+    /// How long a pruned command may take to exit after SIGTERM before SIGKILL.
+    pub prune_grace: Duration,
+}
+
+/// What the trial made of one progress line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepVerdict {
+    Continue,
+    /// The pruner stopped the trial at this step.
+    Prune,
+    /// The report was refused (a non-finite value, a storage error): fail the trial.
+    Fail(String),
+}
+
+/// One progress line: the step and its value(s).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub step: u64,
+    pub values: Vec<f64>,
 }
 
 /// The trial an evaluation is for.
@@ -41,8 +68,14 @@ pub struct TrialInput<'a> {
 }
 
 impl ObjectiveCommand {
-    /// Runs the command for one trial; polls `interrupted` to stop early.
-    pub fn evaluate(&self, input: &TrialInput<'_>, interrupted: &AtomicBool) -> Outcome {
+    /// Runs the command for one trial; polls `interrupted` to stop early, and hands
+    /// each progress line to `report` as it arrives.
+    pub fn evaluate(
+        &self,
+        input: &TrialInput<'_>,
+        interrupted: &AtomicBool,
+        report: &mut dyn FnMut(&Progress) -> StepVerdict,
+    ) -> Outcome {
         let mut cmd = self.build(input);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
@@ -53,11 +86,17 @@ impl ObjectiveCommand {
         let (done_tx, done_rx) = mpsc::channel::<()>();
         let stdout = Arc::new(Mutex::new(LastLine::default()));
         let stderr = Arc::new(Mutex::new(Tail::default()));
+        let (progress_tx, progress_rx) = mpsc::channel::<Result<Progress, String>>();
         if let Some(out) = child.stdout.take() {
             let sink = stdout.clone();
             let tx = done_tx.clone();
             std::thread::spawn(move || {
-                read_lines(out, |l| lock(&sink).push(l));
+                read_lines(out, |l| match parse_progress(&l) {
+                    Some(p) => {
+                        let _ = progress_tx.send(p);
+                    }
+                    None => lock(&sink).push(l),
+                });
                 let _ = tx.send(());
             });
         }
@@ -72,6 +111,36 @@ impl ObjectiveCommand {
         drop(done_tx);
 
         let start = Instant::now();
+        // Hands the progress lines received so far to the trial; `Some` ends the trial.
+        let mut drain = |child: &mut Child, wait: Duration| -> Option<Outcome> {
+            let mut first = true;
+            loop {
+                let msg = if first {
+                    first = false;
+                    match progress_rx.recv_timeout(wait) {
+                        Ok(m) => Some(m),
+                        Err(mpsc::RecvTimeoutError::Timeout) => None,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => {
+                            // Stdout is closed but the command still runs.
+                            std::thread::sleep(wait);
+                            None
+                        }
+                    }
+                } else {
+                    progress_rx.try_recv().ok()
+                };
+                let end = match msg? {
+                    Ok(p) => match report(&p) {
+                        StepVerdict::Continue => continue,
+                        StepVerdict::Prune => Outcome::Pruned { step: p.step },
+                        StepVerdict::Fail(r) => Outcome::Failed(r),
+                    },
+                    Err(reason) => Outcome::Failed(reason),
+                };
+                terminate(child, self.prune_grace);
+                return Some(end);
+            }
+        };
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
@@ -95,9 +164,16 @@ impl ObjectiveCommand {
                     ));
                 }
             }
-            std::thread::sleep(POLL);
+            if let Some(end) = drain(&mut child, POLL) {
+                wait_pipes(&done_rx);
+                return end;
+            }
         };
         wait_pipes(&done_rx);
+        // Progress printed just before the exit: its decisions stand.
+        if let Some(end) = drain(&mut child, Duration::ZERO) {
+            return end;
+        }
         let stderr_tail = lock(&stderr).text();
         if !status.success() {
             let how = match status.code() {
@@ -244,6 +320,68 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}...", &s[..end])
 }
 
+/// `{"step": s, "value": v}` or `{"step": s, "values": [...]}`: `None` for any other
+/// line, an error naming what is wrong for a malformed progress line.
+pub fn parse_progress(line: &str) -> Option<Result<Progress, String>> {
+    let t = line.trim();
+    if !t.starts_with('{') || !t.contains("\"step\"") {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(t).ok()?;
+    let obj = json.as_object()?;
+    let step = obj.get("step")?;
+    let shown = truncate(t, 200);
+    let bad = |why: &str| Some(Err(format!("invalid progress line `{shown}`: {why}")));
+    let Some(step) = step.as_u64() else {
+        return bad("\"step\" must be a non-negative integer");
+    };
+    let num = |v: &serde_json::Value| match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.parse::<f64>().ok(),
+        _ => None,
+    };
+    let values = match (obj.get("value"), obj.get("values")) {
+        (Some(v), None) => match num(v) {
+            Some(x) => vec![x],
+            None => return bad("\"value\" must be a number"),
+        },
+        (None, Some(serde_json::Value::Array(a))) if !a.is_empty() => {
+            match a.iter().map(num).collect::<Option<Vec<f64>>>() {
+                Some(v) => v,
+                None => return bad("\"values\" must be numbers"),
+            }
+        }
+        _ => return bad("expected \"value\": x or \"values\": [x, ...]"),
+    };
+    Some(Ok(Progress { step, values }))
+}
+
+/// Stops a pruned command: SIGTERM to its process group, up to `grace` for it to
+/// exit, then SIGKILL to the group.
+fn terminate(child: &mut Child, grace: Duration) {
+    #[cfg(unix)]
+    {
+        signal_group(child, "-TERM");
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            std::thread::sleep(POLL.min(grace));
+        }
+    }
+    kill(child);
+}
+
+#[cfg(unix)]
+fn signal_group(child: &Child, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, "--", &format!("-{}", child.id())])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 fn kill(child: &mut Child) {
     #[cfg(unix)]
     {
@@ -367,6 +505,33 @@ mod tests {
         assert!(parse_result(Some("abc")).unwrap_err().contains("`abc`"));
         assert!(parse_result(None).is_err());
         assert!(parse_result(Some(r#"{"values": []}"#)).is_err());
+    }
+
+    #[test]
+    fn progress_lines() {
+        let p = |l: &str| parse_progress(l);
+        assert_eq!(
+            p(r#"{"step": 3, "value": 0.5}"#),
+            Some(Ok(Progress {
+                step: 3,
+                values: vec![0.5]
+            }))
+        );
+        assert_eq!(
+            p(r#"{"step": 0, "values": [1, 2]}"#)
+                .unwrap()
+                .unwrap()
+                .values,
+            [1.0, 2.0]
+        );
+        assert_eq!(p("1.5"), None);
+        assert_eq!(p(r#"{"value": 2}"#), None, "a result line, not progress");
+        let e = p(r#"{"step": -1, "value": 2}"#).unwrap().unwrap_err();
+        assert!(e.contains("non-negative integer"), "{e}");
+        let e = p(r#"{"step": 1, "value": "x"}"#).unwrap().unwrap_err();
+        assert!(e.contains("must be a number"), "{e}");
+        let e = p(r#"{"step": 1}"#).unwrap().unwrap_err();
+        assert!(e.contains("expected"), "{e}");
     }
 
     #[test]

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use hyperscape_core::{
-    FrozenTrial, OptimizeOptions, ParamValue, SpaceDecl, Study, Trial, TrialResult,
+    Error, FrozenTrial, OptimizeOptions, ParamValue, SpaceDecl, Study, Trial, TrialResult,
 };
+
+use crate::external::{Progress, StepVerdict};
 
 /// Reason recorded for trials stopped by Ctrl-C / SIGTERM.
 pub const INTERRUPTED_REASON: &str = "interrupted";
@@ -19,6 +21,10 @@ pub const INTERRUPTED_REASON: &str = "interrupted";
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Values(Vec<f64>),
+    /// Stopped by the pruner after reporting `step`.
+    Pruned {
+        step: u64,
+    },
     Failed(String),
     Interrupted,
 }
@@ -53,13 +59,27 @@ pub struct LoopSpec<'a> {
     pub poll_interval: Duration,
 }
 
-/// Runs up to `n_trials` trials; `evaluate` gets the trial number and parameters,
+/// Reports one progress line of an external command to its trial.
+pub fn report_progress(trial: &mut Trial, p: &Progress) -> StepVerdict {
+    let r = match p.values.as_slice() {
+        [v] => trial.report(p.step, *v),
+        vs => trial.report_values(p.step, vs),
+    };
+    match r {
+        Ok(()) => StepVerdict::Continue,
+        Err(Error::Pruned { .. }) => StepVerdict::Prune,
+        Err(e) => StepVerdict::Fail(format!("cannot report step {}: {e}", p.step)),
+    }
+}
+
+/// Runs up to `n_trials` trials; `evaluate` gets the trial (to report progress) and
+/// its parameters,
 /// `on_done` every finished trial. Engine errors (storage), and a space that does not
 /// fit the study, stop the loop and are returned; objective failures are recorded in
 /// their trials.
 pub fn run<E, D>(spec: &LoopSpec<'_>, evaluate: E, on_done: D) -> Result<LoopSummary>
 where
-    E: Fn(u64, &BTreeMap<String, ParamValue>) -> Outcome + Sync,
+    E: Fn(&mut Trial, &BTreeMap<String, ParamValue>) -> Outcome + Sync,
     D: Fn(&FrozenTrial) + Sync,
 {
     let study = spec.study;
@@ -70,8 +90,9 @@ where
         }
         let number = trial.number();
         match trial.suggest_space(spec.space) {
-            Ok(params) => match evaluate(number, &params) {
+            Ok(params) => match evaluate(trial, &params) {
                 Outcome::Values(v) => TrialResult::Complete(v),
+                Outcome::Pruned { .. } => TrialResult::Pruned,
                 Outcome::Failed(r) => TrialResult::Failed(r),
                 Outcome::Interrupted => TrialResult::Failed(INTERRUPTED_REASON.into()),
             },

@@ -124,6 +124,11 @@ pub enum Error {
     /// A sampler was configured with settings it cannot use.
     #[error("invalid sampler settings: {0}")]
     InvalidSampler(String),
+
+    /// A pruner was configured with settings it cannot use, or used on a study it
+    /// cannot judge.
+    #[error("invalid pruner settings: {0}")]
+    InvalidPruner(String),
 }
 
 impl Error {

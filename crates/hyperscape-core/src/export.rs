@@ -23,6 +23,12 @@ pub struct TrialRecord<'a> {
     pub fail_reason: Option<&'a str>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub intermediate_values: &'a BTreeMap<u64, f64>,
+    /// The last reported step of a pruned trial (where it was stopped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pruned_at_step: Option<u64>,
+    /// The bracket the pruner assigned (Hyperband).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bracket: Option<u32>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub user_attrs: &'a BTreeMap<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,6 +57,11 @@ impl<'a> TrialRecord<'a> {
             values,
             fail_reason: t.fail_reason.as_deref(),
             intermediate_values: &t.intermediate_values,
+            pruned_at_step: match t.state {
+                crate::trial::TrialState::Pruned => t.last_intermediate().map(|(s, _)| s),
+                _ => None,
+            },
+            bracket: crate::view::trial_bracket(t),
             user_attrs: &t.user_attrs,
             datetime_start: t.datetime_start.map(|d| d.to_rfc3339()),
             datetime_complete: t.datetime_complete.map(|d| d.to_rfc3339()),

@@ -34,7 +34,11 @@ pub mod view;
 
 pub use error::{Error, Result};
 pub use param::{Distribution, ParamValue};
-pub use pruner::{NopPruner, Pruner};
+pub use pruner::{
+    pruner_by_name, Decision, HyperbandPruner, MedianPruner, NopPruner, ParetoPruner,
+    PatientPruner, PercentilePruner, PruneContext, Pruner, PrunerOptions, SuccessiveHalvingPruner,
+    ThresholdPruner, WilcoxonPruner,
+};
 pub use sampler::{GridSampler, RandomSampler, Sampler, SobolSampler, TpeSampler};
 pub use space::{SearchSpace, SpaceDecl};
 pub use storage::{open_storage, InMemoryStorage, Storage};

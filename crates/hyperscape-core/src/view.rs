@@ -66,6 +66,8 @@ pub struct StudyView<'a> {
     pub(crate) directions: &'a [Direction],
     pub(crate) declared_space: Option<&'a SearchSpace>,
     pub(crate) cache: &'a StudyCache,
+    /// When set, only the trials of this bracket are visible.
+    pub(crate) bracket: Option<u32>,
 }
 
 impl<'a> StudyView<'a> {
@@ -82,35 +84,66 @@ impl<'a> StudyView<'a> {
     pub fn declared_space(&self) -> Option<&'a SearchSpace> {
         self.declared_space
     }
-    /// All trials known to this process, by number.
+    /// The same view restricted to the trials of `bracket` (`None`: all trials).
+    /// Trials carry their bracket in the system attribute
+    /// [`BRACKET_ATTR`](crate::pruner::BRACKET_ATTR), set at ask time.
+    pub fn in_bracket(self, bracket: Option<u32>) -> Self {
+        Self { bracket, ..self }
+    }
+    /// The bracket this view is restricted to, if any.
+    pub fn bracket(&self) -> Option<u32> {
+        self.bracket
+    }
+    fn visible(bracket: Option<u32>, t: &FrozenTrial) -> bool {
+        bracket.is_none_or(|b| trial_bracket(t) == Some(b))
+    }
+    /// All trials visible in this view, by number.
     pub fn trials(&self) -> impl Iterator<Item = &'a FrozenTrial> + 'a {
-        self.cache.trials.values()
+        let b = self.bracket;
+        self.cache
+            .trials
+            .values()
+            .filter(move |t| Self::visible(b, t))
     }
     pub fn n_trials(&self) -> usize {
-        self.cache.trials.len()
+        match self.bracket {
+            None => self.cache.trials.len(),
+            Some(_) => self.trials().count(),
+        }
     }
     /// Trials numbered `number` or more, in order (for samplers that keep state and
     /// only need to look at trials that may have changed).
     pub fn trials_from(&self, number: u64) -> impl Iterator<Item = &'a FrozenTrial> + 'a {
-        self.cache.trials.range(number..).map(|(_, t)| t)
+        let b = self.bracket;
+        self.cache
+            .trials
+            .range(number..)
+            .map(|(_, t)| t)
+            .filter(move |t| Self::visible(b, t))
     }
     pub fn trial(&self, number: u64) -> Option<&'a FrozenTrial> {
-        self.cache.trials.get(&number)
+        self.cache
+            .trials
+            .get(&number)
+            .filter(|t| Self::visible(self.bracket, t))
     }
     pub fn trials_with_state(
         &self,
         state: TrialState,
     ) -> impl Iterator<Item = &'a FrozenTrial> + 'a {
-        self.cache.trials.values().filter(move |t| t.state == state)
+        self.trials().filter(move |t| t.state == state)
     }
     pub fn complete_trials(&self) -> impl Iterator<Item = &'a FrozenTrial> + 'a {
         self.trials_with_state(TrialState::Complete)
     }
     pub fn n_complete(&self) -> usize {
-        self.cache.n_complete
+        match self.bracket {
+            None => self.cache.n_complete,
+            Some(_) => self.complete_trials().count(),
+        }
     }
     /// Parameters present, with the same distribution, in every complete trial
-    /// (Optuna's intersection search space). Empty before the first complete trial.
+    /// of the study, all brackets (Optuna's intersection search space). Empty before the first complete trial.
     pub fn intersection_space(&self) -> SearchSpace {
         SearchSpace(self.cache.intersection.clone().unwrap_or_default())
     }
@@ -122,6 +155,14 @@ impl<'a> StudyView<'a> {
     pub fn is_claimed(&self, key: &str) -> bool {
         self.cache.claimed.contains(key)
     }
+}
+
+/// The bracket a trial was assigned at ask time, if any.
+pub fn trial_bracket(t: &FrozenTrial) -> Option<u32> {
+    t.system_attrs
+        .get(crate::pruner::BRACKET_ATTR)?
+        .as_u64()
+        .map(|b| b as u32)
 }
 
 #[cfg(test)]

@@ -489,7 +489,7 @@ fn report_records_intermediate_values() {
                 for step in 0..5 {
                     t.report(step, step as f64 * 0.5)?;
                 }
-                assert!(!t.should_prune());
+                assert!(!t.should_prune()?);
                 Ok(2.0)
             },
             1,

@@ -20,6 +20,7 @@ pub fn execute(a: AskArgs) -> Result<i32> {
         sampler,
         heartbeat: None,
         space: &space,
+        pruner: None,
     })?;
     let mut trial = match study.ask() {
         Ok(t) => t,

@@ -58,6 +58,7 @@ pub fn execute(a: DemoArgs) -> Result<i32> {
         sampler: common::sampler(&a.sampler, a.seed, &space)?,
         heartbeat: None,
         space: &space,
+        pruner: None,
     })?;
     let progress = Progress::new(a.trials, study.directions(), study.best_value().ok());
     let spec = LoopSpec {

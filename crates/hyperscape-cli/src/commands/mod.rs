@@ -20,7 +20,7 @@ use crate::cli::Command;
 
 pub fn dispatch(command: Command) -> Result<i32> {
     match command {
-        Command::Run(a) => run::execute(a),
+        Command::Run(a) => run::execute(*a),
         Command::Demo(a) => demo::execute(a),
         Command::Studies(a) => studies::execute(a),
         Command::Trials(a) => trials::execute(a),

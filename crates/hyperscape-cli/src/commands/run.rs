@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use hyperscape_core::{Direction, HeartbeatConfig, SpaceDecl, Study};
+use hyperscape_core::{Direction, HeartbeatConfig, PrunerOptions, SpaceDecl, Study};
 
 use crate::cli::RunArgs;
 use crate::common::{self, OpenStudy};
@@ -26,6 +26,8 @@ pub struct RunConfig {
     pub directions: Option<Vec<Direction>>,
     pub heartbeat: HeartbeatConfig,
     pub command: ObjectiveCommand,
+    pub pruner: String,
+    pub pruner_options: PrunerOptions,
 }
 
 impl RunConfig {
@@ -48,6 +50,13 @@ impl RunConfig {
         if a.command.first().is_none_or(|c| c.is_empty()) {
             bail!("no objective command given after `--`");
         }
+        let prune_grace = a.pruner.prune_grace;
+        if !(prune_grace.is_finite() && prune_grace >= 0.0) {
+            bail!("--prune-grace must be a number of seconds >= 0, not {prune_grace}");
+        }
+        let pruner_options = a.pruner.options();
+        // Fail early on an unknown pruner or settings it does not take.
+        common::pruner(&a.pruner.pruner, &pruner_options)?;
         let space = common::load_space(&a.space)?;
         // Fail early on an unknown sampler or a grid that cannot be enumerated.
         common::sampler(&a.sampler.sampler, a.sampler.seed, &space)?;
@@ -65,7 +74,10 @@ impl RunConfig {
             command: ObjectiveCommand {
                 argv: a.command,
                 timeout,
+                prune_grace: Duration::from_secs_f64(prune_grace),
             },
+            pruner: a.pruner.pruner,
+            pruner_options,
         })
     }
 }
@@ -80,6 +92,7 @@ pub fn execute(args: RunArgs) -> Result<i32> {
         sampler: common::sampler(&cfg.sampler, cfg.seed, &cfg.space)?,
         heartbeat: Some(cfg.heartbeat),
         space: &cfg.space,
+        pruner: Some(common::pruner(&cfg.pruner, &cfg.pruner_options)?),
     })?;
     let progress = Progress::new(cfg.trials, study.directions(), study.best_value().ok());
     let spec = LoopSpec {
@@ -92,14 +105,15 @@ pub fn execute(args: RunArgs) -> Result<i32> {
     };
     let result = trial_loop::run(
         &spec,
-        |number, params| {
+        |trial, params| {
             cfg.command.evaluate(
                 &TrialInput {
                     study: &cfg.study,
-                    number,
+                    number: trial.number(),
                     params,
                 },
                 interrupted,
+                &mut |p| trial_loop::report_progress(trial, p),
             )
         },
         |t| progress.done(t),

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use hyperscape_core::study::budget::budget_status;
 use hyperscape_core::study::StudySpec;
-use hyperscape_core::{FrozenTrial, ParamValue, Study};
+use hyperscape_core::{FrozenTrial, ParamValue, Study, Trial};
 
 use super::study::load_spec;
 use crate::cli::WorkerArgs;
@@ -69,7 +69,7 @@ impl WorkerStudy {
         on_done: D,
     ) -> Result<LoopSummary>
     where
-        E: Fn(u64, &BTreeMap<String, ParamValue>) -> Outcome + Sync,
+        E: Fn(&mut Trial, &BTreeMap<String, ParamValue>) -> Outcome + Sync,
         D: Fn(&FrozenTrial) + Sync,
     {
         let spec = LoopSpec {
@@ -101,6 +101,7 @@ pub fn execute(a: WorkerArgs) -> Result<i32> {
     let command = ObjectiveCommand {
         argv: ws.spec.command.clone(),
         timeout: ws.spec.trial_timeout(),
+        prune_grace: crate::external::DEFAULT_PRUNE_GRACE,
     };
     let interrupted = signal::install()?;
     let study = &ws.study;
@@ -121,14 +122,15 @@ pub fn execute(a: WorkerArgs) -> Result<i32> {
         a.trials,
         a.jobs,
         interrupted,
-        |number, params| {
+        |trial, params| {
             command.evaluate(
                 &TrialInput {
                     study: &a.study,
-                    number,
+                    number: trial.number(),
                     params,
                 },
                 interrupted,
+                &mut |p| trial_loop::report_progress(trial, p),
             )
         },
         |t| progress.done(t),

@@ -77,12 +77,22 @@ pub(crate) struct StudyInner {
 
 impl StudyInner {
     pub(crate) fn with_view<R>(&self, f: impl FnOnce(&StudyView<'_>) -> R) -> R {
+        self.with_bracket_view(None, f)
+    }
+
+    /// The view restricted to one bracket (`None`: the whole study).
+    pub(crate) fn with_bracket_view<R>(
+        &self,
+        bracket: Option<u32>,
+        f: impl FnOnce(&StudyView<'_>) -> R,
+    ) -> R {
         let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
         let view = StudyView {
             name: &self.record.name,
             directions: &self.record.directions,
             declared_space: self.space.as_ref(),
             cache: &cache,
+            bracket,
         };
         f(&view)
     }
@@ -166,8 +176,13 @@ impl StudyBuilder {
         self.sampler = Some(s);
         self
     }
+    /// Default: [`NopPruner`] (never prunes, assigns no bracket).
     pub fn pruner(mut self, p: impl Pruner + 'static) -> Self {
         self.pruner = Some(Box::new(p));
+        self
+    }
+    pub fn boxed_pruner(mut self, p: Box<dyn Pruner>) -> Self {
+        self.pruner = Some(p);
         self
     }
     /// A space declared up front; samplers may sample it jointly from the first trial.
@@ -300,10 +315,12 @@ impl Study {
         }
         // One refresh per ask: the sampler sees every trial finished before this point.
         inner.refresh()?;
-        let frozen = match inner.storage.claim_waiting_trial(inner.record.id, hb)? {
+        let mut frozen = match inner.storage.claim_waiting_trial(inner.record.id, hb)? {
             Some(t) => t,
             None => self.create_sampled_trial(hb)?,
         };
+        self.assign_bracket(&mut frozen)?;
+        let bracket = crate::view::trial_bracket(&frozen);
         let fixed: BTreeMap<String, ParamValue> = frozen
             .system_attrs
             .get(FIXED_PARAMS_ATTR)
@@ -316,7 +333,7 @@ impl Study {
         };
         let (relative_space, relative) = {
             let mut sampler = inner.sampler();
-            inner.with_view(|view| -> Result<_> {
+            inner.with_bracket_view(bracket, |view| -> Result<_> {
                 let space = sampler.infer_relative_search_space(view, &ctx);
                 let params = if space.is_empty() {
                     BTreeMap::new()
@@ -340,6 +357,29 @@ impl Study {
             relative_space,
             relative,
         ))
+    }
+
+    /// Lets the pruner give a new trial its bracket and budget, stored with the trial
+    /// (a trial that already has a bracket, such as a resumed one, keeps it).
+    fn assign_bracket(&self, frozen: &mut FrozenTrial) -> Result<()> {
+        use crate::pruner::{BRACKET_ATTR, BUDGET_ATTR};
+        if frozen.system_attrs.contains_key(BRACKET_ATTR) {
+            return Ok(());
+        }
+        let inner = &self.inner;
+        let a = inner.with_view(|view| inner.pruner.assign(view, frozen.number))?;
+        for (key, value) in [
+            (BRACKET_ATTR, a.bracket.map(u64::from)),
+            (BUDGET_ATTR, a.budget),
+        ] {
+            if let Some(v) = value {
+                inner
+                    .storage
+                    .set_trial_system_attr(frozen.id, key, v.into())?;
+                frozen.system_attrs.insert(key.to_string(), v.into());
+            }
+        }
+        Ok(())
     }
 
     fn create_sampled_trial(&self, hb: bool) -> Result<FrozenTrial> {

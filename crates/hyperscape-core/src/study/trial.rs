@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::StudyInner;
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
-use crate::pruner::PruneContext;
+use crate::pruner::{PruneContext, BUDGET_ATTR, INTERMEDIATE_VECTORS_ATTR};
 use crate::sampler::TrialContext;
 use crate::space::{SearchSpace, SpaceDecl};
 use crate::trial::FrozenTrial;
@@ -20,6 +20,9 @@ pub struct Trial {
     params: BTreeMap<String, ParamValue>,
     distributions: BTreeMap<String, Distribution>,
     intermediate: BTreeMap<u64, f64>,
+    vectors: BTreeMap<u64, Vec<f64>>,
+    system_attrs: BTreeMap<String, serde_json::Value>,
+    bracket: Option<u32>,
     fixed: BTreeMap<String, ParamValue>,
     relative_space: SearchSpace,
     relative: BTreeMap<String, ParamValue>,
@@ -43,6 +46,17 @@ impl Trial {
         relative_space: SearchSpace,
         relative: BTreeMap<String, ParamValue>,
     ) -> Self {
+        let bracket = crate::view::trial_bracket(&frozen);
+        let vectors = frozen
+            .system_attrs
+            .get(INTERMEDIATE_VECTORS_ATTR)
+            .and_then(|v| serde_json::from_value::<BTreeMap<String, Vec<f64>>>(v.clone()).ok())
+            .map(|m| {
+                m.into_iter()
+                    .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+                    .collect()
+            })
+            .unwrap_or_default();
         Self {
             inner,
             id: frozen.id,
@@ -50,6 +64,9 @@ impl Trial {
             params: frozen.params,
             distributions: frozen.distributions,
             intermediate: frozen.intermediate_values,
+            vectors,
+            system_attrs: frozen.system_attrs,
+            bracket,
             fixed,
             relative_space,
             relative,
@@ -78,6 +95,14 @@ impl Trial {
     }
     pub fn study_name(&self) -> &str {
         &self.inner.record.name
+    }
+    /// The bracket (partition) the pruner assigned this trial at ask time, if any.
+    pub fn bracket(&self) -> Option<u32> {
+        self.bracket
+    }
+    /// The budget (largest step) the pruner gave this trial at ask time, if any.
+    pub fn budget(&self) -> Option<u64> {
+        self.system_attrs.get(BUDGET_ATTR).and_then(|v| v.as_u64())
     }
 
     pub(crate) fn mark_told(mut self) {
@@ -126,9 +151,9 @@ impl Trial {
                 number: self.number,
             };
             let mut sampler = self.inner.sampler();
-            let v = self
-                .inner
-                .with_view(|view| sampler.sample_independent(view, &ctx, name, &dist))?;
+            let v = self.inner.with_bracket_view(self.bracket, |view| {
+                sampler.sample_independent(view, &ctx, name, &dist)
+            })?;
             dist.check_value(name, &v)?
         };
         self.inner
@@ -217,28 +242,87 @@ impl Trial {
             .storage
             .report_intermediate(self.id, step, value)?;
         self.intermediate.insert(step, value);
-        if self.should_prune_at(step) {
+        self.judge(step)
+    }
+
+    /// Records an intermediate vector (one value per objective) of a multi-objective
+    /// trial, as the system attribute
+    /// [`INTERMEDIATE_VECTORS_ATTR`](crate::pruner::INTERMEDIATE_VECTORS_ATTR), and asks
+    /// the pruner whether to stop (see [`report`](Self::report)).
+    pub fn report_values(&mut self, step: u64, values: &[f64]) -> Result<()> {
+        let n = self.inner.record.directions.len();
+        if values.len() != n {
+            return Err(Error::InvalidObjectiveValue(format!(
+                "intermediate values at step {step}: got {} value(s), the study has {n} objective(s)",
+                values.len()
+            )));
+        }
+        if let Some(x) = values.iter().find(|x| !x.is_finite()) {
+            return Err(Error::InvalidObjectiveValue(format!(
+                "intermediate value at step {step} is not finite ({x})"
+            )));
+        }
+        if n == 1 {
+            return self.report(step, values[0]);
+        }
+        self.vectors.insert(step, values.to_vec());
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .vectors
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect();
+        let json = serde_json::Value::Object(map);
+        self.inner.storage.set_trial_system_attr(
+            self.id,
+            INTERMEDIATE_VECTORS_ATTR,
+            json.clone(),
+        )?;
+        self.system_attrs
+            .insert(INTERMEDIATE_VECTORS_ATTR.to_string(), json);
+        self.judge(step)
+    }
+
+    fn judge(&mut self, step: u64) -> Result<()> {
+        if self.decide(step)? {
             return Err(Error::Pruned { step });
         }
         Ok(())
     }
 
-    /// Whether the pruner would stop this trial now.
-    pub fn should_prune(&self) -> bool {
-        match self.intermediate.keys().next_back() {
-            Some(&step) => self.should_prune_at(step),
-            None => false,
+    /// Whether the pruner would stop this trial now (its decision's records, such as
+    /// completed rungs, are stored).
+    pub fn should_prune(&mut self) -> Result<bool> {
+        let last = self.intermediate.keys().next_back().copied();
+        let last_vec = self.vectors.keys().next_back().copied();
+        match last.max(last_vec) {
+            Some(step) => self.decide(step),
+            None => Ok(false),
         }
     }
 
-    fn should_prune_at(&self, step: u64) -> bool {
+    /// Asks the pruner, against a fresh view filtered to this trial's bracket, and
+    /// stores the records its decision carries.
+    fn decide(&mut self, step: u64) -> Result<bool> {
+        // Peers running in other threads or processes may have reported since the ask.
+        self.inner.refresh()?;
         let ctx = PruneContext {
             number: self.number,
             step,
             intermediate_values: &self.intermediate,
+            intermediate_vectors: &self.vectors,
+            system_attrs: &self.system_attrs,
+            bracket: self.bracket,
         };
-        self.inner
-            .with_view(|view| self.inner.pruner.should_prune(view, &ctx))
+        let decision = self
+            .inner
+            .with_bracket_view(self.bracket, |view| self.inner.pruner.decide(view, &ctx))?;
+        for (key, value) in decision.records.iter() {
+            self.inner
+                .storage
+                .set_trial_system_attr(self.id, key, value.clone())?;
+            self.system_attrs.insert(key.clone(), value.clone());
+        }
+        Ok(decision.is_prune())
     }
 
     /// Intermediate values reported so far.
