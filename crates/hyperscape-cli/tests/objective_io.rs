@@ -179,8 +179,10 @@ if mode == "ok": print('{"value": 0.5}')
         "grid",
         "--trials",
         "6",
+        // Long enough for Python to start and write its stderr on a loaded machine;
+        // the `timeout` mode sleeps 30 s, so it still times out.
         "--trial-timeout",
-        "1",
+        "5",
         "--",
         "python3",
         &script,
@@ -210,7 +212,7 @@ if mode == "ok": print('{"value": 0.5}')
     let r = reason("nan");
     assert!(r.contains("non-finite"), "{r}");
     let r = reason("timeout");
-    assert!(r.contains("timed out after 1s"), "{r}");
+    assert!(r.contains("timed out after 5s"), "{r}");
     assert!(r.contains("last words of timeout"), "{r}");
     let r = reason("empty");
     assert!(r.contains("printed nothing"), "{r}");
