@@ -26,8 +26,8 @@ use crate::space::SearchSpace;
 use crate::trial::{Direction, FrozenTrial, TrialState};
 use crate::view::StudyView;
 
-pub use es::StopReason;
 use es::Es;
+pub use es::StopReason;
 use margin::Bins;
 
 /// What happens when a run meets a termination criterion.
@@ -155,7 +155,10 @@ impl CmaEsBuilder {
     pub fn build(self) -> Result<CmaEsSampler> {
         let bad = |m: String| Err(Error::InvalidSampler(format!("cmaes: {m}")));
         if !(self.sigma0.is_finite() && self.sigma0 > 0.0) {
-            return bad(format!("sigma0 must be positive and finite, got {}", self.sigma0));
+            return bad(format!(
+                "sigma0 must be positive and finite, got {}",
+                self.sigma0
+            ));
         }
         if self.popsize.is_some_and(|p| p < 2) {
             return bad("popsize must be at least 2".into());
@@ -248,7 +251,10 @@ impl CmaEsSampler {
     }
     /// Plain CMA-ES with the defaults.
     pub fn new(seed: Option<u64>) -> Self {
-        Self::builder().seed(seed).build().expect("default settings are valid")
+        Self::builder()
+            .seed(seed)
+            .build()
+            .expect("default settings are valid")
     }
     /// A handle on the runs so far, readable while a study owns the sampler.
     pub fn stats(&self) -> Arc<Mutex<CmaEsStats>> {
@@ -437,7 +443,11 @@ fn apply_margin(run: &mut Run, alpha: Option<f64>) {
         let Some(b) = b else { continue };
         let need = margin::required_std(b, es.mean[j], alpha);
         let have = es.coord_std(j);
-        es.a[j] = if have > 1e-300 { (need / have).max(1.0) } else { 1.0 };
+        es.a[j] = if have > 1e-300 {
+            (need / have).max(1.0)
+        } else {
+            1.0
+        };
     }
 }
 
@@ -498,13 +508,15 @@ impl Sampler for CmaEsSampler {
         }
         if view.is_multi_objective() {
             return Err(Error::InvalidSampler(
-                "cmaes: CMA-ES optimises a single objective; use nsga or tpe for several"
-                    .into(),
+                "cmaes: CMA-ES optimises a single objective; use nsga or tpe for several".into(),
             ));
         }
         let same = self.run.as_ref().is_some_and(|r| {
             r.names.len() == space.0.len()
-                && r.names.iter().zip(&r.dists).all(|(n, d)| space.0.get(n) == Some(d))
+                && r.names
+                    .iter()
+                    .zip(&r.dists)
+                    .all(|(n, d)| space.0.get(n) == Some(d))
         });
         if !same {
             self.start(view, space);

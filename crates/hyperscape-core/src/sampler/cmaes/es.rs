@@ -201,7 +201,8 @@ impl Es {
         let denom = (1.0 - (1.0 - k.c_sigma).powi(2 * self.generation as i32)).sqrt();
         let h_sigma = ps_norm / denom.max(1e-300) < (1.4 + 2.0 / (n as f64 + 1.0)) * k.chi_n;
         let hs = if h_sigma { 1.0 } else { 0.0 };
-        self.p_c = &self.p_c * (1.0 - k.c_c) + &y_w * (hs * (k.c_c * (2.0 - k.c_c) * k.mu_eff).sqrt());
+        self.p_c =
+            &self.p_c * (1.0 - k.c_c) + &y_w * (hs * (k.c_c * (2.0 - k.c_c) * k.mu_eff).sqrt());
         let delta = (1.0 - hs) * k.c_c * (2.0 - k.c_c);
 
         let mut rank_mu = DMatrix::zeros(n, n);
@@ -213,7 +214,9 @@ impl Es {
         self.c.ger(k.c1, &self.p_c, &self.p_c, 1.0);
         self.c += rank_mu * k.c_mu;
 
-        self.sigma *= ((k.c_sigma / k.d_sigma) * (ps_norm / k.chi_n - 1.0)).min(1.0).exp();
+        self.sigma *= ((k.c_sigma / k.d_sigma) * (ps_norm / k.chi_n - 1.0))
+            .min(1.0)
+            .exp();
         self.sigma = self.sigma.min(1e32);
 
         let lazy = ((1.0 / (k.c1 + k.c_mu) / n as f64 / 10.0).floor() as u64).max(1);
@@ -227,14 +230,18 @@ impl Es {
         let fun_len = 10 + (30.0 * n as f64 / k.lambda as f64).ceil() as usize;
         push_capped(&mut self.fun_hist, best, fun_len);
         let stag_len = 120 + (30.0 * n as f64 / k.lambda as f64) as usize;
-        let stag_cap = stag_len.max((0.2 * self.generation as f64) as usize).min(20_000);
+        let stag_cap = stag_len
+            .max((0.2 * self.generation as f64) as usize)
+            .min(20_000);
         push_capped(&mut self.best_hist, best, stag_cap);
         push_capped(&mut self.median_hist, median, stag_cap);
         let (lo, hi) = sols
             .iter()
             .map(|s| s.1)
             .chain(self.fun_hist.iter().copied())
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                (l.min(v), h.max(v))
+            });
         self.fun_range = hi - lo;
     }
 

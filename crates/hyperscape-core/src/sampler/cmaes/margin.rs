@@ -19,7 +19,12 @@ pub(crate) enum Bins {
     /// `n` equal bins (linear ints, step ints, step floats).
     Uniform(f64),
     /// A log int: unit `u` maps to `exp(lo + u (hi - lo))`, rounded.
-    LogInt { lo: f64, hi: f64, low: i64, high: i64 },
+    LogInt {
+        lo: f64,
+        hi: f64,
+        low: i64,
+        high: i64,
+    },
 }
 
 impl Bins {
