@@ -354,13 +354,14 @@ impl CmaEsSampler {
         sch.restarts += 1;
         let (lambda, sigma) = match self.cfg.restart {
             Restart::None | Restart::Ipop => (
-                base * (self.cfg.inc_popsize as usize).pow(sch.restarts),
+                base.saturating_mul(self.cfg.inc_popsize.saturating_pow(sch.restarts)),
                 self.cfg.sigma0,
             ),
             Restart::Bipop => {
                 if sch.large_restarts > 0 && sch.budget_small < sch.budget_large {
                     sch.current_small = true;
-                    let large = (base * 2usize.pow(sch.large_restarts)) as f64;
+                    let large =
+                        base.saturating_mul(2usize.saturating_pow(sch.large_restarts)) as f64;
                     let u: f64 = rng.random();
                     let l = (base as f64 * (0.5 * large / base as f64).powf(u * u)).floor();
                     (
@@ -370,7 +371,10 @@ impl CmaEsSampler {
                 } else {
                     sch.current_small = false;
                     sch.large_restarts += 1;
-                    (base * 2usize.pow(sch.large_restarts), self.cfg.sigma0)
+                    (
+                        base.saturating_mul(2usize.saturating_pow(sch.large_restarts)),
+                        self.cfg.sigma0,
+                    )
                 }
             }
         };

@@ -310,3 +310,65 @@ pub(crate) fn std_normal(rng: &mut impl Rng) -> f64 {
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn generation(es: &mut Es, rng: &mut rand_chacha::ChaCha8Rng, f: fn(&DVector<f64>) -> f64) {
+        let mut sols: Vec<(DVector<f64>, f64)> = (0..es.lambda())
+            .map(|_| {
+                let x = es.sample(rng);
+                let v = f(&x);
+                (x, v)
+            })
+            .collect();
+        es.tell(&mut sols);
+    }
+
+    #[test]
+    fn converges_on_a_sphere_and_stops_on_tolerances() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut es = Es::new(DVector::from_element(4, 0.5), 0.2, None, 8);
+        let f = |x: &DVector<f64>| x.iter().map(|v| (v - 0.3).powi(2)).sum();
+        let mut stop = None;
+        for _ in 0..2000 {
+            generation(&mut es, &mut rng, f);
+            stop = es.should_stop();
+            if stop.is_some() {
+                break;
+            }
+        }
+        assert!((es.mean.clone() - DVector::from_element(4, 0.3)).norm() < 1e-5);
+        assert!(
+            matches!(stop, Some(StopReason::TolFun | StopReason::TolX)),
+            "{stop:?}"
+        );
+    }
+
+    #[test]
+    fn a_flat_function_stops_without_shrinking_forever() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let mut es = Es::new(DVector::from_element(3, 0.5), 0.1, None, 6);
+        let mut stop = None;
+        for _ in 0..500 {
+            generation(&mut es, &mut rng, |_| 1.0);
+            stop = es.should_stop();
+            if stop.is_some() {
+                break;
+            }
+        }
+        assert_eq!(stop, Some(StopReason::TolFun));
+    }
+
+    #[test]
+    fn constants_follow_the_tutorial() {
+        let k = Constants::new(10, 10);
+        assert_eq!(k.mu, 5);
+        assert!((k.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(k.weights.windows(2).all(|w| w[0] > w[1]));
+        assert!(k.c1 + k.c_mu <= 1.0 && k.c_sigma < 1.0 && k.c_c < 1.0);
+        assert!((k.chi_n - 3.084).abs() < 1e-3);
+    }
+}
