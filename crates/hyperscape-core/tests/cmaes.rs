@@ -469,3 +469,41 @@ fn quick_sanity_on_plain_sphere() {
         s.best_value().unwrap()
     );
 }
+
+#[test]
+fn a_declared_space_with_a_conditional_parameter_still_advances() {
+    use hyperscape_core::{Distribution, SearchSpace};
+    let mut space = BTreeMap::new();
+    for name in ["x0", "x1", "y"] {
+        space.insert(name.to_string(), Distribution::float(-5.0, 5.0));
+    }
+    let smp = CmaEsSampler::new(Some(7));
+    let stats = smp.stats();
+    let s = Study::builder("decl")
+        .space(SearchSpace(space))
+        .sampler(smp)
+        .build()
+        .unwrap();
+    s.optimize(
+        |t| -> hyperscape_core::Result<f64> {
+            let x0 = t.suggest_float("x0", -5.0, 5.0)?;
+            let x1 = t.suggest_float("x1", -5.0, 5.0)?;
+            // `y` exists only on one branch.
+            let y = if x0 > 0.0 {
+                t.suggest_float("y", -5.0, 5.0)?
+            } else {
+                0.0
+            };
+            Ok((x0 - 1.0).powi(2) + (x1 + 2.0).powi(2) + y * y)
+        },
+        200,
+    )
+    .unwrap();
+    let gens = stats.lock().unwrap().runs[0].generations;
+    assert!(gens >= 25, "only {gens} generations");
+    assert!(
+        s.best_value().unwrap() < 0.01,
+        "{}",
+        s.best_value().unwrap()
+    );
+}

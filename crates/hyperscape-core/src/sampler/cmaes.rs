@@ -398,19 +398,17 @@ impl CmaEsSampler {
         let Some(value) = trial.value().filter(|v| v.is_finite()) else {
             return;
         };
-        // The parameters actually used (a fixed value may override the sample).
+        // The parameters actually used (a fixed value may override the sample). A
+        // parameter the trial did not use (conditional in a declared space) keeps the
+        // member's coordinate: it did not affect the value.
         let mut x = member.x;
         for (j, (name, d)) in run.names.iter().zip(&run.dists).enumerate() {
-            match trial.params.get(name) {
-                Some(v) if trial.distributions.get(name) == Some(d) => {
-                    if !d.from_unit(x[j]).same_as(v) {
-                        match d.to_unit(v) {
-                            Some(u) => x[j] = u.clamp(0.0, 1.0),
-                            None => return,
-                        }
+            if let Some(v) = trial.params.get(name) {
+                if trial.distributions.get(name) == Some(d) && !d.from_unit(x[j]).same_as(v) {
+                    if let Some(u) = d.to_unit(v) {
+                        x[j] = u.clamp(0.0, 1.0);
                     }
                 }
-                _ => return,
             }
         }
         let loss = loss_sign(view.directions()) * value;
