@@ -15,7 +15,10 @@
 //! from `(seed, trial number, parameter name)`, so a seeded study draws the same
 //! configuration for trial *k* however many threads or processes run it.
 
+mod auto;
 mod grid;
+pub mod multi;
+mod nsga2;
 mod random;
 mod sobol;
 mod tpe;
@@ -25,7 +28,12 @@ use std::collections::BTreeMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub use auto::{
+    choose as auto_choose, AutoBuilder, AutoInput, AutoSampler, CMAES_MIN_BUDGET, GP_MAX_BUDGET,
+    GP_MAX_DIM, MO_TPE_MAX_BUDGET,
+};
 pub use grid::GridSampler;
+pub use nsga2::{Nsga2Builder, Nsga2Sampler};
 pub use random::RandomSampler;
 pub use sobol::SobolSampler;
 pub use tpe::{default_gamma, default_weights, GammaFn, TpeBuilder, TpeSampler, WeightsFn};
@@ -184,7 +192,9 @@ fn splitmix64(mut x: u64) -> u64 {
 
 /// Builds a built-in sampler by name: `random`, `sobol`, `grid` (which needs an
 /// enumerable declared space), `tpe` (univariate), `tpe-multivariate` or `tpe-group`
-/// (multivariate with groups, for conditional spaces).
+/// (multivariate with groups, for conditional spaces), `nsga2` (NSGA-II), `ga` (the same
+/// elitist genetic algorithm, named for single objectives), `auto` (picks one of these
+/// from the space, the directions and the registered samplers).
 pub fn sampler_by_name(
     name: &str,
     seed: Option<u64>,
@@ -201,6 +211,9 @@ pub fn sampler_by_name(
                 .build()?,
         ),
         "tpe-group" => Box::new(TpeSampler::builder().seed(seed).group(true).build()?),
+        "nsga2" => Box::new(Nsga2Sampler::builder().seed(seed).build()?),
+        "ga" => Box::new(Nsga2Sampler::builder().seed(seed).ga().build()?),
+        "auto" => Box::new(AutoSampler::builder().seed(seed).space(space.cloned()).build()),
         "grid" => {
             let space = space.ok_or_else(|| crate::Error::InvalidSpace {
                 location: None,
@@ -228,4 +241,7 @@ pub const SAMPLERS: &[&str] = &[
     "tpe",
     "tpe-multivariate",
     "tpe-group",
+    "nsga2",
+    "ga",
+    "auto",
 ];
