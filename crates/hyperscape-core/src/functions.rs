@@ -107,6 +107,12 @@ mod tests {
         assert!(zdt1(&[0.5, 0.5, 0.5])[1] > zdt1(&[0.5, 0.0, 0.0])[1]);
         let f = dtlz2(&[0.3, 0.7, 0.5, 0.5]);
         assert!((f.iter().map(|v| v * v).sum::<f64>() - 1.0).abs() < 1e-12);
-        assert!(dtlz2(&[0.3, 0.7, 0.9, 0.5]).iter().map(|v| v * v).sum::<f64>() > 1.0);
+        assert!(
+            dtlz2(&[0.3, 0.7, 0.9, 0.5])
+                .iter()
+                .map(|v| v * v)
+                .sum::<f64>()
+                > 1.0
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! `docs/samplers.md` for the rule and the benchmark behind it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
 
 use super::{fresh_seed, sampler_by_name, Sampler, SobolSampler, TrialContext, SAMPLERS};
 use crate::error::Result;
@@ -116,6 +117,7 @@ impl AutoBuilder {
             available: SAMPLERS.to_vec(),
             startup: SobolSampler::new(Some(seed)),
             delegate: None,
+            chosen: ChosenHandle::default(),
         }
     }
 }
@@ -129,6 +131,18 @@ pub struct AutoSampler {
     available: Vec<&'static str>,
     startup: SobolSampler,
     delegate: Option<Box<dyn Sampler>>,
+    chosen: ChosenHandle,
+}
+
+/// Shows which sampler an [`AutoSampler`] chose, after the study took ownership of it.
+#[derive(Debug, Clone, Default)]
+pub struct ChosenHandle(Arc<OnceLock<String>>);
+
+impl ChosenHandle {
+    /// The chosen sampler's registered name (`tpe-group`, `nsga2`, ...), once chosen.
+    pub fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
 }
 
 impl std::fmt::Debug for AutoSampler {
@@ -146,9 +160,14 @@ impl AutoSampler {
     pub fn builder() -> AutoBuilder {
         AutoBuilder::default()
     }
-    /// The sampler delegated to, once chosen.
+    /// The registered name of the sampler delegated to, once chosen.
     pub fn chosen(&self) -> Option<&str> {
-        self.delegate.as_ref().map(|d| d.name())
+        self.chosen.get()
+    }
+
+    /// A handle that shows the choice later (the study owns the sampler).
+    pub fn chosen_handle(&self) -> ChosenHandle {
+        self.chosen.clone()
     }
 
     /// The rule's input as this study shows it now.
@@ -186,10 +205,14 @@ impl AutoSampler {
             let mut space = SearchSpace::default();
             let name = choose(&self.input(view, &mut space), &self.available);
             let seed = Some(self.seed ^ 0x5bd1_e995);
-            let s = match sampler_by_name(name, seed, self.space.as_ref()) {
-                Ok(s) => s,
-                Err(_) => sampler_by_name("tpe-multivariate", seed, None)?,
+            let (name, s) = match sampler_by_name(name, seed, self.space.as_ref()) {
+                Ok(s) => (name, s),
+                Err(_) => (
+                    "tpe-multivariate",
+                    sampler_by_name("tpe-multivariate", seed, None)?,
+                ),
             };
+            let _ = self.chosen.0.set(name.to_string());
             self.delegate = Some(s);
         }
         Ok(self.delegate.as_deref_mut().expect("set above"))

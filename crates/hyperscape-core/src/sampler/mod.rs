@@ -29,8 +29,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use auto::{
-    choose as auto_choose, AutoBuilder, AutoInput, AutoSampler, CMAES_MIN_BUDGET, GP_MAX_BUDGET,
-    GP_MAX_DIM, MO_TPE_MAX_BUDGET,
+    choose as auto_choose, AutoBuilder, AutoInput, AutoSampler, ChosenHandle, CMAES_MIN_BUDGET,
+    GP_MAX_BUDGET, GP_MAX_DIM, MO_TPE_MAX_BUDGET,
 };
 pub use grid::GridSampler;
 pub use nsga2::{Nsga2Builder, Nsga2Sampler};
@@ -213,7 +213,12 @@ pub fn sampler_by_name(
         "tpe-group" => Box::new(TpeSampler::builder().seed(seed).group(true).build()?),
         "nsga2" => Box::new(Nsga2Sampler::builder().seed(seed).build()?),
         "ga" => Box::new(Nsga2Sampler::builder().seed(seed).ga().build()?),
-        "auto" => Box::new(AutoSampler::builder().seed(seed).space(space.cloned()).build()),
+        "auto" => Box::new(
+            AutoSampler::builder()
+                .seed(seed)
+                .space(space.cloned())
+                .build(),
+        ),
         "grid" => {
             let space = space.ok_or_else(|| crate::Error::InvalidSpace {
                 location: None,

@@ -164,7 +164,11 @@ impl Member {
         });
         Some(Member {
             number: t.number,
-            loss: values.iter().zip(dirs).map(|(v, d)| d.to_loss(*v)).collect(),
+            loss: values
+                .iter()
+                .zip(dirs)
+                .map(|(v, d)| d.to_loss(*v))
+                .collect(),
             violation,
             params: t.params.clone(),
             distributions: t.distributions.clone(),
@@ -365,10 +369,7 @@ impl Sampler for Nsga2Sampler {
         }
         let (p1, p2) = (&self.state.parents[a], &self.state.parents[b]);
         let cross = rng.random::<f64>() < self.cfg.crossover_prob;
-        let pm = self
-            .cfg
-            .mutation_prob
-            .unwrap_or(1.0 / space.len() as f64);
+        let pm = self.cfg.mutation_prob.unwrap_or(1.0 / space.len() as f64);
         let mut out = BTreeMap::new();
         for (name, dist) in space.iter() {
             let (Some(x1), Some(x2)) = (p1.unit(name, dist), p2.unit(name, dist)) else {
@@ -447,6 +448,9 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(e.to_string().contains("crossover_prob"), "{e}");
-        assert!(Nsga2Sampler::builder().eta_mutation(f64::NAN).build().is_err());
+        assert!(Nsga2Sampler::builder()
+            .eta_mutation(f64::NAN)
+            .build()
+            .is_err());
     }
 }
