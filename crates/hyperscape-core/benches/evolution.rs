@@ -1,7 +1,7 @@
 //! NSGA-II cost and quality, and whether `auto`'s rule is a good one.
 //!
 //! Run: `cargo bench -p hyperscape-core --bench evolution` (`-- --only speed|zdt|auto`,
-//! `-- --seeds 5`).
+//! `-- --seeds 5`, `-- --sizes 100,500` for `zdt`).
 //!
 //! Printed:
 //! - `speed`: median per-trial µs (ask + suggest + tell, in memory) of NSGA-II on ZDT1
@@ -156,7 +156,10 @@ fn main() {
     }
     if on("zdt") {
         let opt = zdt_hv_opt();
-        for n in [100, 500] {
+        let sizes: Vec<usize> = arg("--sizes")
+            .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+            .unwrap_or_else(|| vec![100, 500]);
+        for n in sizes {
             for name in ["nsga2", "tpe-multivariate", "random", "auto"] {
                 let r: f64 = (0..seeds)
                     .map(|s| {
