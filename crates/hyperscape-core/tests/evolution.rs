@@ -340,3 +340,100 @@ fn auto_delegates_in_a_study() {
     };
     assert_eq!(chosen.get(), Some(want));
 }
+
+#[test]
+fn parallel_workers_breed_more_children() {
+    // Four threads: every ask gets a child of the latest closed generation; the run
+    // completes and still beats random search clearly. (Regression: a generation once
+    // waited for its lowest running trial, so a descheduled thread made the others breed
+    // hundreds of children from stale parents.)
+    let s = Study::builder("p")
+        .directions(vec![Direction::Minimize, Direction::Minimize])
+        .boxed_sampler(nsga(3, 30))
+        .build()
+        .unwrap();
+    s.run_trials(
+        |t| {
+            let x: Vec<f64> = (0..10)
+                .map(|i| t.suggest_float(&format!("x{i:02}"), 0.0, 1.0).unwrap())
+                .collect();
+            hyperscape_core::TrialResult::Complete(zdt1(&x).to_vec())
+        },
+        hyperscape_core::OptimizeOptions::n_trials(400).n_jobs(4),
+    )
+    .unwrap();
+    assert_eq!(
+        s.trials_with_state(TrialState::Complete).unwrap().len(),
+        400
+    );
+    let random = hv(&run_zdt1(
+        Box::new(RandomSampler::new(Some(3))),
+        400,
+        false,
+        false,
+    ));
+    assert!(hv(&s) > random + 0.5, "{} vs {random}", hv(&s));
+}
+
+#[test]
+fn three_objectives_approach_the_dtlz2_sphere() {
+    // DTLZ2's front is the unit sphere: NSGA-II's last generation is nearer to it
+    // than its first.
+    let s = Study::builder("d")
+        .directions(vec![Direction::Minimize; 3])
+        .boxed_sampler(nsga(4, 20))
+        .build()
+        .unwrap();
+    s.optimize(
+        |t| -> hyperscape_core::Result<Vec<f64>> {
+            let x: Vec<f64> = (0..6)
+                .map(|i| t.suggest_float(&format!("x{i}"), 0.0, 1.0))
+                .collect::<Result<_, _>>()?;
+            Ok(hyperscape_core::functions::dtlz2(&x).to_vec())
+        },
+        300,
+    )
+    .unwrap();
+    let radius = |t: &hyperscape_core::FrozenTrial| {
+        t.values
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|v| v * v)
+            .sum::<f64>()
+            .sqrt()
+    };
+    let trials = s.trials().unwrap();
+    let first = mean(&trials[..20].iter().map(radius).collect::<Vec<_>>());
+    let last = mean(&trials[260..].iter().map(radius).collect::<Vec<_>>());
+    assert!(
+        last < first - 0.1 && last < 1.2,
+        "first {first} last {last}"
+    );
+}
+
+#[test]
+fn conditional_parameters_fall_back_to_random() {
+    // `x` exists only under kind = a: it is outside the intersection space, so it is
+    // drawn independently, and the run stays valid.
+    let s = Study::builder("c")
+        .boxed_sampler(nsga(6, 8))
+        .build()
+        .unwrap();
+    s.optimize(
+        |t| -> hyperscape_core::Result<f64> {
+            let kind = t.suggest_categorical("kind", ["a", "b"])?;
+            let y = t.suggest_float("y", -1.0, 1.0)?;
+            Ok(if kind.as_str() == Some("a") {
+                t.suggest_float("x", 0.0, 2.0)? + y * y
+            } else {
+                1.0 + y * y
+            })
+        },
+        80,
+    )
+    .unwrap();
+    let trials = s.trials().unwrap();
+    assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+    assert!(trials.iter().any(|t| t.params.contains_key("x")));
+}

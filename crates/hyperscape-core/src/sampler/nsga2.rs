@@ -1,12 +1,13 @@
 //! NSGA-II (Deb, Pratap, Agarwal & Meyarivan 2002), after Optuna's `NSGAIISampler`;
 //! with one objective, an elitist genetic algorithm for mixed spaces (`ga`).
 //!
-//! - **Generations** are derived from the view, so every process sees the same ones
-//!   and nothing has to be written to the storage: walking trials in number order from
-//!   the end of the last generation, a generation closes at the first trial where
-//!   `population_size` complete trials have been seen *and* every trial so far is
-//!   finished (so a closed generation can never change). Pruned and failed trials are
-//!   finished but not members.
+//! - **Generations** are derived from the view, so nothing has to be written to the
+//!   storage: a generation closes as soon as `population_size` complete trials not yet
+//!   in any generation are known; it takes the lowest-numbered ones. Pruned and failed
+//!   trials are never members. With one worker, trials finish in number order, so
+//!   generation *g* is complete trials `g·P .. (g+1)·P` in order; with several, a slow
+//!   trial joins whichever generation is open when it finishes, instead of holding the
+//!   next one back.
 //! - **Survival** is elitist (μ+λ): the parents and the new generation are ranked
 //!   together by Deb's constrained domination (feasible first by non-dominated sorting,
 //!   then infeasible by total violation) and the best `population_size` survive, the
@@ -18,8 +19,7 @@
 //!   each parameter with probability `mutation_prob` (default 1/d).
 //! - Until the first generation closes, and for parameters outside the intersection
 //!   space of complete trials (conditional ones), values are drawn uniformly at random.
-//! - **Parallel workers** simply breed more children of the latest closed generation;
-//!   a trial counts in the generation block where it finishes in number order.
+//! - **Parallel workers** simply breed more children of the latest closed generation.
 //! - **Reproducible**: each child draws from the stream of `(seed, trial number)`.
 
 use std::collections::BTreeMap;
@@ -192,8 +192,10 @@ impl Member {
 struct State {
     parents: Vec<Member>,
     generation: u64,
-    /// First trial number of the open generation.
-    block_start: u64,
+    /// Every trial numbered below this is finished and, if complete, in a generation.
+    watermark: u64,
+    /// Complete trials at or past the watermark already in a generation.
+    consumed: std::collections::BTreeSet<u64>,
 }
 
 /// NSGA-II / elitist GA. Build with [`Nsga2Sampler::builder`].
@@ -219,27 +221,32 @@ impl Nsga2Sampler {
     /// Closes every generation the view completes.
     fn refresh(&mut self, view: &StudyView<'_>) {
         let pop = self.cfg.population_size;
+        let st = &mut self.state;
         loop {
-            let mut block: Vec<&FrozenTrial> = Vec::new();
-            let mut end = None;
-            for t in view.trials_from(self.state.block_start) {
-                if !t.state.is_finished() {
-                    break;
-                }
-                if t.state == TrialState::Complete {
-                    block.push(t);
-                }
-                if block.len() == pop {
-                    end = Some(t.number);
-                    break;
-                }
+            let block: Vec<&FrozenTrial> = view
+                .trials_from(st.watermark)
+                .filter(|t| t.state == TrialState::Complete && !st.consumed.contains(&t.number))
+                .take(pop)
+                .collect();
+            if block.len() < pop {
+                break;
             }
-            let Some(end) = end else { return };
-            let mut pool = std::mem::take(&mut self.state.parents);
+            st.consumed.extend(block.iter().map(|t| t.number));
+            let mut pool = std::mem::take(&mut st.parents);
             pool.extend(block.into_iter().filter_map(|t| Member::of(view, t)));
-            self.state.parents = survive(pool, pop);
-            self.state.generation += 1;
-            self.state.block_start = end + 1;
+            st.parents = survive(pool, pop);
+            st.generation += 1;
+        }
+        // Advance past trials that can no longer join a generation.
+        while let Some(t) = view.trial(st.watermark) {
+            let done = match t.state {
+                TrialState::Complete => st.consumed.remove(&t.number),
+                s => s.is_finished(),
+            };
+            if !done {
+                break;
+            }
+            st.watermark += 1;
         }
     }
 
