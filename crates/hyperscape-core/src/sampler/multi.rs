@@ -16,8 +16,7 @@ pub fn fronts_until(pts: &[&[f64]], need: usize) -> Vec<Vec<usize>> {
     if m == 1 {
         let mut order: Vec<usize> = (0..pts.len()).collect();
         order.sort_by(|&a, &b| pts[a][0].total_cmp(&pts[b][0]).then(a.cmp(&b)));
-        let mut covered = 0;
-        for i in order {
+        for (covered, i) in order.into_iter().enumerate() {
             match fronts.last_mut() {
                 Some(f) if pts[f[0]][0] == pts[i][0] => f.push(i),
                 _ => {
@@ -27,7 +26,6 @@ pub fn fronts_until(pts: &[&[f64]], need: usize) -> Vec<Vec<usize>> {
                     fronts.push(vec![i]);
                 }
             }
-            covered += 1;
         }
         return fronts;
     }
@@ -107,6 +105,7 @@ pub fn crowding_distance(pts: &[&[f64]]) -> Vec<f64> {
     if n <= 2 {
         return vec![f64::INFINITY; n];
     }
+    #[allow(clippy::needless_range_loop)] // j indexes the objective inside each point
     for j in 0..m {
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| pts[a][j].total_cmp(&pts[b][j]).then(a.cmp(&b)));
