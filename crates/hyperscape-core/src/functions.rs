@@ -28,6 +28,59 @@ pub fn sphere(x: &[f64]) -> f64 {
     x.iter().map(|v| v * v).sum()
 }
 
+/// ZDT1 (Zitzler, Deb & Thiele 2000), two objectives to minimise over `x` in
+/// `[0, 1]^n` (n >= 2; the usual n is 30). Pareto front: `f2 = 1 - sqrt(f1)`, `f1` in
+/// `[0, 1]`, reached when `x[1..] = 0`.
+pub fn zdt1(x: &[f64]) -> [f64; 2] {
+    let f1 = x[0];
+    let g = zdt_g(x);
+    [f1, g * (1.0 - (f1 / g).sqrt())]
+}
+
+/// ZDT2: like [`zdt1`] with a concave front `f2 = 1 - f1^2`.
+pub fn zdt2(x: &[f64]) -> [f64; 2] {
+    let f1 = x[0];
+    let g = zdt_g(x);
+    [f1, g * (1.0 - (f1 / g).powi(2))]
+}
+
+fn zdt_g(x: &[f64]) -> f64 {
+    let rest = &x[1..];
+    if rest.is_empty() {
+        return 1.0;
+    }
+    1.0 + 9.0 * rest.iter().sum::<f64>() / rest.len() as f64
+}
+
+/// Hypervolume of the exact ZDT1 front with respect to the reference point (1, 1): the
+/// area above `1 - sqrt(f1)` inside the unit square, `2/3`.
+pub const ZDT1_HV_REF_11: f64 = 2.0 / 3.0;
+/// Hypervolume of the exact ZDT2 front with respect to (1, 1): the area above
+/// `1 - f1^2` inside the unit square, `1/3`.
+pub const ZDT2_HV_REF_11: f64 = 1.0 / 3.0;
+
+/// DTLZ2 (Deb, Thiele, Laumanns & Zitzler 2002) with three objectives over `[0, 1]^n`
+/// (n >= 3). Pareto front: the positive octant of the unit sphere, reached when
+/// `x[2..] = 0.5`.
+pub fn dtlz2(x: &[f64]) -> [f64; 3] {
+    use std::f64::consts::FRAC_PI_2;
+    let g: f64 = x[2..].iter().map(|v| (v - 0.5).powi(2)).sum();
+    let (a, b) = (x[0] * FRAC_PI_2, x[1] * FRAC_PI_2);
+    [
+        (1.0 + g) * a.cos() * b.cos(),
+        (1.0 + g) * a.cos() * b.sin(),
+        (1.0 + g) * a.sin(),
+    ]
+}
+
+/// Hypervolume dominated by 2-objective points (minimisation) with respect to `r`;
+/// points not better than `r` in both objectives count for nothing. The same routine
+/// the samplers use (`sampler::multi::hypervolume_2d`).
+pub fn hypervolume2(points: &[[f64; 2]], r: [f64; 2]) -> f64 {
+    let mut p = points.to_vec();
+    crate::sampler::multi::hypervolume_2d(&mut p, r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +88,31 @@ mod tests {
     fn known_optima() {
         assert!((branin(std::f64::consts::PI, 2.275) - BRANIN_MIN).abs() < 1e-6);
         assert_eq!(rosenbrock(&[1.0, 1.0, 1.0]), 0.0);
+    }
+
+    #[test]
+    fn multi_objective_fronts() {
+        // Dense samples of the true fronts approach the known hypervolumes.
+        let n = 2000;
+        let on_front = |f: fn(&[f64]) -> [f64; 2]| -> Vec<[f64; 2]> {
+            (0..=n)
+                .map(|i| f(&[i as f64 / n as f64, 0.0, 0.0, 0.0]))
+                .collect()
+        };
+        let hv1 = hypervolume2(&on_front(zdt1), [1.0, 1.0]);
+        assert!((hv1 - ZDT1_HV_REF_11).abs() < 1e-3, "{hv1}");
+        let hv2 = hypervolume2(&on_front(zdt2), [1.0, 1.0]);
+        assert!((hv2 - ZDT2_HV_REF_11).abs() < 1e-3, "{hv2}");
+        // Off the front (x[1..] > 0) is strictly worse.
+        assert!(zdt1(&[0.5, 0.5, 0.5])[1] > zdt1(&[0.5, 0.0, 0.0])[1]);
+        let f = dtlz2(&[0.3, 0.7, 0.5, 0.5]);
+        assert!((f.iter().map(|v| v * v).sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(
+            dtlz2(&[0.3, 0.7, 0.9, 0.5])
+                .iter()
+                .map(|v| v * v)
+                .sum::<f64>()
+                > 1.0
+        );
     }
 }

@@ -15,8 +15,11 @@
 //! from `(seed, trial number, parameter name)`, so a seeded study draws the same
 //! configuration for trial *k* however many threads or processes run it.
 
+mod auto;
 mod cmaes;
 mod grid;
+pub mod multi;
+mod nsga2;
 mod random;
 mod sobol;
 mod tpe;
@@ -26,8 +29,13 @@ use std::collections::BTreeMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub use auto::{
+    choose as auto_choose, AutoBuilder, AutoInput, AutoSampler, ChosenHandle, CMAES_MIN_BUDGET,
+    GP_MAX_BUDGET, GP_MAX_DIM, MO_TPE_MAX_BUDGET,
+};
 pub use cmaes::{CmaEsBuilder, CmaEsSampler, CmaEsStats, Restart, RunInfo, StopReason};
 pub use grid::GridSampler;
+pub use nsga2::{Nsga2Builder, Nsga2Sampler};
 pub use random::RandomSampler;
 pub use sobol::SobolSampler;
 pub use tpe::{default_gamma, default_weights, GammaFn, TpeBuilder, TpeSampler, WeightsFn};
@@ -187,7 +195,9 @@ fn splitmix64(mut x: u64) -> u64 {
 /// Builds a built-in sampler by name: `random`, `sobol`, `grid` (which needs an
 /// enumerable declared space), `tpe` (univariate), `tpe-multivariate` or `tpe-group`
 /// (multivariate with groups, for conditional spaces), `cmaes`, `cmaes-ipop` or
-/// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts).
+/// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts), `nsga2` (NSGA-II),
+/// `ga` (the same elitist genetic algorithm, named for single objectives), `auto` (picks
+/// one of these from the space, the directions and the registered samplers).
 pub fn sampler_by_name(
     name: &str,
     seed: Option<u64>,
@@ -216,6 +226,14 @@ pub fn sampler_by_name(
                 .seed(seed)
                 .restart(Restart::Bipop)
                 .build()?,
+        ),
+        "nsga2" => Box::new(Nsga2Sampler::builder().seed(seed).build()?),
+        "ga" => Box::new(Nsga2Sampler::builder().seed(seed).ga().build()?),
+        "auto" => Box::new(
+            AutoSampler::builder()
+                .seed(seed)
+                .space(space.cloned())
+                .build(),
         ),
         "grid" => {
             let space = space.ok_or_else(|| crate::Error::InvalidSpace {
@@ -247,4 +265,7 @@ pub const SAMPLERS: &[&str] = &[
     "cmaes",
     "cmaes-ipop",
     "cmaes-bipop",
+    "nsga2",
+    "ga",
+    "auto",
 ];

@@ -6,6 +6,8 @@
 //! value), then infeasible trials by total constraint violation. Running trials (the
 //! constant liar) are never below.
 
+use crate::sampler::multi::{crowding_distance, fronts_until, hypervolume_2d, reference_point};
+
 /// One finished trial as the sampler keeps it.
 #[derive(Debug, Clone)]
 pub(crate) struct Obs {
@@ -102,59 +104,6 @@ pub fn select_below(
     below
 }
 
-/// `a` dominates `b` (all no worse, one strictly better; minimisation).
-fn dominates(a: &[f64], b: &[f64]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y)
-}
-
-/// Non-dominated fronts, best first, stopping once `need` points are covered.
-fn fronts_until(pts: &[&[f64]], need: usize) -> Vec<Vec<usize>> {
-    let mut fronts: Vec<Vec<usize>> = Vec::new();
-    if pts.first().is_some_and(|p| p.len() == 2) {
-        // Two objectives: sort lexicographically, then each point joins the first
-        // front whose last member does not dominate it (O(n log n + n·fronts)).
-        let mut order: Vec<usize> = (0..pts.len()).collect();
-        order.sort_by(|&a, &b| {
-            pts[a][0]
-                .total_cmp(&pts[b][0])
-                .then(pts[a][1].total_cmp(&pts[b][1]))
-        });
-        for i in order {
-            let p = pts[i];
-            let slot = fronts.iter().position(|f| {
-                let q = pts[*f.last().unwrap_or(&i)];
-                q[1] > p[1] || (q[0] == p[0] && q[1] == p[1])
-            });
-            match slot {
-                Some(k) => fronts[k].push(i),
-                None => fronts.push(vec![i]),
-            }
-        }
-        let mut covered = 0;
-        let keep = fronts
-            .iter()
-            .take_while(|f| {
-                let go = covered < need;
-                covered += f.len();
-                go
-            })
-            .count();
-        fronts.truncate(keep);
-        return fronts;
-    }
-    let mut rest: Vec<usize> = (0..pts.len()).collect();
-    let mut covered = 0;
-    while !rest.is_empty() && covered < need {
-        let (front, others): (Vec<usize>, Vec<usize>) = rest
-            .iter()
-            .partition(|&&i| !rest.iter().any(|&j| j != i && dominates(pts[j], pts[i])));
-        covered += front.len();
-        fronts.push(front);
-        rest = others;
-    }
-    fronts
-}
-
 /// Picks `n` points: whole fronts while they fit, then from the last front a subset
 /// chosen greedily by hypervolume contribution (two objectives; Optuna's HSSP) or by
 /// crowding distance (three or more, a simpler documented rule).
@@ -176,37 +125,6 @@ fn select_multi_objective(pts: &[&[f64]], n: usize) -> Vec<usize> {
         break;
     }
     out
-}
-
-/// A reference point a little worse than every point (as Optuna: ×1.1 or ×0.9).
-pub fn reference_point(pts: &[&[f64]]) -> Vec<f64> {
-    let m = pts.first().map_or(0, |p| p.len());
-    (0..m)
-        .map(|j| {
-            let w = pts.iter().map(|p| p[j]).fold(f64::NEG_INFINITY, f64::max);
-            if w > 0.0 {
-                w * 1.1
-            } else if w < 0.0 {
-                w * 0.9
-            } else {
-                1e-12
-            }
-        })
-        .collect()
-}
-
-/// Hypervolume dominated by 2-D points with respect to `r` (minimisation).
-pub fn hypervolume_2d(pts: &mut [[f64; 2]], r: [f64; 2]) -> f64 {
-    pts.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
-    let mut y_min = r[1];
-    let mut hv = 0.0;
-    for p in pts.iter() {
-        if p[0] < r[0] && p[1] < y_min {
-            hv += (r[0] - p[0]) * (y_min - p[1]);
-            y_min = p[1];
-        }
-    }
-    hv
 }
 
 fn greedy_hssp_2d(pts: &[&[f64]], k: usize) -> Vec<usize> {
@@ -237,23 +155,8 @@ fn greedy_hssp_2d(pts: &[&[f64]], k: usize) -> Vec<usize> {
 }
 
 fn by_crowding(pts: &[&[f64]], k: usize) -> Vec<usize> {
-    let n = pts.len();
-    let m = pts.first().map_or(0, |p| p.len());
-    let mut dist = vec![0.0f64; n];
-    #[allow(clippy::needless_range_loop)]
-    for j in 0..m {
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| pts[a][j].total_cmp(&pts[b][j]));
-        let span = pts[order[n - 1]][j] - pts[order[0]][j];
-        dist[order[0]] = f64::INFINITY;
-        dist[order[n - 1]] = f64::INFINITY;
-        if span > 0.0 {
-            for w in 1..n.saturating_sub(1) {
-                dist[order[w]] += (pts[order[w + 1]][j] - pts[order[w - 1]][j]) / span;
-            }
-        }
-    }
-    let mut idx: Vec<usize> = (0..n).collect();
+    let dist = crowding_distance(pts);
+    let mut idx: Vec<usize> = (0..pts.len()).collect();
     idx.sort_by(|&a, &b| dist[b].total_cmp(&dist[a]).then(a.cmp(&b)));
     idx.truncate(k);
     idx
@@ -302,32 +205,6 @@ mod tests {
         let w = default_weights(30);
         assert_eq!(w.len(), 30);
         assert!((w[0] - 1.0 / 30.0).abs() < 1e-12 && w[4] == 1.0 && w[29] == 1.0);
-    }
-
-    #[test]
-    fn fronts_two_objectives_match_the_generic_rule() {
-        let raw = [
-            [1.0, 5.0],
-            [2.0, 3.0],
-            [3.0, 1.0],
-            [2.0, 4.0],
-            [4.0, 4.0],
-            [1.0, 5.0],
-            [5.0, 5.0],
-        ];
-        let pts: Vec<&[f64]> = raw.iter().map(|p| p.as_slice()).collect();
-        let mut f = fronts_until(&pts, 100);
-        for x in &mut f {
-            x.sort();
-        }
-        assert_eq!(f, vec![vec![0, 1, 2, 5], vec![3], vec![4], vec![6]]);
-        let p3: Vec<Vec<f64>> = raw.iter().map(|p| vec![p[0], p[1], 0.0]).collect();
-        let p3: Vec<&[f64]> = p3.iter().map(|p| p.as_slice()).collect();
-        let mut g = fronts_until(&p3, 100);
-        for x in &mut g {
-            x.sort();
-        }
-        assert_eq!(f, g);
     }
 
     #[test]
