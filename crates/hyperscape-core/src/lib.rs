@@ -35,7 +35,7 @@ pub mod view;
 pub use error::{Error, Result};
 pub use param::{Distribution, ParamValue};
 pub use pruner::{NopPruner, Pruner};
-pub use sampler::{GridSampler, RandomSampler, Sampler, SobolSampler, TpeSampler};
+pub use sampler::{GpSampler, GridSampler, RandomSampler, Sampler, SobolSampler, TpeSampler};
 pub use space::{SearchSpace, SpaceDecl};
 pub use storage::{open_storage, InMemoryStorage, Storage};
 pub use study::{

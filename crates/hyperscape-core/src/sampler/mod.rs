@@ -15,6 +15,7 @@
 //! from `(seed, trial number, parameter name)`, so a seeded study draws the same
 //! configuration for trial *k* however many threads or processes run it.
 
+mod gp;
 mod grid;
 mod random;
 mod sobol;
@@ -25,6 +26,7 @@ use std::collections::BTreeMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub use gp::{log_ei, log_h, GpBuilder, GpSampler};
 pub use grid::GridSampler;
 pub use random::RandomSampler;
 pub use sobol::SobolSampler;
@@ -184,7 +186,8 @@ fn splitmix64(mut x: u64) -> u64 {
 
 /// Builds a built-in sampler by name: `random`, `sobol`, `grid` (which needs an
 /// enumerable declared space), `tpe` (univariate), `tpe-multivariate` or `tpe-group`
-/// (multivariate with groups, for conditional spaces).
+/// (multivariate with groups, for conditional spaces), `gp` (Gaussian-process
+/// Bayesian optimisation).
 pub fn sampler_by_name(
     name: &str,
     seed: Option<u64>,
@@ -201,6 +204,7 @@ pub fn sampler_by_name(
                 .build()?,
         ),
         "tpe-group" => Box::new(TpeSampler::builder().seed(seed).group(true).build()?),
+        "gp" => Box::new(GpSampler::builder().seed(seed).build()?),
         "grid" => {
             let space = space.ok_or_else(|| crate::Error::InvalidSpace {
                 location: None,
@@ -228,4 +232,5 @@ pub const SAMPLERS: &[&str] = &[
     "tpe",
     "tpe-multivariate",
     "tpe-group",
+    "gp",
 ];
