@@ -10,9 +10,9 @@
 //!   proposal time; an already evaluated discrete point is not proposed again.
 //! - **Several objectives**: ParEGO — each trial scalarises the normalised losses with
 //!   its own seeded random weights (augmented Chebyshev) and maximises log EI of that.
-//! - **Parallel workers**: running trials enter as kriging-believer fantasies (their
-//!   posterior mean as observed value), so the variance there collapses and workers
-//!   spread out.
+//! - **Parallel workers**: running trials enter as fantasies — for the objective a
+//!   constant liar at the worst value seen, for constraints a kriging believer (the
+//!   posterior mean) — so the variance there collapses and workers spread out.
 //! - **Scale**: the Cholesky factor is kept between trials and grows by an O(n²) append
 //!   per new trial; hyperparameters are refitted only when the data has grown by
 //!   `refit_growth` (10% by default), on at most `max_fit_points` points.
@@ -139,6 +139,7 @@ impl GpBuilder {
             cfg: self,
             store: None,
             models: Vec::new(),
+            issued: BTreeMap::new(),
         })
     }
 }
@@ -159,6 +160,8 @@ pub struct GpSampler {
     store: Option<Store>,
     /// Objective model, then one per constraint.
     models: Vec<Model>,
+    /// Points proposed for trials that may not have reported them yet.
+    issued: BTreeMap<u64, Vec<f64>>,
 }
 
 /// Standardises `v` in place; returns nothing useful when all values are equal.
@@ -301,12 +304,13 @@ impl GpSampler {
         }
     }
 
-    /// Adds running trials as kriging-believer fantasies.
-    fn with_fantasies(gp: &Gp, y: &[f64], pending: &[Vec<f64>]) -> Option<Gp> {
+    /// Adds running trials as fantasies: observed at `lie` (constant liar) or, without
+    /// one, at the posterior mean (kriging believer).
+    fn with_fantasies(gp: &Gp, y: &[f64], pending: &[Vec<f64>], lie: Option<f64>) -> Option<Gp> {
         let mut g = gp.clone();
         let mut y = y.to_vec();
         for p in pending {
-            y.push(gp.predict(p).0);
+            y.push(lie.unwrap_or_else(|| gp.predict(p).0));
             if !g.push(p) {
                 return None;
             }
@@ -377,23 +381,26 @@ impl GpSampler {
             .max_by(|&a, &b| y[a].total_cmp(&y[b]))
             .map(|i| store.row(i).to_vec());
         let pending = if self.cfg.fantasies {
-            store.running(view, trial.number)
+            store.running(view, trial.number, &mut self.issued)
         } else {
             Vec::new()
         };
         let obj_gp = self.models[0].gp.as_ref()?;
-        let fantasised = |gp: &Gp, y: &[f64]| {
+        let fantasised = |gp: &Gp, y: &[f64], lie: Option<f64>| {
             if pending.is_empty() {
                 None
             } else {
-                Self::with_fantasies(gp, y, &pending)
+                Self::with_fantasies(gp, y, &pending, lie)
             }
         };
-        let obj_f = fantasised(obj_gp, &y);
+        // The objective lies pessimistically (the worst value seen): the mean dips
+        // where a worker is busy, so other workers look elsewhere.
+        let worst = y.iter().copied().fold(f64::INFINITY, f64::min);
+        let obj_f = fantasised(obj_gp, &y, Some(worst));
         let mut cons_f = Vec::new();
         for (m, cy, thr) in &cons_data {
             if let Some(gp) = self.models[*m].gp.as_ref() {
-                cons_f.push((fantasised(gp, cy), gp, *thr));
+                cons_f.push((fantasised(gp, cy, None), gp, *thr));
             }
         }
         let acq = acqf::Acquisition {
@@ -422,7 +429,11 @@ impl GpSampler {
         };
         let starts: Vec<Vec<f64>> = incumbent.into_iter().collect();
         let x = acqf::optimize(&acq, &space, search, &starts);
-        Some(enc.decode(&x))
+        let out = enc.decode(&x);
+        if self.cfg.fantasies {
+            self.issued.insert(trial.number, x);
+        }
+        Some(out)
     }
 }
 
@@ -460,6 +471,7 @@ impl Sampler for GpSampler {
         if self.store.as_ref().is_none_or(|s| s.enc.space != *space) {
             self.store = Some(Store::new(space));
             self.models.clear();
+            self.issued.clear();
         }
         if let Some(s) = &mut self.store {
             s.refresh(view);

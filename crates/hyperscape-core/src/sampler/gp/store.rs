@@ -235,12 +235,27 @@ impl Store {
         });
     }
 
-    /// Points of running trials (other workers), for fantasies.
-    pub fn running(&self, view: &StudyView<'_>, current: u64) -> Vec<Vec<f64>> {
-        view.trials_from(self.watermark)
+    /// Points of running trials (other workers), for fantasies: those the storage
+    /// shows, and those this sampler proposed for trials not yet finished (another
+    /// thread may not have written them yet). Forgets proposals of finished trials.
+    pub fn running(
+        &self,
+        view: &StudyView<'_>,
+        current: u64,
+        issued: &mut BTreeMap<u64, Vec<f64>>,
+    ) -> Vec<Vec<f64>> {
+        issued.retain(|n, _| view.trial(*n).is_none_or(|t| !t.state.is_finished()));
+        let mut out: BTreeMap<u64, Vec<f64>> = view
+            .trials_from(self.watermark)
             .filter(|t| t.state == TrialState::Running && t.number != current)
-            .filter_map(|t| self.enc.encode(&t.params, &t.distributions))
-            .collect()
+            .filter_map(|t| Some((t.number, self.enc.encode(&t.params, &t.distributions)?)))
+            .collect();
+        for (n, x) in issued.iter() {
+            if *n != current {
+                out.entry(*n).or_insert_with(|| x.clone());
+            }
+        }
+        out.into_values().collect()
     }
 }
 
