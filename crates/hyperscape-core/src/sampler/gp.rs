@@ -62,7 +62,7 @@ impl Default for GpBuilder {
             n_startup_trials: 10,
             n_candidates: 512,
             n_local_search: 8,
-            local_search_iter: 40,
+            local_search_iter: 30,
             fit_iter: 60,
             max_fit_points: 256,
             refit_growth: 0.1,
@@ -92,7 +92,7 @@ impl GpBuilder {
         self.n_local_search = n;
         self
     }
-    /// Iterations of each local search (default 40).
+    /// Iterations of each local search (default 30).
     pub fn local_search_iter(mut self, n: usize) -> Self {
         self.local_search_iter = n;
         self

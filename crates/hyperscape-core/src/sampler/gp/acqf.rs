@@ -105,6 +105,27 @@ impl Acquisition<'_> {
         v
     }
 
+    /// Values at many points (`m × d`, row-major), batched.
+    pub fn values(&self, xs: &[f64]) -> Vec<f64> {
+        let m = xs.len() / self.objective_dim().max(1);
+        let mut v = vec![0.0; m];
+        if let Some(best) = self.best {
+            for (o, (mu, var)) in v.iter_mut().zip(self.objective.predict_many(xs)) {
+                *o += log_ei(mu, var, best);
+            }
+        }
+        for (gp, thr) in &self.constraints {
+            for (o, (mu, var)) in v.iter_mut().zip(gp.predict_many(xs)) {
+                *o += log_ndtr((thr - mu) / var.sqrt());
+            }
+        }
+        v
+    }
+
+    fn objective_dim(&self) -> usize {
+        self.objective.d()
+    }
+
     /// The value and its gradient (numeric coordinates only).
     pub fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
         let d = x.len();
@@ -166,6 +187,7 @@ pub fn key(x: &[f64]) -> Vec<u64> {
 pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<f64>]) -> Vec<f64> {
     let d = sp.levels.len();
     let mut scored: Vec<(f64, Vec<f64>)> = Vec::with_capacity(s.n_candidates + 4 * s.n_local);
+    let mut cands = Vec::with_capacity(s.n_candidates * d);
     for i in 0..s.n_candidates {
         let mut x: Vec<f64> = (0..d)
             .map(|k| {
@@ -184,9 +206,11 @@ pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<
             })
             .collect();
         (sp.round)(&mut x);
-        let v = acq.value(&x);
+        cands.extend_from_slice(&x);
+    }
+    for (x, v) in cands.chunks(d.max(1)).zip(acq.values(&cands)) {
         if v.is_finite() {
-            scored.push((v, x));
+            scored.push((v, x.to_vec()));
         }
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -221,7 +245,8 @@ pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<
                 &hi,
                 lbfgs::Options {
                     max_iter: s.local_iter,
-                    pg_tol: 1e-6,
+                    pg_tol: 1e-5,
+                    f_tol: 1e-7,
                     ..lbfgs::Options::default()
                 },
             )

@@ -258,6 +258,9 @@ impl Gp {
     pub fn n(&self) -> usize {
         self.chol.n()
     }
+    pub fn d(&self) -> usize {
+        self.is_cat.len()
+    }
 
     /// Adds a point: an O(n²) Cholesky append, or a refactorisation with more jitter
     /// when the new pivot is unsafe (a duplicate point). `false` if that fails too.
@@ -330,6 +333,65 @@ impl Gp {
         self.chol.solve_lower_in_place(&mut k);
         let var = self.hyper.scale() - dot(&k, &k);
         (mu, var.max(1e-12 * self.hyper.scale()))
+    }
+
+    /// Means and variances at many points (`m × d`, row-major), eight at a time: one
+    /// pass over the Cholesky factor serves eight triangular solves.
+    pub fn predict_many(&self, xs: &[f64]) -> Vec<(f64, f64)> {
+        const B: usize = 8;
+        let d = self.is_cat.len();
+        let n = self.n();
+        let scale = self.hyper.scale();
+        let floor = 1e-12 * scale;
+        let mut out = Vec::with_capacity(xs.len() / d.max(1));
+        let mut v = vec![0.0; n * B];
+        for chunk in xs.chunks(B * d.max(1)) {
+            let m = chunk.len() / d.max(1);
+            let mut mu = [0.0; B];
+            for j in 0..n {
+                let xj = &self.x[j * d..(j + 1) * d];
+                for c in 0..B {
+                    let k = if c < m {
+                        scale
+                            * matern52(sqdist(
+                                &chunk[c * d..(c + 1) * d],
+                                xj,
+                                &self.theta,
+                                &self.is_cat,
+                            ))
+                            .0
+                    } else {
+                        0.0
+                    };
+                    v[j * B + c] = k;
+                    mu[c] += self.alpha[j] * k;
+                }
+            }
+            for i in 0..n {
+                let r = self.chol.row(i);
+                let mut s = [0.0; B];
+                for (j, l) in r[..i].iter().enumerate() {
+                    let vj = &v[j * B..j * B + B];
+                    for c in 0..B {
+                        s[c] += l * vj[c];
+                    }
+                }
+                let inv = 1.0 / r[i];
+                for c in 0..B {
+                    v[i * B + c] = (v[i * B + c] - s[c]) * inv;
+                }
+            }
+            let mut q = [0.0; B];
+            for i in 0..n {
+                for c in 0..B {
+                    q[c] += v[i * B + c] * v[i * B + c];
+                }
+            }
+            for c in 0..m {
+                out.push((mu[c], (scale - q[c]).max(floor)));
+            }
+        }
+        out
     }
 
     /// Mean, variance and their gradients with respect to the numeric coordinates of
@@ -432,6 +494,13 @@ mod tests {
         let (m1, v1) = gp.predict(&q);
         let (m2, v2) = full.predict(&q);
         assert!((m1 - m2).abs() < 1e-9 && (v1 - v2).abs() < 1e-9);
+        let many: Vec<f64> = (0..11)
+            .flat_map(|i| [i as f64 / 10.0, 0.3, (i % 3) as f64])
+            .collect();
+        for (i, (m, v)) in gp.predict_many(&many).into_iter().enumerate() {
+            let (m0, v0) = gp.predict(&many[i * 3..i * 3 + 3]);
+            assert!((m - m0).abs() < 1e-9 && (v - v0).abs() < 1e-9);
+        }
         let (mut gm, mut gv) = (vec![0.0; 3], vec![0.0; 3]);
         gp.predict_grad(&q, &mut gm, &mut gv);
         for m in 0..2 {
