@@ -61,7 +61,7 @@ impl Default for GpBuilder {
             seed: None,
             n_startup_trials: 10,
             n_candidates: 512,
-            n_local_search: 8,
+            n_local_search: 4,
             local_search_iter: 30,
             fit_iter: 60,
             max_fit_points: 256,
@@ -87,7 +87,7 @@ impl GpBuilder {
         self.n_candidates = n;
         self
     }
-    /// Local searches (L-BFGS-B) from the best candidates (default 8).
+    /// Local searches (L-BFGS-B) from the best candidates (default 4).
     pub fn n_local_search(mut self, n: usize) -> Self {
         self.n_local_search = n;
         self
