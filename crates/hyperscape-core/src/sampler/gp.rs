@@ -20,6 +20,9 @@
 //! Startup: the first `n_startup_trials` complete trials are scrambled-Sobol points.
 //! Pruned and failed trials are ignored. See `docs/samplers.md`.
 
+// Dense numerical kernels index several arrays by the same coordinate.
+#![allow(clippy::needless_range_loop)]
+
 mod acqf;
 mod lbfgs;
 mod linalg;

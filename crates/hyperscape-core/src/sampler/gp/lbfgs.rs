@@ -104,11 +104,11 @@ pub fn minimize(
         }
         let mut d: Vec<f64> = q.iter().map(|v| -v).collect();
         let mut slope = masked_dot(&d, &g, &free);
-        if !(slope < 0.0) || !slope.is_finite() {
+        if slope.is_nan() || slope >= 0.0 || !slope.is_finite() {
             d = (0..n).map(|i| if free[i] { -g[i] } else { 0.0 }).collect();
             mem.clear();
             slope = masked_dot(&d, &g, &free);
-            if !(slope < 0.0) {
+            if slope.is_nan() || slope >= 0.0 {
                 break;
             }
         }

@@ -462,9 +462,9 @@ mod tests {
             let mut q = p.clone();
             let e = 1e-6;
             q[k] += e;
-            let f1 = neg_log_posterior(&Hyper::from_vec(&q), &x, &y, &cat, &mut vec![0.0; 5]);
+            let f1 = neg_log_posterior(&Hyper::from_vec(&q), &x, &y, &cat, &mut [0.0; 5]);
             q[k] -= 2.0 * e;
-            let f2 = neg_log_posterior(&Hyper::from_vec(&q), &x, &y, &cat, &mut vec![0.0; 5]);
+            let f2 = neg_log_posterior(&Hyper::from_vec(&q), &x, &y, &cat, &mut [0.0; 5]);
             let fd = (f1 - f2) / (2.0 * e);
             assert!(
                 (fd - g[k]).abs() < 1e-4 * (1.0 + fd.abs()),
