@@ -81,6 +81,33 @@ pub fn hypervolume2(points: &[[f64; 2]], r: [f64; 2]) -> f64 {
     crate::sampler::multi::hypervolume_2d(&mut p, r)
 }
 
+/// Hartmann-6 on `[0, 1]^6`; global minimum [`HARTMANN6_MIN`] at
+/// (0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573). Six local minima.
+pub fn hartmann6(x: &[f64; 6]) -> f64 {
+    const ALPHA: [f64; 4] = [1.0, 1.2, 3.0, 3.2];
+    const A: [[f64; 6]; 4] = [
+        [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
+        [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
+        [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
+        [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
+    ];
+    const P: [[f64; 6]; 4] = [
+        [0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
+        [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
+        [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650],
+        [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381],
+    ];
+    -(0..4)
+        .map(|i| {
+            let r: f64 = (0..6).map(|j| A[i][j] * (x[j] - P[i][j]).powi(2)).sum();
+            ALPHA[i] * (-r).exp()
+        })
+        .sum::<f64>()
+}
+
+/// Global minimum of [`hartmann6`].
+pub const HARTMANN6_MIN: f64 = -3.322_368_011_415_51;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +115,8 @@ mod tests {
     fn known_optima() {
         assert!((branin(std::f64::consts::PI, 2.275) - BRANIN_MIN).abs() < 1e-6);
         assert_eq!(rosenbrock(&[1.0, 1.0, 1.0]), 0.0);
+        let h = hartmann6(&[0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]);
+        assert!((h - HARTMANN6_MIN).abs() < 1e-4, "{h}");
     }
 
     #[test]

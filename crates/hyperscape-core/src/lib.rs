@@ -39,7 +39,9 @@ pub use pruner::{
     PatientPruner, PercentilePruner, PruneContext, Pruner, PrunerOptions, SuccessiveHalvingPruner,
     ThresholdPruner, WilcoxonPruner,
 };
-pub use sampler::{CmaEsSampler, GridSampler, RandomSampler, Sampler, SobolSampler, TpeSampler};
+pub use sampler::{
+    CmaEsSampler, GpSampler, GridSampler, RandomSampler, Sampler, SobolSampler, TpeSampler,
+};
 pub use space::{SearchSpace, SpaceDecl};
 pub use storage::{open_storage, InMemoryStorage, Storage};
 pub use study::{

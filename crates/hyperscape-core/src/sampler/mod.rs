@@ -17,6 +17,7 @@
 
 mod auto;
 mod cmaes;
+mod gp;
 mod grid;
 pub mod multi;
 mod nsga2;
@@ -34,6 +35,7 @@ pub use auto::{
     GP_MAX_BUDGET, GP_MAX_DIM, MO_TPE_MAX_BUDGET,
 };
 pub use cmaes::{CmaEsBuilder, CmaEsSampler, CmaEsStats, Restart, RunInfo, StopReason};
+pub use gp::{log_ei, log_h, GpBuilder, GpSampler};
 pub use grid::GridSampler;
 pub use nsga2::{Nsga2Builder, Nsga2Sampler};
 pub use random::RandomSampler;
@@ -196,7 +198,7 @@ fn splitmix64(mut x: u64) -> u64 {
 /// enumerable declared space), `tpe` (univariate), `tpe-multivariate` or `tpe-group`
 /// (multivariate with groups, for conditional spaces), `cmaes`, `cmaes-ipop` or
 /// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts), `nsga2` (NSGA-II),
-/// `ga` (the same elitist genetic algorithm, named for single objectives), `auto` (picks
+/// `ga` (the same elitist genetic algorithm, named for single objectives), `gp` (Gaussian-process Bayesian optimisation), `auto` (picks
 /// one of these from the space, the directions and the registered samplers).
 pub fn sampler_by_name(
     name: &str,
@@ -214,6 +216,7 @@ pub fn sampler_by_name(
                 .build()?,
         ),
         "tpe-group" => Box::new(TpeSampler::builder().seed(seed).group(true).build()?),
+        "gp" => Box::new(GpSampler::builder().seed(seed).build()?),
         "cmaes" => Box::new(CmaEsSampler::builder().seed(seed).build()?),
         "cmaes-ipop" => Box::new(
             CmaEsSampler::builder()
@@ -262,6 +265,7 @@ pub const SAMPLERS: &[&str] = &[
     "tpe",
     "tpe-multivariate",
     "tpe-group",
+    "gp",
     "cmaes",
     "cmaes-ipop",
     "cmaes-bipop",

@@ -1,0 +1,502 @@
+//! Gaussian-process Bayesian optimisation, in the spirit of Optuna's `GPSampler`.
+//!
+//! - **Model**: a GP with a Matérn-5/2 ARD kernel on the unit cube (log parameters
+//!   log-warped, categoricals through a Hamming distance with their own lengthscale;
+//!   see [`model`]), outputs standardised, hyperparameters fitted by maximum a
+//!   posteriori with L-BFGS-B and analytic gradients, warm-started from the last fit.
+//! - **Acquisition**: log expected improvement, plus the log probability of
+//!   feasibility of each constraint (one GP per constraint), maximised over Sobol
+//!   candidates then projected L-BFGS (see [`acqf`]). Ints and steps are rounded at
+//!   proposal time; an already evaluated discrete point is not proposed again.
+//! - **Several objectives**: ParEGO — each trial scalarises the normalised losses with
+//!   its own seeded random weights (augmented Chebyshev) and maximises log EI of that.
+//! - **Parallel workers**: running trials enter as fantasies — for the objective a
+//!   constant liar at the worst value seen, for constraints a kriging believer (the
+//!   posterior mean) — so the variance there collapses and workers spread out.
+//! - **Scale**: the Cholesky factor is kept between trials and grows by an O(n²) append
+//!   per new trial; hyperparameters are refitted only when the data has grown by
+//!   `refit_growth` (10% by default), on at most `max_fit_points` points.
+//!
+//! Startup: the first `n_startup_trials` complete trials are scrambled-Sobol points.
+//! Pruned and failed trials are ignored. See `docs/samplers.md`.
+
+// Dense numerical kernels index several arrays by the same coordinate.
+#![allow(clippy::needless_range_loop)]
+
+mod acqf;
+mod lbfgs;
+mod linalg;
+mod model;
+mod store;
+
+use std::collections::BTreeMap;
+
+use rand::Rng;
+
+use super::{fresh_seed, seeded_uniform, trial_rng, Sampler, TrialContext};
+use crate::error::{Error, Result};
+use crate::param::{Distribution, ParamValue};
+use crate::space::SearchSpace;
+use crate::trial::FrozenTrial;
+use crate::view::StudyView;
+
+pub use acqf::{log_ei, log_h};
+use model::{Gp, Hyper};
+use store::Store;
+
+/// Builds a [`GpSampler`].
+#[derive(Debug, Clone)]
+pub struct GpBuilder {
+    seed: Option<u64>,
+    n_startup_trials: usize,
+    n_candidates: usize,
+    n_local_search: usize,
+    local_search_iter: usize,
+    fit_iter: usize,
+    max_fit_points: usize,
+    refit_growth: f64,
+    fantasies: bool,
+}
+
+impl Default for GpBuilder {
+    fn default() -> Self {
+        Self {
+            seed: None,
+            n_startup_trials: 10,
+            n_candidates: 512,
+            n_local_search: 4,
+            local_search_iter: 30,
+            fit_iter: 60,
+            max_fit_points: 256,
+            refit_growth: 0.1,
+            fantasies: true,
+        }
+    }
+}
+
+impl GpBuilder {
+    /// Seed of every random draw; `None` (default) takes one from the OS.
+    pub fn seed(mut self, seed: Option<u64>) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Complete trials drawn quasi-randomly (Sobol) before the GP starts (default 10).
+    pub fn n_startup_trials(mut self, n: usize) -> Self {
+        self.n_startup_trials = n;
+        self
+    }
+    /// Quasi-random candidates scored per proposal (default 512).
+    pub fn n_candidates(mut self, n: usize) -> Self {
+        self.n_candidates = n;
+        self
+    }
+    /// Local searches (L-BFGS-B) from the best candidates (default 4).
+    pub fn n_local_search(mut self, n: usize) -> Self {
+        self.n_local_search = n;
+        self
+    }
+    /// Iterations of each local search (default 30).
+    pub fn local_search_iter(mut self, n: usize) -> Self {
+        self.local_search_iter = n;
+        self
+    }
+    /// Iterations of each hyperparameter fit (default 60).
+    pub fn fit_iter(mut self, n: usize) -> Self {
+        self.fit_iter = n;
+        self
+    }
+    /// Most points a hyperparameter fit looks at (a seeded subset beyond; default 256).
+    pub fn max_fit_points(mut self, n: usize) -> Self {
+        self.max_fit_points = n;
+        self
+    }
+    /// Refit the hyperparameters once the data has grown by this fraction since the
+    /// last fit (default 0.1; 0 refits at every trial).
+    pub fn refit_growth(mut self, f: f64) -> Self {
+        self.refit_growth = f;
+        self
+    }
+    /// Treat running trials of other workers as kriging-believer fantasies (default true).
+    pub fn fantasies(mut self, yes: bool) -> Self {
+        self.fantasies = yes;
+        self
+    }
+
+    /// Checks the settings.
+    pub fn build(self) -> Result<GpSampler> {
+        let bad = |m: &str| Err(Error::InvalidSampler(format!("gp: {m}")));
+        if self.n_candidates == 0 {
+            return bad("n_candidates must be at least 1");
+        }
+        if self.max_fit_points < 2 {
+            return bad("max_fit_points must be at least 2");
+        }
+        if !(self.refit_growth.is_finite() && self.refit_growth >= 0.0) {
+            return bad(&format!(
+                "refit_growth must be finite and non-negative, got {}",
+                self.refit_growth
+            ));
+        }
+        Ok(GpSampler {
+            seed: self.seed.unwrap_or_else(fresh_seed),
+            cfg: self,
+            store: None,
+            models: Vec::new(),
+            issued: BTreeMap::new(),
+        })
+    }
+}
+
+/// One GP (objective or constraint) kept across trials.
+#[derive(Debug, Clone)]
+struct Model {
+    hyper: Hyper,
+    gp: Option<Gp>,
+    n_fit: usize,
+}
+
+/// The GP sampler. Build with [`GpSampler::builder`].
+#[derive(Debug)]
+pub struct GpSampler {
+    seed: u64,
+    cfg: GpBuilder,
+    store: Option<Store>,
+    /// Objective model, then one per constraint.
+    models: Vec<Model>,
+    /// Points proposed for trials that may not have reported them yet.
+    issued: BTreeMap<u64, Vec<f64>>,
+}
+
+/// Standardises `v` in place; returns nothing useful when all values are equal.
+fn standardise(v: &mut [f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    let sd = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
+    v.iter_mut().for_each(|x| *x = (*x - mean) / sd);
+    (mean, sd)
+}
+
+impl GpSampler {
+    pub fn builder() -> GpBuilder {
+        GpBuilder::default()
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn sobol_point(
+        &self,
+        trial: &TrialContext,
+        space: &SearchSpace,
+    ) -> BTreeMap<String, ParamValue> {
+        let index = (trial.number % (1 << 16)) as u32;
+        let seed = (self.seed as u32) ^ ((self.seed >> 32) as u32) ^ 0x6770_0000;
+        space
+            .iter()
+            .enumerate()
+            .map(|(dim, (name, dist))| {
+                let u = if (dim as u32) < sobol_burley::NUM_DIMENSIONS {
+                    sobol_burley::sample(index, dim as u32, seed) as f64
+                } else {
+                    trial_rng(self.seed, trial.number, name).random()
+                };
+                (name.clone(), dist.from_unit(u))
+            })
+            .collect()
+    }
+
+    /// Objective targets (maximised, standardised): the loss, or for several
+    /// objectives the trial's ParEGO scalarisation.
+    fn objective_targets(&self, store: &Store, trial: &TrialContext) -> Vec<f64> {
+        let m = store.obs.first().map_or(1, |o| o.loss.len());
+        let mut y: Vec<f64> = if m == 1 {
+            store.obs.iter().map(|o| -o.loss[0]).collect()
+        } else {
+            let mut rng = trial_rng(self.seed, trial.number, "gp:parego");
+            let mut w: Vec<f64> = (0..m).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
+            let sum: f64 = w.iter().sum();
+            w.iter_mut().for_each(|v| *v /= sum);
+            let lo: Vec<f64> = (0..m)
+                .map(|j| {
+                    store
+                        .obs
+                        .iter()
+                        .map(|o| o.loss[j])
+                        .fold(f64::INFINITY, f64::min)
+                })
+                .collect();
+            let hi: Vec<f64> = (0..m)
+                .map(|j| {
+                    store
+                        .obs
+                        .iter()
+                        .map(|o| o.loss[j])
+                        .fold(f64::NEG_INFINITY, f64::max)
+                })
+                .collect();
+            store
+                .obs
+                .iter()
+                .map(|o| {
+                    let f: Vec<f64> = (0..m)
+                        .map(|j| w[j] * (o.loss[j] - lo[j]) / (hi[j] - lo[j]).max(1e-12))
+                        .collect();
+                    -(f.iter().fold(f64::NEG_INFINITY, |a, b| a.max(*b))
+                        + 0.05 * f.iter().sum::<f64>())
+                })
+                .collect()
+        };
+        standardise(&mut y);
+        y
+    }
+
+    /// Brings `model` up to date with the first `n` rows and targets `y`: an O(n²)
+    /// append per new row, or a refit (and refactorisation) when the data has grown
+    /// enough since the last fit.
+    fn update_model(
+        cfg: &GpBuilder,
+        seed: u64,
+        model: &mut Model,
+        store: &Store,
+        rows: &[usize],
+        y: &[f64],
+    ) {
+        let d = store.enc.d();
+        let n = rows.len();
+        let grown = n as f64 >= model.n_fit as f64 * (1.0 + cfg.refit_growth);
+        let stale = model.gp.as_ref().is_none_or(|g| g.n() > n);
+        if grown && n > model.n_fit || stale {
+            let fit_rows: Vec<usize> = if n > cfg.max_fit_points {
+                let mut idx: Vec<usize> = (0..n).collect();
+                let mut rng = trial_rng(seed, n as u64, "gp:fit-subset");
+                for i in 0..cfg.max_fit_points {
+                    let j = rng.random_range(i..n);
+                    idx.swap(i, j);
+                }
+                idx.truncate(cfg.max_fit_points);
+                idx.sort_unstable();
+                idx
+            } else {
+                (0..n).collect()
+            };
+            let fx: Vec<f64> = fit_rows
+                .iter()
+                .flat_map(|&i| store.row(rows[i]).iter().copied())
+                .collect();
+            let fy: Vec<f64> = fit_rows.iter().map(|&i| y[i]).collect();
+            model.hyper = model::fit(&model.hyper, &fx, &fy, &store.enc.is_cat, cfg.fit_iter);
+            model.n_fit = n;
+            let x: Vec<f64> = rows
+                .iter()
+                .flat_map(|&i| store.row(i).iter().copied())
+                .collect();
+            model.gp = Gp::new(model.hyper.clone(), &store.enc.is_cat, &x);
+        } else if let Some(gp) = &mut model.gp {
+            for &i in &rows[gp.n()..] {
+                if !gp.push(store.row(i)) {
+                    model.gp = None;
+                    break;
+                }
+            }
+        }
+        if let Some(gp) = &mut model.gp {
+            debug_assert_eq!(gp.n(), n);
+            let _ = d;
+            gp.set_y(y);
+        }
+    }
+
+    /// Adds running trials as fantasies: observed at `lie` (constant liar) or, without
+    /// one, at the posterior mean (kriging believer).
+    fn with_fantasies(gp: &Gp, y: &[f64], pending: &[Vec<f64>], lie: Option<f64>) -> Option<Gp> {
+        let mut g = gp.clone();
+        let mut y = y.to_vec();
+        for p in pending {
+            y.push(lie.unwrap_or_else(|| gp.predict(p).0));
+            if !g.push(p) {
+                return None;
+            }
+        }
+        g.set_y(&y);
+        Some(g)
+    }
+
+    fn propose(
+        &mut self,
+        view: &StudyView<'_>,
+        trial: &TrialContext,
+    ) -> Option<BTreeMap<String, ParamValue>> {
+        let store = self.store.as_ref()?;
+        let n = store.n();
+        let rows: Vec<usize> = (0..n).collect();
+        let y = self.objective_targets(store, trial);
+        // Constraints: as many as the first trial that set them.
+        let n_cons = store
+            .obs
+            .iter()
+            .find_map(|o| o.constraints.as_ref().map(|c| c.len()))
+            .unwrap_or(0);
+        let d = store.enc.d();
+        while self.models.len() < 1 + n_cons {
+            self.models.push(Model {
+                hyper: Hyper::default_for(d),
+                gp: None,
+                n_fit: 0,
+            });
+        }
+        Self::update_model(&self.cfg, self.seed, &mut self.models[0], store, &rows, &y);
+        let mut cons_data = Vec::new();
+        for j in 0..n_cons {
+            let crow: Vec<usize> = (0..n)
+                .filter(|&i| {
+                    store.obs[i]
+                        .constraints
+                        .as_ref()
+                        .is_some_and(|c| c.len() == n_cons)
+                })
+                .collect();
+            let mut cy: Vec<f64> = crow
+                .iter()
+                .map(|&i| store.obs[i].constraints.as_ref().map_or(0.0, |c| c[j]))
+                .collect();
+            if crow.len() < 2 {
+                continue;
+            }
+            let (mean, sd) = standardise(&mut cy);
+            // Feasible c ≤ 0 is, in standardised units, z ≤ (0 − mean)/sd.
+            Self::update_model(
+                &self.cfg,
+                self.seed,
+                &mut self.models[1 + j],
+                store,
+                &crow,
+                &cy,
+            );
+            cons_data.push((1 + j, cy, -mean / sd));
+        }
+        let best = (0..n)
+            .filter(|&i| store.obs[i].feasible())
+            .map(|i| y[i])
+            .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v))));
+        let incumbent = (0..n)
+            .filter(|&i| store.obs[i].feasible())
+            .max_by(|&a, &b| y[a].total_cmp(&y[b]))
+            .map(|i| store.row(i).to_vec());
+        let pending = if self.cfg.fantasies {
+            store.running(view, trial.number, &mut self.issued)
+        } else {
+            Vec::new()
+        };
+        let obj_gp = self.models[0].gp.as_ref()?;
+        let fantasised = |gp: &Gp, y: &[f64], lie: Option<f64>| {
+            if pending.is_empty() {
+                None
+            } else {
+                Self::with_fantasies(gp, y, &pending, lie)
+            }
+        };
+        // The objective lies pessimistically (the worst value seen): the mean dips
+        // where a worker is busy, so other workers look elsewhere.
+        let worst = y.iter().copied().fold(f64::INFINITY, f64::min);
+        let obj_f = fantasised(obj_gp, &y, Some(worst));
+        let mut cons_f = Vec::new();
+        for (m, cy, thr) in &cons_data {
+            if let Some(gp) = self.models[*m].gp.as_ref() {
+                cons_f.push((fantasised(gp, cy, None), gp, *thr));
+            }
+        }
+        let acq = acqf::Acquisition {
+            objective: obj_f.as_ref().unwrap_or(obj_gp),
+            best,
+            constraints: cons_f
+                .iter()
+                .map(|(f, g, t)| (f.as_ref().unwrap_or(g), *t))
+                .collect(),
+        };
+        let mut exclude = store.keys.clone();
+        exclude.extend(pending.iter().map(|p| acqf::key(p)));
+        let enc = &store.enc;
+        let round = |x: &mut [f64]| enc.round(x);
+        let space = acqf::Space {
+            levels: &enc.levels,
+            round: &round,
+            exclude: &exclude,
+        };
+        let mut rng = trial_rng(self.seed, trial.number, "gp:acq");
+        let search = acqf::Search {
+            n_candidates: self.cfg.n_candidates,
+            n_local: self.cfg.n_local_search,
+            local_iter: self.cfg.local_search_iter,
+            seed: rng.random(),
+        };
+        let starts: Vec<Vec<f64>> = incumbent.into_iter().collect();
+        let x = acqf::optimize(&acq, &space, search, &starts);
+        let out = enc.decode(&x);
+        if self.cfg.fantasies {
+            self.issued.insert(trial.number, x);
+        }
+        Some(out)
+    }
+}
+
+fn is_single(d: &Distribution) -> bool {
+    matches!(d, Distribution::Categorical { choices } if choices.len() == 1)
+}
+
+impl Sampler for GpSampler {
+    fn name(&self) -> &str {
+        "gp"
+    }
+
+    fn infer_relative_search_space(
+        &mut self,
+        view: &StudyView<'_>,
+        _trial: &TrialContext,
+    ) -> SearchSpace {
+        let mut s = match view.declared_space() {
+            Some(s) => s.clone(),
+            None => view.intersection_space(),
+        };
+        s.0.retain(|_, d| !is_single(d));
+        s
+    }
+
+    fn sample_relative(
+        &mut self,
+        view: &StudyView<'_>,
+        trial: &TrialContext,
+        space: &SearchSpace,
+    ) -> Result<BTreeMap<String, ParamValue>> {
+        if space.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        if self.store.as_ref().is_none_or(|s| s.enc.space != *space) {
+            self.store = Some(Store::new(space));
+            self.models.clear();
+            self.issued.clear();
+        }
+        if let Some(s) = &mut self.store {
+            s.refresh(view);
+        }
+        let n = self.store.as_ref().map_or(0, |s| s.n());
+        if n < self.cfg.n_startup_trials.max(2) {
+            return Ok(self.sobol_point(trial, space));
+        }
+        Ok(self
+            .propose(view, trial)
+            .unwrap_or_else(|| self.sobol_point(trial, space)))
+    }
+
+    fn sample_independent(
+        &mut self,
+        _view: &StudyView<'_>,
+        trial: &TrialContext,
+        name: &str,
+        distribution: &Distribution,
+    ) -> Result<ParamValue> {
+        Ok(seeded_uniform(self.seed, trial, name, distribution))
+    }
+
+    fn after_trial(&mut self, _view: &StudyView<'_>, _trial: &FrozenTrial) {}
+}
