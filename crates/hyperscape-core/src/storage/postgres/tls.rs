@@ -126,10 +126,10 @@ fn build(mode: Mode, root_cert: Option<&str>) -> Result<Connector, String> {
     }
     b.danger_accept_invalid_certs(!check_chain);
     b.danger_accept_invalid_hostnames(!check_host);
-    let c = b
-        .build()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?;
-    Ok(Connector::Tls(postgres_native_tls::MakeTlsConnector::new(c)))
+    let c = b.build().map_err(|e| format!("cannot set up TLS: {e}"))?;
+    Ok(Connector::Tls(postgres_native_tls::MakeTlsConnector::new(
+        c,
+    )))
 }
 
 #[cfg(test)]
@@ -158,7 +158,10 @@ mod tests {
             };
             assert!(e.contains("postgres-tls"), "{e}");
         }
-        assert!(matches!(connector(Mode::Prefer, None), Ok(Connector::Plain)));
+        assert!(matches!(
+            connector(Mode::Prefer, None),
+            Ok(Connector::Plain)
+        ));
     }
 
     #[cfg(feature = "postgres-tls")]
@@ -167,7 +170,10 @@ mod tests {
         let Err(e) = connector(Mode::VerifyFull, Some("/nonexistent/root.crt")) else {
             panic!("a missing sslrootcert was accepted")
         };
-        assert!(e.contains("cannot read sslrootcert `/nonexistent/root.crt`"), "{e}");
+        assert!(
+            e.contains("cannot read sslrootcert `/nonexistent/root.crt`"),
+            "{e}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "not a certificate").unwrap();
@@ -177,7 +183,13 @@ mod tests {
         };
         assert!(e.contains("sslrootcert"), "{e}");
         // `require` with no file checks nothing, so needs nothing.
-        assert!(matches!(connector(Mode::Require, None), Ok(Connector::Tls(_))));
-        assert!(matches!(connector(Mode::VerifyFull, Some("system")), Ok(Connector::Tls(_))));
+        assert!(matches!(
+            connector(Mode::Require, None),
+            Ok(Connector::Tls(_))
+        ));
+        assert!(matches!(
+            connector(Mode::VerifyFull, Some("system")),
+            Ok(Connector::Tls(_))
+        ));
     }
 }

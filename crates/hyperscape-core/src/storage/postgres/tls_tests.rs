@@ -71,8 +71,8 @@ fn verify_full_checks_the_certificate() {
     let s = PostgresStorage::open(&trusted).unwrap();
     assert!(encrypted(&s));
     // `require` with a root file checks the chain (as libpq): this one passes.
-    let s = PostgresStorage::open(&with(&url, &format!("sslmode=require&sslrootcert={cert}")))
-        .unwrap();
+    let s =
+        PostgresStorage::open(&with(&url, &format!("sslmode=require&sslrootcert={cert}"))).unwrap();
     assert!(encrypted(&s));
 }
 

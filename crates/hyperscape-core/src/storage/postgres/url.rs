@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
-use crate::error::Error;
 use super::tls::{self, Connector};
+use crate::error::Error;
 use crate::storage::redact_url;
 
 /// Default of how long transient failures (server down, restarting) are retried.
