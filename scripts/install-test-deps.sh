@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides the Rust toolchain. Idempotent.
-# Today: python3 (external-command objectives in the CLI tests).
+# Today: python3 (external-command objectives in the CLI tests); the openssl CLI (the
+# TLS test server's certificate); OpenSSL's headers and pkg-config (the feature
+# `postgres-tls` builds native-tls against the system's OpenSSL).
 set -euo pipefail
 need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

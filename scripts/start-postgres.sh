@@ -4,6 +4,11 @@
 #   export HYPERSCAPE_TEST_POSTGRES_URL=postgresql://hyperscape:PASSWORD@127.0.0.1:PORT/hyperscape
 #   export HYPERSCAPE_TEST_POSTGRES_PGDATA=...   (the cluster's data directory)
 #   export HYPERSCAPE_TEST_POSTGRES_PG_CTL=...   (pg_ctl for that cluster: `$it stop -m fast`, `$it start`)
+#   export HYPERSCAPE_TEST_POSTGRES_SSL_CERT=... (only with TLS, below: the server's certificate)
+#
+# With HYPERSCAPE_TEST_POSTGRES_SSL=1 the server also accepts TLS (`ssl = on`, plain text
+# still allowed), with a self-signed certificate for 127.0.0.1 and localhost made here
+# by the openssl CLI; the TLS tests connect with `sslrootcert=` that certificate.
 #
 # Installs Debian's `postgresql` when initdb/pg_ctl are missing (as root). The cluster
 # lives in a directory of the temp dir named after this checkout, so running the script
@@ -117,9 +122,37 @@ if [ "$("${psql_admin[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = 'hype
   "${psql_admin[@]}" -c "CREATE DATABASE hyperscape OWNER hyperscape"
 fi
 
+ssl_line=""
+if [ "${HYPERSCAPE_TEST_POSTGRES_SSL:-0}" = 1 ]; then
+  tls="$state/tls"
+  if [ ! -f "$tls/server.crt" ]; then
+    command -v openssl >/dev/null 2>&1 || { echo "openssl CLI not found (Debian: apt-get install openssl)" >&2; exit 1; }
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=127.0.0.1" \
+      -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+      -keyout "$tls/server.key" -out "$tls/server.crt" >"$tls/openssl.log" 2>&1 \
+      || { cat "$tls/openssl.log" >&2; exit 1; }
+    chmod 600 "$tls/server.key"
+    chmod 644 "$tls/server.crt"
+    [ "$(id -u)" = 0 ] && chown "$owner" "$tls/server.key" "$tls/server.crt"
+  fi
+  if [ "$("${psql_admin[@]}" -tAc "SHOW ssl")" != on ]; then
+    "${psql_admin[@]}" -c "ALTER SYSTEM SET ssl_cert_file = '$tls/server.crt'" \
+      -c "ALTER SYSTEM SET ssl_key_file = '$tls/server.key'" -c "ALTER SYSTEM SET ssl = on" \
+      -c "SELECT pg_reload_conf()" >/dev/null
+    for _ in $(seq 1 50); do
+      [ "$("${psql_admin[@]}" -tAc "SHOW ssl")" = on ] && break
+      sleep 0.1
+    done
+    [ "$("${psql_admin[@]}" -tAc "SHOW ssl")" = on ] || { tail -5 "$state/server.log" >&2; echo "the server did not turn TLS on" >&2; exit 1; }
+  fi
+  ssl_line="
+export HYPERSCAPE_TEST_POSTGRES_SSL_CERT=$tls/server.crt"
+fi
+
 env_lines="export HYPERSCAPE_TEST_POSTGRES_URL=postgresql://hyperscape:$password@127.0.0.1:$port/hyperscape
 export HYPERSCAPE_TEST_POSTGRES_PGDATA=$data
-export HYPERSCAPE_TEST_POSTGRES_PG_CTL=$state/pg_ctl"
+export HYPERSCAPE_TEST_POSTGRES_PG_CTL=$state/pg_ctl$ssl_line"
 echo "$env_lines"
 if [ -n "$out_file" ]; then
   echo "$env_lines" >"$out_file"

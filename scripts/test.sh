@@ -16,7 +16,8 @@ echo "== PostgreSQL test server"
 # A throwaway server for the PostgreSQL storage tests, stopped (and deleted) on exit.
 pg_env="$(mktemp)"
 trap 'scripts/stop-postgres.sh || true; rm -f "$pg_env"' EXIT
-scripts/start-postgres.sh "$pg_env" >/dev/null
+# With TLS on (plain text still accepted), for the `sslmode` tests.
+HYPERSCAPE_TEST_POSTGRES_SSL=1 scripts/start-postgres.sh "$pg_env" >/dev/null
 # shellcheck disable=SC1090
 source "$pg_env"
 echo "== cargo test"

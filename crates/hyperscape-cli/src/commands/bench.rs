@@ -150,7 +150,10 @@ fn storage(a: BenchStorageArgs) -> Result<i32> {
         .iter()
         .filter(|t| t.state == TrialState::Failed)
         .count() as u64;
-    if recorded != complete || complete != a.trials {
+    // Two trials with one number, or trials past the budget: work done twice.
+    let numbers: std::collections::HashSet<u64> = trials.iter().map(|t| t.number).collect();
+    let duplicated = (recorded - numbers.len() as u64) + recorded.saturating_sub(a.trials);
+    if recorded != complete || complete != a.trials || duplicated != 0 {
         errors += 1;
     }
     for m in &messages {
@@ -169,6 +172,7 @@ fn storage(a: BenchStorageArgs) -> Result<i32> {
             "recorded": recorded,
             "complete": complete,
             "failed": failed,
+            "duplicated": duplicated,
             "errors": errors,
             "wall_seconds": wall,
             "startup_seconds": startup,

@@ -36,6 +36,7 @@ mod attrs;
 mod conn;
 mod rows;
 mod schema;
+mod tls;
 mod url;
 
 use std::collections::{BTreeMap, HashMap};
@@ -677,3 +678,5 @@ impl Storage for PostgresStorage {
 
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, feature = "postgres-tls"))]
+mod tls_tests;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, IsolationLevel, NoTls, Row, Statement};
+use postgres::{Client, IsolationLevel, Row, Statement};
 
 use super::url::Target;
 use crate::error::Error;
@@ -188,7 +188,7 @@ impl Pool {
                 return Ok(conn);
             }
         }
-        let client = self.target.config.connect(NoTls)?;
+        let client = self.target.connector.connect(&self.target.config)?;
         Ok(Conn {
             client,
             statements: HashMap::new(),

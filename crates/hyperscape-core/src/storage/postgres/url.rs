@@ -3,15 +3,15 @@
 //! `postgresql://user[:password]@host[:port]/db[?param=value&...]` (or `postgres://`).
 //! User, password and database are percent-decoded; the password may also come from
 //! `PGPASSWORD`, the user from `PGUSER`. Query parameters: `sslmode`
-//! (`disable`/`allow`/`prefer`, or `require`/`verify-ca`/`verify-full`, refused: this
-//! build has no TLS), `connect_timeout` (seconds), `application_name`, and hyperscape's
+//! (`disable`/`allow`/`prefer`/`require`/`verify-ca`/`verify-full`, see `tls`; the last
+//! three need the feature `postgres-tls`), `sslrootcert` (a PEM file of trusted roots,
+//! or `system`), `connect_timeout` (seconds), `application_name`, and hyperscape's
 //! own, stripped before connecting: `hyperscape_retry_secs` (how long to retry while
 //! the server is unreachable) and `hyperscape_schema` (the schema holding the tables).
 
 use std::time::Duration;
 
-use postgres::config::SslMode;
-
+use super::tls::{self, Connector};
 use crate::error::Error;
 use crate::storage::redact_url;
 
@@ -31,6 +31,8 @@ pub(super) struct Target {
     pub shown: String,
     pub schema: String,
     pub retry: Duration,
+    /// Plain text or TLS, from `sslmode` and `sslrootcert`.
+    pub connector: Connector,
 }
 
 fn decode(s: &str, what: &str, url: &str) -> Result<String, Error> {
@@ -148,33 +150,20 @@ pub(super) fn parse_with(url: &str, env: impl Fn(&str) -> Option<String>) -> Res
     // Notice a dead peer (a machine gone from the network) within about a minute.
     config.keepalives_idle(Duration::from_secs(30));
     config.application_name("hyperscape");
-    config.ssl_mode(SslMode::Prefer);
 
+    let mut ssl = tls::Mode::Prefer;
+    let mut root_cert = None;
     let mut schema = DEFAULT_SCHEMA.to_string();
     let mut retry = None;
     for kv in query.split('&').filter(|kv| !kv.is_empty()) {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         let v = decode(v, &format!("parameter `{k}`"), url)?;
         match k {
-            "sslmode" => match v.as_str() {
-                "disable" => {
-                    config.ssl_mode(SslMode::Disable);
-                }
-                // Without TLS support, `prefer` and `allow` connect in plain text.
-                "allow" | "prefer" => {
-                    config.ssl_mode(SslMode::Prefer);
-                }
-                "require" | "verify-ca" | "verify-full" => {
-                    return Err(bad(
-                        url,
-                        &format!(
-                            "sslmode={v} needs TLS, which this build of hyperscape lacks; \
-                             use sslmode=prefer or disable (or a local TLS tunnel)"
-                        ),
-                    ))
-                }
-                other => return Err(bad(url, &format!("unknown sslmode `{other}`"))),
-            },
+            "sslmode" => {
+                ssl = tls::Mode::parse(&v)
+                    .ok_or_else(|| bad(url, &format!("unknown sslmode `{v}`")))?;
+            }
+            "sslrootcert" => root_cert = Some(v),
             "connect_timeout" => {
                 config.connect_timeout(secs(&v, k, url)?.max(Duration::from_secs(1)));
             }
@@ -195,8 +184,8 @@ pub(super) fn parse_with(url: &str, env: impl Fn(&str) -> Option<String>) -> Res
                 return Err(bad(
                     url,
                     &format!(
-                        "unknown parameter `{other}` (known: sslmode, connect_timeout, \
-                         application_name, hyperscape_retry_secs, hyperscape_schema)"
+                        "unknown parameter `{other}` (known: sslmode, sslrootcert, \
+                         connect_timeout, application_name, hyperscape_retry_secs, hyperscape_schema)"
                     ),
                 ))
             }
@@ -209,6 +198,8 @@ pub(super) fn parse_with(url: &str, env: impl Fn(&str) -> Option<String>) -> Res
             None => DEFAULT_RETRY,
         },
     };
+    config.ssl_mode(ssl.ssl_mode());
+    let connector = tls::connector(ssl, root_cert.as_deref()).map_err(|r| bad(url, &r))?;
     // Every unqualified table name is one of the schema's.
     config.options(&format!("-c search_path={schema}"));
     Ok(Target {
@@ -216,6 +207,7 @@ pub(super) fn parse_with(url: &str, env: impl Fn(&str) -> Option<String>) -> Res
         shown: redact_url(url),
         schema,
         retry,
+        connector,
     })
 }
 
@@ -226,7 +218,7 @@ pub(super) fn parse(url: &str) -> Result<Target, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use postgres::config::Host;
+    use postgres::config::{Host, SslMode};
 
     fn no_env(_: &str) -> Option<String> {
         None
@@ -279,7 +271,13 @@ mod tests {
             ("postgresql://u:pw@h", "no database name"),
             ("postgresql://h/db", "no user name"),
             ("postgresql://u:pw@h:99999/db", "invalid port"),
+            #[cfg(not(feature = "postgres-tls"))]
             ("postgresql://u:pw@h/db?sslmode=require", "needs TLS"),
+            #[cfg(feature = "postgres-tls")]
+            (
+                "postgresql://u:pw@h/db?sslmode=verify-ca&sslrootcert=/nonexistent.pem",
+                "cannot read sslrootcert",
+            ),
             ("postgresql://u:pw@h/db?sslmode=bogus", "unknown sslmode"),
             ("postgresql://u:pw@h/db?frobnicate=1", "unknown parameter"),
             (
