@@ -49,53 +49,6 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-fn mixed_objective(t: &mut hyperscape_core::Trial) -> hyperscape_core::Result<f64> {
-    let a = t.suggest_float("a", -5.0, 5.0)?;
-    let b = t.suggest_float_log("b", 1e-4, 1.0)?;
-    let c = t.suggest_float_step("c", 0.0, 1.0, 0.1)?;
-    let k = t.suggest_int("k", 1, 20)?;
-    let m = t.suggest_int_log("m", 1, 1000)?;
-    let s = t.suggest_int_step("s", 0, 30, 5)?;
-    let cat = t.suggest_categorical("cat", ["x", "y", "z"])?;
-    Ok(a * a
-        + (b.log10() + 2.0).powi(2)
-        + (c - 0.3).powi(2)
-        + ((k - 7) as f64).abs()
-        + ((m as f64).ln() - 3.0).powi(2)
-        + (s as f64 - 15.0).abs() / 5.0
-        + if cat.as_str() == Some("y") { 0.0 } else { 1.0 })
-}
-
-#[test]
-fn every_kind_stays_in_bounds_in_every_mode() {
-    for mode in ["tpe", "tpe-multivariate", "tpe-group"] {
-        let s = study(sampler_by_name(mode, Some(3), None).unwrap());
-        s.optimize(mixed_objective, 40).unwrap();
-        for t in s.trials().unwrap() {
-            assert_eq!(t.state, TrialState::Complete, "{mode}: {:?}", t.fail_reason);
-            for (name, v) in &t.params {
-                t.distributions[name].check_value(name, v).unwrap();
-            }
-        }
-    }
-}
-
-#[test]
-fn seeded_runs_are_reproducible() {
-    for mode in ["tpe", "tpe-multivariate", "tpe-group"] {
-        let run = || {
-            let s = study(sampler_by_name(mode, Some(11), None).unwrap());
-            s.optimize(mixed_objective, 30).unwrap();
-            s.trials()
-                .unwrap()
-                .into_iter()
-                .map(|t| t.params)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(run(), run(), "{mode}");
-    }
-}
-
 #[test]
 fn tpe_beats_random_on_branin() {
     let seeds = 0..6u64;
