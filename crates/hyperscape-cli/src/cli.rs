@@ -82,6 +82,10 @@ pub enum StorageCommand {
 pub enum BenchCommand {
     /// Throughput of a storage under several worker processes (null objective).
     Storage(BenchStorageArgs),
+    /// Optimisation quality of samplers on test problems with known optima (regret).
+    Quality(BenchQualityArgs),
+    /// Per-trial ask+tell cost of a sampler, in process and in memory.
+    Overhead(BenchOverheadArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -509,4 +513,63 @@ pub struct BenchWorkerArgs {
     pub study: String,
     #[command(flatten)]
     pub storage: StorageArg,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    hyperscape bench quality --problem branin --sampler tpe --budget 100 --seeds 5\n  \
+    hyperscape bench quality --problem hartmann6 --sampler random,tpe,gp --budget 50 --seeds 3 --jobs 2 --format json\n\n\
+For each seed 0..K, runs an in-memory study of N trials on the problem's declared space\n\
+with the sampler seeded by that seed, and records the best-so-far curve. Regret is the\n\
+distance of the best value to the problem's known optimum. --jobs runs seeds in\n\
+parallel; each study stays sequential, so the results do not depend on it.\n\n\
+Problems: branin, hartmann6, rosenbrock-5d, ackley-10d, levy-10d, styblinski-tang-10d,\n\
+sphere-20d, branin-mixed, branin-conditional.")]
+pub struct BenchQualityArgs {
+    /// Test problem (see below).
+    #[arg(long)]
+    pub problem: String,
+    /// Sampler, or several separated by commas (then the JSON output is an array).
+    #[arg(long, default_value = "tpe")]
+    pub sampler: String,
+    /// Trials per study.
+    #[arg(long, default_value_t = 100)]
+    pub budget: usize,
+    /// Studies (seeds 0..K) per sampler.
+    #[arg(long, default_value_t = 5)]
+    pub seeds: u64,
+    /// Studies to run in parallel (threads).
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    group(ArgGroup::new("dimensions").required(true).args(["dims", "space"])),
+    after_help = "Examples:\n  \
+    hyperscape bench overhead --sampler tpe --dims 10 --trials 1000\n  \
+    hyperscape bench overhead --sampler gp --space space.toml --trials 200 --format json\n\n\
+Runs ask + tell in process on an in-memory study with a trivial objective (the sum of\n\
+the parameters mapped to the unit interval) and reports the time per trial."
+)]
+pub struct BenchOverheadArgs {
+    /// Sampler.
+    #[arg(long)]
+    pub sampler: String,
+    /// A D-dimensional float space x0..x{D-1} in [0, 1].
+    #[arg(long)]
+    pub dims: Option<usize>,
+    /// A TOML search space instead of --dims.
+    #[arg(long)]
+    pub space: Option<PathBuf>,
+    /// Trials to run.
+    #[arg(long, default_value_t = 1000)]
+    pub trials: usize,
+    /// Seed of the sampler.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }

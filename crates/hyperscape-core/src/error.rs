@@ -129,6 +129,10 @@ pub enum Error {
     /// cannot judge.
     #[error("invalid pruner settings: {0}")]
     InvalidPruner(String),
+
+    /// A benchmark problem name that [`crate::problems::problem_by_name`] does not know.
+    #[error("unknown problem `{name}`; known problems: {known}")]
+    UnknownProblem { name: String, known: String },
 }
 
 impl Error {

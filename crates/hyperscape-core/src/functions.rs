@@ -108,6 +108,52 @@ pub fn hartmann6(x: &[f64; 6]) -> f64 {
 /// Global minimum of [`hartmann6`].
 pub const HARTMANN6_MIN: f64 = -3.322_368_011_415_51;
 
+/// Ackley in any dimension (a = 20, b = 0.2, c = 2 pi), usually on `[-32.768, 32.768]^n`;
+/// minimum 0 at the origin, surrounded by a regular grid of local minima.
+pub fn ackley(x: &[f64]) -> f64 {
+    use std::f64::consts::{E, PI};
+    if x.is_empty() {
+        return 0.0;
+    }
+    let n = x.len() as f64;
+    let sq = x.iter().map(|v| v * v).sum::<f64>() / n;
+    let cos = x.iter().map(|v| (2.0 * PI * v).cos()).sum::<f64>() / n;
+    // Clamped at 0: rounding can leave -4e-16 at the origin.
+    (-20.0 * (-0.2 * sq.sqrt()).exp() - cos.exp() + 20.0 + E).max(0.0)
+}
+
+/// Levy in any dimension, usually on `[-10, 10]^n`; minimum 0 at (1, ..., 1).
+pub fn levy(x: &[f64]) -> f64 {
+    use std::f64::consts::PI;
+    let w: Vec<f64> = x.iter().map(|v| 1.0 + (v - 1.0) / 4.0).collect();
+    let (Some(first), Some(last)) = (w.first(), w.last()) else {
+        return 0.0;
+    };
+    let head = (PI * first).sin().powi(2);
+    let middle: f64 = w[..w.len() - 1]
+        .iter()
+        .map(|wi| (wi - 1.0).powi(2) * (1.0 + 10.0 * (PI * wi + 1.0).sin().powi(2)))
+        .sum();
+    let tail = (last - 1.0).powi(2) * (1.0 + (2.0 * PI * last).sin().powi(2));
+    head + middle + tail
+}
+
+/// Styblinski-Tang in any dimension, usually on `[-5, 5]^n`:
+/// `0.5 * sum(x^4 - 16 x^2 + 5 x)`. Minimum `n * STYBLINSKI_TANG_MIN_PER_DIM` at
+/// `x_i = STYBLINSKI_TANG_ARGMIN` for every `i`.
+pub fn styblinski_tang(x: &[f64]) -> f64 {
+    0.5 * x
+        .iter()
+        .map(|v| v.powi(4) - 16.0 * v * v + 5.0 * v)
+        .sum::<f64>()
+}
+
+/// The coordinate of the minimum of [`styblinski_tang`]: the root of `4x^3 - 32x + 5`
+/// near -2.9035.
+pub const STYBLINSKI_TANG_ARGMIN: f64 = -2.903_534_027_771_177;
+/// The minimum of [`styblinski_tang`] per dimension.
+pub const STYBLINSKI_TANG_MIN_PER_DIM: f64 = -39.166_165_703_771_41;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +163,29 @@ mod tests {
         assert_eq!(rosenbrock(&[1.0, 1.0, 1.0]), 0.0);
         let h = hartmann6(&[0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]);
         assert!((h - HARTMANN6_MIN).abs() < 1e-4, "{h}");
+    }
+
+    #[test]
+    fn ackley_levy_styblinski_tang_optima() {
+        assert!(ackley(&[0.0; 10]).abs() < 1e-12, "{}", ackley(&[0.0; 10]));
+        assert!(ackley(&[0.5; 10]) > 1.0);
+        assert!(ackley(&[1.0, 0.0]) > 1.0, "a local minimum is worse");
+        assert!(levy(&[1.0; 10]).abs() < 1e-12, "{}", levy(&[1.0; 10]));
+        assert!(levy(&[0.0; 10]) > 0.1);
+        let st = styblinski_tang(&[STYBLINSKI_TANG_ARGMIN; 10]);
+        assert!(
+            (st - 10.0 * STYBLINSKI_TANG_MIN_PER_DIM).abs() < 1e-9,
+            "{st}"
+        );
+        // The argmin is a stationary point: 4x^3 - 32x + 5 = 0 there.
+        let x = STYBLINSKI_TANG_ARGMIN;
+        assert!((4.0 * x.powi(3) - 32.0 * x + 5.0).abs() < 1e-9);
+        // ... and the global minimum of the one-dimensional term on [-5, 5].
+        let grid_min = (0..=100_000)
+            .map(|i| styblinski_tang(&[-5.0 + 10.0 * i as f64 / 100_000.0]))
+            .fold(f64::INFINITY, f64::min);
+        assert!(grid_min >= STYBLINSKI_TANG_MIN_PER_DIM - 1e-9, "{grid_min}");
+        assert!(grid_min - STYBLINSKI_TANG_MIN_PER_DIM < 1e-6, "{grid_min}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod error;
 pub mod export;
 pub mod functions;
 pub mod param;
+pub mod problems;
 pub mod pruner;
 pub mod sampler;
 pub mod space;
@@ -34,6 +35,7 @@ pub mod view;
 
 pub use error::{Error, Result};
 pub use param::{Distribution, ParamValue};
+pub use problems::{problem_by_name, Problem};
 pub use pruner::{
     pruner_by_name, Decision, HyperbandPruner, MedianPruner, NopPruner, ParetoPruner,
     PatientPruner, PercentilePruner, PruneContext, Pruner, PrunerOptions, SuccessiveHalvingPruner,

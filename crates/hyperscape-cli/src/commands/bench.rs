@@ -33,6 +33,8 @@ const WORKER_COMMAND: &str = "__bench-worker";
 pub fn execute(c: BenchCommand) -> Result<i32> {
     match c {
         BenchCommand::Storage(a) => storage(a),
+        BenchCommand::Quality(a) => super::bench_harness::quality(a),
+        BenchCommand::Overhead(a) => super::bench_harness::overhead(a),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod ask;
 mod bench;
+mod bench_harness;
 mod best;
 mod delete;
 pub mod demo;
