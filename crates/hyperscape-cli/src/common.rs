@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use hyperscape_core::sampler::{sampler_by_name, SAMPLERS};
+use hyperscape_core::sampler::SAMPLERS;
 use hyperscape_core::{
     Direction, Error, HeartbeatConfig, Pruner, PrunerOptions, Sampler, SpaceDecl, Storage, Study,
 };
@@ -70,14 +70,21 @@ pub fn load_space(path: &Path) -> Result<SpaceDecl> {
 }
 
 /// Builds the named sampler for `space`.
-pub fn sampler(name: &str, seed: Option<u64>, space: &SpaceDecl) -> Result<Box<dyn Sampler>> {
+/// `budget`: the trials this run will ask for, when known (`auto` chooses with it).
+pub fn sampler(
+    name: &str,
+    seed: Option<u64>,
+    space: &SpaceDecl,
+    budget: Option<usize>,
+) -> Result<Box<dyn Sampler>> {
     if !SAMPLERS.contains(&name) {
         bail!(
             "unknown sampler `{name}` (available: {})",
             SAMPLERS.join(", ")
         );
     }
-    sampler_by_name(name, seed, Some(space)).with_context(|| format!("sampler `{name}`"))
+    hyperscape_core::sampler::sampler_by_name_with_budget(name, seed, Some(space), budget)
+        .with_context(|| format!("sampler `{name}`"))
 }
 
 /// Builds the named pruner with its settings.

@@ -437,3 +437,46 @@ fn conditional_parameters_fall_back_to_random() {
     assert!(trials.iter().all(|t| t.state == TrialState::Complete));
     assert!(trials.iter().any(|t| t.params.contains_key("x")));
 }
+
+/// The study's budget reaches `auto` through `sampler_by_name_with_budget`: with a small
+/// budget on a continuous space it picks GP rather than its budget-less fallback (TPE
+/// multivariate), so the two runs share the Sobol start-up and then part.
+#[test]
+fn auto_uses_the_budget_hint() {
+    use hyperscape_core::sampler::sampler_by_name_with_budget;
+    let space = hyperscape_core::SpaceDecl::new()
+        .param("x1", hyperscape_core::Distribution::float(-5.0, 10.0))
+        .unwrap()
+        .param("x2", hyperscape_core::Distribution::float(0.0, 15.0))
+        .unwrap();
+    let go = |budget: Option<usize>| -> Vec<BTreeMap<String, ParamValue>> {
+        let s = Study::builder("auto-budget")
+            .boxed_sampler(
+                sampler_by_name_with_budget("auto", Some(9), Some(&space), budget).unwrap(),
+            )
+            .space(space.search_space())
+            .build()
+            .unwrap();
+        s.optimize(
+            |t| -> hyperscape_core::Result<f64> {
+                let p = t.suggest_space(&space)?;
+                Ok(hyperscape_core::functions::branin(
+                    p["x1"].as_f64().unwrap(),
+                    p["x2"].as_f64().unwrap(),
+                ))
+            },
+            16,
+        )
+        .unwrap();
+        s.trials().unwrap().into_iter().map(|t| t.params).collect()
+    };
+    // A budget of 100 keeps the default start-up of 10 trials (smaller budgets shorten it).
+    let (hinted, plain) = (go(Some(100)), go(None));
+    assert_eq!(hinted[..10], plain[..10], "same Sobol start-up");
+    assert_ne!(
+        hinted[10..],
+        plain[10..],
+        "a different sampler after the start-up"
+    );
+    assert_eq!(hinted, go(Some(100)), "still reproducible");
+}

@@ -12,7 +12,7 @@ use crate::output;
 
 pub fn execute(a: AskArgs) -> Result<i32> {
     let space = common::load_space(&a.space)?;
-    let sampler = common::sampler(&a.sampler.sampler, a.sampler.seed, &space)?;
+    let sampler = common::sampler(&a.sampler.sampler, a.sampler.seed, &space, None)?;
     let study = common::create_or_load(OpenStudy {
         name: &a.study,
         storage: common::open_storage(&a.storage.storage)?,

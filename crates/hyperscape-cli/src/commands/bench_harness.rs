@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use hyperscape_core::problems::{problem_by_name, Problem};
-use hyperscape_core::sampler::sampler_by_name;
+use hyperscape_core::sampler::{sampler_by_name, sampler_by_name_with_budget};
 use hyperscape_core::{Direction, Distribution, Error, SpaceDecl, Study, TrialState};
 use serde_json::{json, Value};
 
@@ -125,7 +125,7 @@ fn run_seed(
     seed: u64,
     budget: usize,
 ) -> Result<Vec<Option<f64>>> {
-    let s = sampler_by_name(sampler, Some(seed), Some(&problem.space))?;
+    let s = sampler_by_name_with_budget(sampler, Some(seed), Some(&problem.space), Some(budget))?;
     let study = Study::builder(format!("bench-{}-{sampler}-{seed}", problem.name))
         .directions(problem.directions.clone())
         .boxed_sampler(s)

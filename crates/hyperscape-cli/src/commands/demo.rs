@@ -55,7 +55,7 @@ pub fn execute(a: DemoArgs) -> Result<i32> {
         name: &a.study,
         storage: common::open_storage(&a.storage.storage)?,
         directions: Some(vec![Direction::Minimize]),
-        sampler: common::sampler(&a.sampler, a.seed, &space)?,
+        sampler: common::sampler(&a.sampler, a.seed, &space, Some(a.trials))?,
         heartbeat: None,
         space: &space,
         pruner: None,

@@ -59,7 +59,7 @@ impl RunConfig {
         common::pruner(&a.pruner.pruner, &pruner_options)?;
         let space = common::load_space(&a.space)?;
         // Fail early on an unknown sampler or a grid that cannot be enumerated.
-        common::sampler(&a.sampler.sampler, a.sampler.seed, &space)?;
+        common::sampler(&a.sampler.sampler, a.sampler.seed, &space, None)?;
         Ok(Self {
             directions: common::requested_directions(a.direction, &space),
             study: a.study,
@@ -89,7 +89,7 @@ pub fn execute(args: RunArgs) -> Result<i32> {
         name: &cfg.study,
         storage: common::open_storage(&cfg.storage)?,
         directions: cfg.directions.clone(),
-        sampler: common::sampler(&cfg.sampler, cfg.seed, &cfg.space)?,
+        sampler: common::sampler(&cfg.sampler, cfg.seed, &cfg.space, Some(cfg.trials))?,
         heartbeat: Some(cfg.heartbeat),
         space: &cfg.space,
         pruner: Some(common::pruner(&cfg.pruner, &cfg.pruner_options)?),

@@ -38,7 +38,7 @@ fn spec_from_args(a: &StudyCreateArgs) -> Result<(StudySpec, Vec<Direction>)> {
     }
     let space = common::load_space(&a.space)?;
     // Fail early on an unknown sampler or a grid that cannot be enumerated.
-    common::sampler(&a.sampler.sampler, a.sampler.seed, &space)?;
+    common::sampler(&a.sampler.sampler, a.sampler.seed, &space, None)?;
     let directions =
         common::requested_directions(a.direction, &space).unwrap_or(vec![Direction::Minimize]);
     let mut spec = StudySpec::new(space, a.command.clone());

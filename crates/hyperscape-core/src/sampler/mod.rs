@@ -205,6 +205,17 @@ pub fn sampler_by_name(
     seed: Option<u64>,
     space: Option<&crate::space::SpaceDecl>,
 ) -> Result<Box<dyn Sampler>> {
+    sampler_by_name_with_budget(name, seed, space, None)
+}
+
+/// [`sampler_by_name`] with the study's trial budget, when it is known: `auto` uses it
+/// to choose (GP for small budgets, CMA-ES for large ones); other samplers ignore it.
+pub fn sampler_by_name_with_budget(
+    name: &str,
+    seed: Option<u64>,
+    space: Option<&crate::space::SpaceDecl>,
+    budget: Option<usize>,
+) -> Result<Box<dyn Sampler>> {
     Ok(match name {
         "random" => Box::new(RandomSampler::new(seed)),
         "sobol" | "qmc" => Box::new(SobolSampler::new(seed)),
@@ -236,6 +247,7 @@ pub fn sampler_by_name(
             AutoSampler::builder()
                 .seed(seed)
                 .space(space.cloned())
+                .budget(budget)
                 .build(),
         ),
         "grid" => {

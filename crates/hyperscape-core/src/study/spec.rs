@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::HeartbeatConfig;
 use crate::error::{Error, Result};
-use crate::sampler::{sampler_by_name, Sampler, SAMPLERS};
+use crate::sampler::{sampler_by_name_with_budget, Sampler, SAMPLERS};
 use crate::space::SpaceDecl;
 use crate::storage::{Storage, StudyId, StudyRecord};
 
@@ -209,8 +209,14 @@ impl StudySpec {
     /// The sampler of a worker: the named sampler with the spec's seed, wrapped in a
     /// [`super::BudgetSampler`] when the study has a budget.
     pub fn sampler(&self) -> Result<Box<dyn Sampler>> {
-        let inner = sampler_by_name(&self.sampler, self.seed, Some(&self.space))?;
-        let Some(slots) = self.budget()? else {
+        let budget = self.budget()?;
+        let inner = sampler_by_name_with_budget(
+            &self.sampler,
+            self.seed,
+            Some(&self.space),
+            budget.map(|b| b as usize),
+        )?;
+        let Some(slots) = budget else {
             return Ok(inner);
         };
         let mut b = super::BudgetSampler::new(inner, slots)
