@@ -173,6 +173,25 @@ impl FrozenTrial {
             .next_back()
             .map(|(s, v)| (*s, *v))
     }
+
+    /// The constraint values reported with `Trial::set_constraints` (`<= 0` satisfied):
+    /// `None` when none were reported, `Some(Err(()))` when the attribute is not a list
+    /// of finite numbers (written by something else).
+    pub fn constraints(&self) -> Option<Result<Vec<f64>, ()>> {
+        self.system_attrs.get(CONSTRAINTS_ATTR).map(|v| {
+            serde_json::from_value::<Vec<f64>>(v.clone())
+                .ok()
+                .filter(|c| c.iter().all(|x| x.is_finite()))
+                .ok_or(())
+        })
+    }
+
+    /// Total constraint violation (the sum of the positive parts): `None` without
+    /// constraints, infinite when the stored values are unreadable, 0 when feasible.
+    pub fn constraint_violation(&self) -> Option<f64> {
+        self.constraints()
+            .map(|c| c.map_or(f64::INFINITY, |c| c.iter().map(|x| x.max(0.0)).sum()))
+    }
 }
 
 /// A trial to create: its starting state and any fixed parameters.

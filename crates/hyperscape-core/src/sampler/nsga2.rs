@@ -32,7 +32,7 @@ use super::{fresh_seed, seeded_uniform, trial_rng, Sampler, TrialContext};
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
 use crate::space::SearchSpace;
-use crate::trial::{FrozenTrial, TrialState, CONSTRAINTS_ATTR};
+use crate::trial::{FrozenTrial, TrialState};
 use crate::view::StudyView;
 
 /// Builds an [`Nsga2Sampler`].
@@ -156,12 +156,7 @@ impl Member {
         {
             return None;
         }
-        let violation = t.system_attrs.get(CONSTRAINTS_ATTR).map_or(0.0, |v| {
-            serde_json::from_value::<Vec<f64>>(v.clone())
-                .ok()
-                .filter(|c| c.iter().all(|x| x.is_finite()))
-                .map_or(f64::INFINITY, |c| c.iter().map(|x| x.max(0.0)).sum())
-        });
+        let violation = t.constraint_violation().unwrap_or(0.0);
         Some(Member {
             number: t.number,
             loss: values

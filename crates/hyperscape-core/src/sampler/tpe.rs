@@ -27,7 +27,7 @@ use super::{fresh_seed, seeded_uniform, trial_rng, Sampler, TrialContext};
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
 use crate::space::SearchSpace;
-use crate::trial::{FrozenTrial, TrialState, CONSTRAINTS_ATTR};
+use crate::trial::{FrozenTrial, TrialState};
 use crate::view::StudyView;
 
 use parzen::{Mixture, Model, ParzenSettings};
@@ -258,12 +258,7 @@ impl Store {
             }
             _ => return,
         };
-        let violation = t.system_attrs.get(CONSTRAINTS_ATTR).map(|v| {
-            serde_json::from_value::<Vec<f64>>(v.clone())
-                .ok()
-                .filter(|c| c.iter().all(|x| x.is_finite()))
-                .map_or(f64::INFINITY, |c| c.iter().map(|x| x.max(0.0)).sum())
-        });
+        let violation = t.constraint_violation();
         let idx = self.obs.len();
         let obs = Obs {
             number: t.number,

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::param::{Distribution, ParamValue};
 use crate::space::SearchSpace;
-use crate::trial::{Direction, FrozenTrial, TrialState, CONSTRAINTS_ATTR};
+use crate::trial::{Direction, FrozenTrial, TrialState};
 use crate::view::StudyView;
 
 /// The encoding of one joint search space.
@@ -218,11 +218,7 @@ impl Store {
         let Some(x) = self.enc.encode(&t.params, &t.distributions) else {
             return;
         };
-        let constraints = t
-            .system_attrs
-            .get(CONSTRAINTS_ATTR)
-            .and_then(|v| serde_json::from_value::<Vec<f64>>(v.clone()).ok())
-            .filter(|c| c.iter().all(|v| v.is_finite()));
+        let constraints = t.constraints().and_then(Result::ok);
         self.keys.insert(super::acqf::key(&x));
         self.x.extend_from_slice(&x);
         self.obs.push(Obs {
