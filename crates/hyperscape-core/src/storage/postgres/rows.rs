@@ -2,61 +2,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
 use postgres::Row;
 
 use super::conn::{Fail, Tx, R};
 use crate::error::Error;
 use crate::param::{Distribution, ParamValue};
+pub(super) use crate::storage::codec::{
+    opt_datetime, parse_json, to_datetime, to_i64, to_u64, values_from_json, values_to_json,
+};
 use crate::storage::{StudyRecord, TrialId};
 use crate::trial::{Direction, FrozenTrial};
 
 pub(super) fn corrupt(what: impl std::fmt::Display) -> Fail {
     Fail::App(Error::Storage(format!("corrupt storage: {what}")))
-}
-
-pub(super) fn to_datetime(micros: i64) -> R<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt(format!("timestamp {micros}")))
-}
-
-fn opt_datetime(micros: Option<i64>) -> R<Option<DateTime<Utc>>> {
-    micros.map(to_datetime).transpose()
-}
-
-pub(super) fn to_i64(v: u64, what: &str) -> R<i64> {
-    i64::try_from(v).map_err(|_| Fail::App(Error::Storage(format!("{what} {v} is too large"))))
-}
-
-pub(super) fn to_u64(v: i64, what: &str) -> R<u64> {
-    u64::try_from(v).map_err(|_| corrupt(format!("negative {what} {v}")))
-}
-
-pub(super) fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> R<T> {
-    serde_json::from_str(s).map_err(|e| corrupt(format!("{what}: {e}")))
-}
-
-/// Objective values as JSON; non-finite values (which JSON lacks) as strings.
-pub(super) fn values_to_json(values: &[f64]) -> String {
-    let v: Vec<serde_json::Value> = values
-        .iter()
-        .map(|x| match serde_json::Number::from_f64(*x) {
-            Some(n) => serde_json::Value::Number(n),
-            None => serde_json::Value::String(x.to_string()),
-        })
-        .collect();
-    serde_json::Value::Array(v).to_string()
-}
-
-fn values_from_json(s: &str) -> R<Vec<f64>> {
-    let v: Vec<serde_json::Value> = parse_json(s, "trial values")?;
-    v.iter()
-        .map(|x| match x {
-            serde_json::Value::Number(n) => n.as_f64(),
-            serde_json::Value::String(s) => s.parse().ok(),
-            _ => None,
-        })
-        .map(|x| x.ok_or_else(|| corrupt(format!("trial values {s}"))))
-        .collect()
 }
 
 pub(super) type Attrs = BTreeMap<String, serde_json::Value>;
