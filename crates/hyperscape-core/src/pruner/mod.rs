@@ -144,6 +144,14 @@ pub trait Pruner: Send + Sync {
 
     /// The decision after a report. `view` is filtered to the trial's bracket.
     fn decide(&self, view: &StudyView<'_>, trial: &PruneContext<'_>) -> Result<Decision>;
+
+    /// Whether `decide` compares the trial with other trials. When it does (the
+    /// default), each report first refreshes the view from the storage, so peers in
+    /// other workers count; a pruner that judges the trial alone returns `false` and
+    /// spares every report that read.
+    fn judges_against_peers(&self) -> bool {
+        true
+    }
 }
 
 /// Never prunes.
@@ -156,6 +164,9 @@ impl Pruner for NopPruner {
     }
     fn decide(&self, _view: &StudyView<'_>, _trial: &PruneContext<'_>) -> Result<Decision> {
         Ok(Decision::proceed())
+    }
+    fn judges_against_peers(&self) -> bool {
+        false
     }
 }
 

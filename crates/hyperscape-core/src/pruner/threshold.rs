@@ -47,6 +47,9 @@ impl Pruner for ThresholdPruner {
     fn name(&self) -> &str {
         "threshold"
     }
+    fn judges_against_peers(&self) -> bool {
+        false
+    }
     fn decide(&self, _view: &StudyView<'_>, t: &PruneContext<'_>) -> Result<Decision> {
         let Some(step) = t.last_step() else {
             return Ok(Decision::proceed());

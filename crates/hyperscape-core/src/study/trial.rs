@@ -303,8 +303,11 @@ impl Trial {
     /// Asks the pruner, against a fresh view filtered to this trial's bracket, and
     /// stores the records its decision carries.
     fn decide(&mut self, step: u64) -> Result<bool> {
-        // Peers running in other threads or processes may have reported since the ask.
-        self.inner.refresh()?;
+        // Peers running in other threads or processes may have reported since the ask;
+        // a pruner that judges the trial alone needs no fresh view.
+        if self.inner.pruner.judges_against_peers() {
+            self.inner.refresh()?;
+        }
         let ctx = PruneContext {
             number: self.number,
             step,
