@@ -11,6 +11,7 @@
 //! show a URL with [`redact_url`], never as given (it may hold a password). Every backend passes the same conformance suite
 //! (`storage::conformance`, feature `testkit`: the `storage_conformance_tests!` macro).
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod codec;
 #[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
