@@ -185,3 +185,32 @@ pub struct Loaded {
     pub train: Dataset,
     pub test: Option<Dataset>,
 }
+
+/// One entry of the dataset catalogue (`hyperscape datasets`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetInfo {
+    pub name: &'static str,
+    pub task: Task,
+    pub n_samples: usize,
+    pub n_features: usize,
+    /// `None` for regression.
+    pub n_classes: Option<usize>,
+    /// Where the data come from (crate, registry package, file shipped with hyperscape).
+    pub source: &'static str,
+    /// Whether `load` can read it on this machine now (registry data need
+    /// `scripts/fetch-datasets.sh`).
+    pub installed: bool,
+}
+
+/// Every named dataset, installed or not.
+pub fn catalog() -> Vec<DatasetInfo> {
+    Vec::new()
+}
+
+/// A named dataset (see [`catalog`]).
+pub fn load(name: &str) -> Result<Loaded> {
+    Err(Error::Dataset {
+        name: name.to_string(),
+        reason: "unknown dataset".into(),
+    })
+}
