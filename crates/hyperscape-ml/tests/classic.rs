@@ -1,4 +1,4 @@
-//! The classical models (`svm`, `knn`, `rf`, and `gbt` with the `lightgbm` feature) on
+//! The classical models (`svm`, `knn`, `rf`, `gbt`) on
 //! small real datasets: they beat trivial baselines by a clear margin on held-out
 //! rows, seeded fits are reproducible, fidelity settings apply, and bad
 //! hyperparameters are typed errors naming the parameter.
@@ -333,11 +333,7 @@ fn rf_rejects_bad_hyperparameters() {
 // Every classical model
 
 fn classic_models() -> Vec<&'static str> {
-    let mut m = vec!["svm", "knn", "rf"];
-    if cfg!(feature = "lightgbm") {
-        m.push("gbt");
-    }
-    m
+    vec!["svm", "knn", "rf", "gbt"]
 }
 
 #[test]
@@ -431,4 +427,103 @@ fn models_default_spaces_name_the_tuned_hyperparameters() {
     let gamma = svm.get("gamma").unwrap();
     assert_eq!(gamma.distribution, Distribution::float_log(1e-4, 1e1));
     assert!(gamma.condition.is_some(), "gamma only for non-linear kernels");
+}
+
+// ---------------------------------------------------------------------------------
+// Gradient-boosted trees
+
+#[test]
+fn gbt_beats_the_majority_class() {
+    let p = params(&[("n_estimators", 60.into()), ("max_depth", 3.into())]);
+    let (acc, base) = accuracy("gbt", &p, &breast_cancer());
+    assert!(acc >= 0.93 && acc > base + 0.25, "breast cancer: {acc} vs {base}");
+    // Ten classes: one booster per class.
+    let (acc, base) = accuracy("gbt", &p, &digits_subset());
+    assert!(acc >= 0.8 && acc > base + 0.6, "digits: {acc} vs {base}");
+}
+
+#[test]
+fn gbt_regression_beats_the_mean() {
+    let p = params(&[
+        ("n_estimators", 100.into()),
+        ("learning_rate", 0.05.into()),
+        ("max_depth", 2.into()),
+        ("subsample", 0.8.into()),
+    ]);
+    let r = r2("gbt", &p, &diabetes());
+    assert!(r > 0.3, "r2 {r}");
+}
+
+#[test]
+fn gbt_reports_every_round_and_stops_when_told() {
+    let data = iris();
+    let (train, valid) = holdout(&data);
+    let m = model_by_name("gbt").unwrap();
+    assert!(m.iterative());
+    let p = params(&[("n_estimators", 30.into()), ("learning_rate", 0.3.into())]);
+
+    // Every round is reported, in order, with validation metrics that improve.
+    let mut seen: Vec<(u32, f64)> = Vec::new();
+    let mut record = |step: u32, m: &hyperscape_ml::Metrics| {
+        seen.push((step, m["cross_entropy"]));
+        hyperscape_ml::Control::Continue
+    };
+    let mut opts = FitOptions::seeded(0);
+    opts.valid = Some(&valid);
+    opts.on_epoch = Some(&mut record);
+    let full = m.fit(&p, &train, opts).unwrap().predict(&valid).unwrap();
+    assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), (1..=30).collect::<Vec<_>>());
+    assert!(seen[29].1 < seen[0].1 * 0.5, "{seen:?}");
+    // The last report is the returned model's score.
+    let last = evaluate(&full, &valid.target).unwrap()["cross_entropy"];
+    assert!((last - seen[29].1).abs() < 1e-6, "{last} vs {:?}", seen[29]);
+
+    // Stop after round 4: no further report, and the model is the 4-round model.
+    let mut calls = 0;
+    let mut stop = |step: u32, _: &hyperscape_ml::Metrics| {
+        calls += 1;
+        if step == 4 {
+            hyperscape_ml::Control::Stop
+        } else {
+            hyperscape_ml::Control::Continue
+        }
+    };
+    let mut opts = FitOptions::seeded(0);
+    opts.valid = Some(&valid);
+    opts.on_epoch = Some(&mut stop);
+    let stopped = m.fit(&p, &train, opts).unwrap().predict(&valid).unwrap();
+    assert_eq!(calls, 4);
+    let stopped_ce = evaluate(&stopped, &valid.target).unwrap()["cross_entropy"];
+    assert!((stopped_ce - seen[3].1).abs() < 1e-6, "{stopped_ce} vs {:?}", seen[3]);
+
+    // The same 4 rounds through the fidelity give the same model.
+    let mut opts = FitOptions::seeded(0);
+    opts.fidelity.epochs = Some(4);
+    let four = m.fit(&p, &train, opts).unwrap().predict(&valid).unwrap();
+    assert_eq!(four, stopped);
+}
+
+#[test]
+fn gbt_seed_matters_with_sampling() {
+    let data = breast_cancer();
+    let (train, test) = holdout(&data);
+    let m = model_by_name("gbt").unwrap();
+    let p = params(&[
+        ("n_estimators", 20.into()),
+        ("subsample", 0.5.into()),
+        ("colsample", 0.5.into()),
+    ]);
+    let run = |seed: u64| m.fit(&p, &train, FitOptions::seeded(seed)).unwrap().predict(&test).unwrap();
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+}
+
+#[test]
+fn gbt_rejects_bad_hyperparameters() {
+    let data = iris();
+    assert_param_error("gbt", params(&[("learning_rate", 0.0.into())]), &data, "learning_rate");
+    assert_param_error("gbt", params(&[("n_estimators", 0.into())]), &data, "n_estimators");
+    assert_param_error("gbt", params(&[("subsample", 1.5.into())]), &data, "subsample");
+    assert_param_error("gbt", params(&[("lambda_l2", (-1.0).into())]), &data, "lambda_l2");
+    assert_param_error("gbt", params(&[("eta", 0.1.into())]), &data, "eta");
 }

@@ -5,7 +5,7 @@ use crate::model::Model;
 
 #[cfg(feature = "classic")]
 pub(crate) mod common;
-#[cfg(feature = "lightgbm")]
+#[cfg(feature = "classic")]
 pub mod gbt;
 #[cfg(feature = "classic")]
 pub mod knn;
@@ -32,12 +32,10 @@ pub(crate) fn by_name(name: &str) -> Option<Result<Box<dyn Model>>> {
         "knn" => Some(Ok(Box::new(knn::Knn))),
         #[cfg(feature = "classic")]
         "rf" => Some(Ok(Box::new(rf::RandomForest))),
-        #[cfg(not(feature = "classic"))]
-        "svm" | "knn" | "rf" => missing("classic"),
-        #[cfg(feature = "lightgbm")]
+        #[cfg(feature = "classic")]
         "gbt" => Some(Ok(Box::new(gbt::GradientBoosting))),
-        #[cfg(not(feature = "lightgbm"))]
-        "gbt" => missing("lightgbm"),
+        #[cfg(not(feature = "classic"))]
+        "svm" | "knn" | "rf" | "gbt" => missing("classic"),
         "logreg" | "mlp" | "lenet" => missing("classic/neural"),
         _ => None,
     }
