@@ -5,7 +5,8 @@
 //! positive number, or `"scale"` = 1 / (n_features · Var(X)) as in scikit-learn, the
 //! default), `degree` and `coef0` of the polynomial kernel `(gamma·⟨x, x'⟩ + coef0)^degree`,
 //! and for regression `epsilon`, the width of the insensitive tube in units of the
-//! target's standard deviation (the target is standardised too). Parameters of
+//! target's standard deviation (the target is standardised too), and `tol`, the
+//! solver's stopping tolerance (1e-3, as in libsvm). Parameters of
 //! another kernel (`gamma` with `linear`, `degree` with `rbf`) are checked and then
 //! ignored, so flat search spaces work as well as conditional ones.
 //!
@@ -59,6 +60,8 @@ struct Config {
     kernel: Kernel,
     gamma: Gamma,
     epsilon: f64,
+    /// The solver's stopping tolerance on the maximal KKT violation.
+    tol: f64,
 }
 
 fn read_config(params: &Params, task: Task) -> Result<Config> {
@@ -79,6 +82,7 @@ fn read_config(params: &Params, task: Task) -> Result<Config> {
     let degree = r.int("degree", 3, 1, 10)? as f64;
     let coef0 = r.float("coef0", 1.0, 0.0, 1e3)?;
     let epsilon = r.float("epsilon", 0.1, 0.0, 10.0)?;
+    let tol = r.float("tol", 1e-3, 1e-12, 1.0)?;
     r.finish()?;
     let _ = task;
     let kernel = match kernel {
@@ -91,6 +95,7 @@ fn read_config(params: &Params, task: Task) -> Result<Config> {
         kernel,
         gamma,
         epsilon,
+        tol,
     })
 }
 
@@ -117,13 +122,17 @@ impl FeatureMap {
 /// Sets the kernel on linfa-svm parameters (a macro because classification and
 /// regression parameters are different types with the same builder methods).
 macro_rules! with_kernel {
-    ($params:expr, $kernel:expr, $gamma:expr) => {
+    ($params:expr, $kernel:expr, $gamma:expr, $tol:expr) => {
+        // libsvm's tolerance, 1e-3 (linfa's default, 1e-7, costs several times the
+        // time for no accuracy). linfa's shrinking stays off: in linfa-svm 0.8.1 it
+        // underflows an index (solver_smo.rs:655) on multi-class problems.
         match $kernel {
             Kernel::Linear => $params.linear_kernel(),
             // linfa's Gaussian kernel is exp(-|x - x'|² / eps).
             Kernel::Rbf => $params.gaussian_kernel(1.0 / $gamma),
             Kernel::Poly { degree, coef0 } => $params.polynomial_kernel(coef0, degree),
         }
+        .eps($tol)
     };
 }
 
@@ -241,7 +250,7 @@ impl Model for SupportVectorMachine {
                     let xs = x.select(ndarray::Axis(0), &rows);
                     let ys: Array1<bool> = rows.iter().map(|&i| labels[i] == pos).collect();
                     let params = Svm::<f64, bool>::params().pos_neg_weights(config.c, config.c);
-                    let svm = with_kernel!(params, config.kernel, gamma)
+                    let svm = with_kernel!(params, config.kernel, gamma, config.tol)
                         .fit(&linfa::Dataset::new(xs, ys))
                         .map_err(|e| common::backend_err(NAME, e))?;
                     Ok(Pair { neg, pos, svm })
@@ -264,7 +273,7 @@ impl Model for SupportVectorMachine {
                 let y_scale = if sd > 0.0 { sd } else { 1.0 };
                 let ys: Array1<f64> = y.iter().map(|v| (v - y_mean) / y_scale).collect();
                 let params = Svm::<f64, f64>::params().c_svr(config.c, Some(config.epsilon));
-                let svm = with_kernel!(params, config.kernel, gamma)
+                let svm = with_kernel!(params, config.kernel, gamma, config.tol)
                     .fit(&linfa::Dataset::new(x, ys))
                     .map_err(|e| common::backend_err(NAME, e))?;
                 (
