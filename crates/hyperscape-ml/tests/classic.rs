@@ -46,7 +46,12 @@ fn digits_subset() -> Dataset {
     let d = smartcore::dataset::digits::load_dataset();
     let n = 600;
     let labels = d.target[..n].iter().map(|&y| y as u32).collect();
-    classes("digits", d.data[..n * d.num_features].to_vec(), d.num_features, labels)
+    classes(
+        "digits",
+        d.data[..n * d.num_features].to_vec(),
+        d.num_features,
+        labels,
+    )
 }
 
 fn diabetes() -> Dataset {
@@ -157,7 +162,10 @@ fn corners(space: &SpaceDecl) -> Vec<Params> {
 #[test]
 fn svm_beats_the_majority_class_on_breast_cancer_and_iris() {
     let (acc, base) = accuracy("svm", &Params::new(), &breast_cancer());
-    assert!(acc >= 0.95 && acc > base + 0.25, "breast cancer: {acc} vs {base}");
+    assert!(
+        acc >= 0.95 && acc > base + 0.25,
+        "breast cancer: {acc} vs {base}"
+    );
     // Three classes: one-vs-one.
     let (acc, base) = accuracy("svm", &params(&[("C", 10.0.into())]), &iris());
     assert!(acc >= 0.9 && acc > base + 0.5, "iris: {acc} vs {base}");
@@ -170,7 +178,10 @@ fn svm_beats_the_majority_class_on_breast_cancer_and_iris() {
         ("gamma", 0.05.into()),
     ]);
     let (acc, base) = accuracy("svm", &poly, &digits_subset());
-    assert!(acc >= 0.9 && acc > base + 0.6, "poly digits: {acc} vs {base}");
+    assert!(
+        acc >= 0.9 && acc > base + 0.6,
+        "poly digits: {acc} vs {base}"
+    );
 }
 
 #[test]
@@ -178,7 +189,13 @@ fn svm_gamma_matters_and_scale_is_the_default() {
     let data = breast_cancer();
     let (train, test) = holdout(&data);
     let default = fit_predict("svm", &Params::new(), &train, &test, 0);
-    let scale = fit_predict("svm", &params(&[("gamma", "scale".into())]), &train, &test, 0);
+    let scale = fit_predict(
+        "svm",
+        &params(&[("gamma", "scale".into())]),
+        &train,
+        &test,
+        0,
+    );
     assert_eq!(default, scale);
     // An enormous gamma makes every training point its own island: no better than
     // the majority class on new rows.
@@ -197,7 +214,12 @@ fn svm_regression_beats_the_mean() {
 fn svm_rejects_bad_hyperparameters() {
     let data = iris();
     assert_param_error("svm", params(&[("C", (-1.0).into())]), &data, "C");
-    assert_param_error("svm", params(&[("kernel", "sigmoid".into())]), &data, "kernel");
+    assert_param_error(
+        "svm",
+        params(&[("kernel", "sigmoid".into())]),
+        &data,
+        "kernel",
+    );
     assert_param_error("svm", params(&[("gamma", "auto".into())]), &data, "gamma");
     assert_param_error("svm", params(&[("gamma", 0.0.into())]), &data, "gamma");
     assert_param_error("svm", params(&[("degree", 2.5.into())]), &data, "degree");
@@ -217,7 +239,10 @@ fn knn_beats_the_majority_class_with_every_metric() {
                 ("weights", weights.into()),
             ]);
             let (acc, base) = accuracy("knn", &p, &breast_cancer());
-            assert!(acc >= 0.93 && acc > base + 0.25, "{metric}/{weights}: {acc} vs {base}");
+            assert!(
+                acc >= 0.93 && acc > base + 0.25,
+                "{metric}/{weights}: {acc} vs {base}"
+            );
         }
     }
     let (acc, base) = accuracy("knn", &params(&[("k", 3.into())]), &digits_subset());
@@ -253,11 +278,26 @@ fn knn_regression_beats_the_mean() {
 fn knn_rejects_bad_hyperparameters() {
     let data = iris();
     assert_param_error("knn", params(&[("k", 0.into())]), &data, "k");
-    assert_param_error("knn", params(&[("metric", "hamming".into())]), &data, "metric");
-    assert_param_error("knn", params(&[("weights", "rank".into())]), &data, "weights");
+    assert_param_error(
+        "knn",
+        params(&[("metric", "hamming".into())]),
+        &data,
+        "metric",
+    );
+    assert_param_error(
+        "knn",
+        params(&[("weights", "rank".into())]),
+        &data,
+        "weights",
+    );
     let p = params(&[("metric", "minkowski".into()), ("p", 0.5.into())]);
     assert_param_error("knn", p, &data, "p");
-    assert_param_error("knn", params(&[("n_neighbors", 3.into())]), &data, "n_neighbors");
+    assert_param_error(
+        "knn",
+        params(&[("n_neighbors", 3.into())]),
+        &data,
+        "n_neighbors",
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -267,7 +307,10 @@ fn knn_rejects_bad_hyperparameters() {
 fn rf_beats_the_majority_class() {
     let p = params(&[("n_trees", 60.into())]);
     let (acc, base) = accuracy("rf", &p, &breast_cancer());
-    assert!(acc >= 0.93 && acc > base + 0.25, "breast cancer: {acc} vs {base}");
+    assert!(
+        acc >= 0.93 && acc > base + 0.25,
+        "breast cancer: {acc} vs {base}"
+    );
     let (acc, base) = accuracy("rf", &p, &digits_subset());
     assert!(acc >= 0.85 && acc > base + 0.6, "digits: {acc} vs {base}");
 }
@@ -290,7 +333,9 @@ fn rf_probabilities_are_vote_shares_and_epochs_set_the_tree_count() {
     let Prediction::Probabilities { p, n_classes: 3 } = pred else {
         panic!("expected probabilities over 3 classes")
     };
-    let fifths = p.iter().filter(|&&v| ((v * 5.0) - (v * 5.0).round()).abs() < 1e-5);
+    let fifths = p
+        .iter()
+        .filter(|&&v| ((v * 5.0) - (v * 5.0).round()).abs() < 1e-5);
     assert_eq!(fifths.count(), p.len(), "5 trees vote in fifths");
     // Not every row is unanimous, or the shares would not be shares.
     assert!(p.iter().any(|&v| v > 0.0 && v < 1.0));
@@ -323,10 +368,30 @@ fn rf_regression_beats_the_mean() {
 fn rf_rejects_bad_hyperparameters() {
     let data = iris();
     assert_param_error("rf", params(&[("n_trees", 0.into())]), &data, "n_trees");
-    assert_param_error("rf", params(&[("max_features", "all".into())]), &data, "max_features");
-    assert_param_error("rf", params(&[("max_features", 1.5.into())]), &data, "max_features");
-    assert_param_error("rf", params(&[("min_samples_split", 1.into())]), &data, "min_samples_split");
-    assert_param_error("rf", params(&[("criterion", "mse".into())]), &data, "criterion");
+    assert_param_error(
+        "rf",
+        params(&[("max_features", "all".into())]),
+        &data,
+        "max_features",
+    );
+    assert_param_error(
+        "rf",
+        params(&[("max_features", 1.5.into())]),
+        &data,
+        "max_features",
+    );
+    assert_param_error(
+        "rf",
+        params(&[("min_samples_split", 1.into())]),
+        &data,
+        "min_samples_split",
+    );
+    assert_param_error(
+        "rf",
+        params(&[("criterion", "mse".into())]),
+        &data,
+        "criterion",
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -345,7 +410,10 @@ fn seeded_fits_are_reproducible() {
         let run = || {
             let mut opts = FitOptions::seeded(42);
             opts.fidelity.train_fraction = 0.5;
-            m.fit(&Params::new(), &train, opts).unwrap().predict(&test).unwrap()
+            m.fit(&Params::new(), &train, opts)
+                .unwrap()
+                .predict(&test)
+                .unwrap()
         };
         assert_eq!(run(), run(), "{model}");
     }
@@ -362,7 +430,10 @@ fn train_fraction_trains_on_a_subset() {
         let fit = |fraction: f64| {
             let mut opts = FitOptions::seeded(1);
             opts.fidelity.train_fraction = fraction;
-            m.fit(&Params::new(), &train, opts).unwrap().predict(&test).unwrap()
+            m.fit(&Params::new(), &train, opts)
+                .unwrap()
+                .predict(&test)
+                .unwrap()
         };
         let full = evaluate(&fit(1.0), &test.target).unwrap()["accuracy"];
         let small = evaluate(&fit(0.05), &test.target).unwrap()["accuracy"];
@@ -404,9 +475,14 @@ fn predictors_reject_the_wrong_feature_count() {
     let other = breast_cancer();
     for model in classic_models() {
         let m = model_by_name(model).unwrap();
-        let fitted = m.fit(&Params::new(), &train, FitOptions::seeded(0)).unwrap();
+        let fitted = m
+            .fit(&Params::new(), &train, FitOptions::seeded(0))
+            .unwrap();
         let err = fitted.predict(&other).unwrap_err().to_string();
-        assert!(err.contains("4 features") && err.contains("30"), "{model}: {err}");
+        assert!(
+            err.contains("4 features") && err.contains("30"),
+            "{model}: {err}"
+        );
     }
 }
 
@@ -421,12 +497,22 @@ fn models_default_spaces_name_the_tuned_hyperparameters() {
     assert_eq!(names("knn"), ["k", "weights", "metric", "p"]);
     assert_eq!(
         names("rf"),
-        ["n_trees", "max_depth", "min_samples_split", "min_samples_leaf", "max_features", "criterion"]
+        [
+            "n_trees",
+            "max_depth",
+            "min_samples_split",
+            "min_samples_leaf",
+            "max_features",
+            "criterion"
+        ]
     );
     let svm = model_by_name("svm").unwrap().default_space(&data).unwrap();
     let gamma = svm.get("gamma").unwrap();
     assert_eq!(gamma.distribution, Distribution::float_log(1e-4, 1e1));
-    assert!(gamma.condition.is_some(), "gamma only for non-linear kernels");
+    assert!(
+        gamma.condition.is_some(),
+        "gamma only for non-linear kernels"
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -436,7 +522,10 @@ fn models_default_spaces_name_the_tuned_hyperparameters() {
 fn gbt_beats_the_majority_class() {
     let p = params(&[("n_estimators", 60.into()), ("max_depth", 3.into())]);
     let (acc, base) = accuracy("gbt", &p, &breast_cancer());
-    assert!(acc >= 0.93 && acc > base + 0.25, "breast cancer: {acc} vs {base}");
+    assert!(
+        acc >= 0.93 && acc > base + 0.25,
+        "breast cancer: {acc} vs {base}"
+    );
     // Ten classes: one booster per class.
     let (acc, base) = accuracy("gbt", &p, &digits_subset());
     assert!(acc >= 0.8 && acc > base + 0.6, "digits: {acc} vs {base}");
@@ -472,7 +561,10 @@ fn gbt_reports_every_round_and_stops_when_told() {
     opts.valid = Some(&valid);
     opts.on_epoch = Some(&mut record);
     let full = m.fit(&p, &train, opts).unwrap().predict(&valid).unwrap();
-    assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), (1..=30).collect::<Vec<_>>());
+    assert_eq!(
+        seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+        (1..=30).collect::<Vec<_>>()
+    );
     assert!(seen[29].1 < seen[0].1 * 0.5, "{seen:?}");
     // The last report is the returned model's score.
     let last = evaluate(&full, &valid.target).unwrap()["cross_entropy"];
@@ -494,7 +586,11 @@ fn gbt_reports_every_round_and_stops_when_told() {
     let stopped = m.fit(&p, &train, opts).unwrap().predict(&valid).unwrap();
     assert_eq!(calls, 4);
     let stopped_ce = evaluate(&stopped, &valid.target).unwrap()["cross_entropy"];
-    assert!((stopped_ce - seen[3].1).abs() < 1e-6, "{stopped_ce} vs {:?}", seen[3]);
+    assert!(
+        (stopped_ce - seen[3].1).abs() < 1e-6,
+        "{stopped_ce} vs {:?}",
+        seen[3]
+    );
 
     // The same 4 rounds through the fidelity give the same model.
     let mut opts = FitOptions::seeded(0);
@@ -513,7 +609,12 @@ fn gbt_seed_matters_with_sampling() {
         ("subsample", 0.5.into()),
         ("colsample", 0.5.into()),
     ]);
-    let run = |seed: u64| m.fit(&p, &train, FitOptions::seeded(seed)).unwrap().predict(&test).unwrap();
+    let run = |seed: u64| {
+        m.fit(&p, &train, FitOptions::seeded(seed))
+            .unwrap()
+            .predict(&test)
+            .unwrap()
+    };
     assert_eq!(run(1), run(1));
     assert_ne!(run(1), run(2));
 }
@@ -521,9 +622,62 @@ fn gbt_seed_matters_with_sampling() {
 #[test]
 fn gbt_rejects_bad_hyperparameters() {
     let data = iris();
-    assert_param_error("gbt", params(&[("learning_rate", 0.0.into())]), &data, "learning_rate");
-    assert_param_error("gbt", params(&[("n_estimators", 0.into())]), &data, "n_estimators");
-    assert_param_error("gbt", params(&[("subsample", 1.5.into())]), &data, "subsample");
-    assert_param_error("gbt", params(&[("lambda_l2", (-1.0).into())]), &data, "lambda_l2");
+    assert_param_error(
+        "gbt",
+        params(&[("learning_rate", 0.0.into())]),
+        &data,
+        "learning_rate",
+    );
+    assert_param_error(
+        "gbt",
+        params(&[("n_estimators", 0.into())]),
+        &data,
+        "n_estimators",
+    );
+    assert_param_error(
+        "gbt",
+        params(&[("subsample", 1.5.into())]),
+        &data,
+        "subsample",
+    );
+    assert_param_error(
+        "gbt",
+        params(&[("lambda_l2", (-1.0).into())]),
+        &data,
+        "lambda_l2",
+    );
     assert_param_error("gbt", params(&[("eta", 0.1.into())]), &data, "eta");
+}
+
+#[test]
+fn parameters_of_an_inactive_branch_are_checked_and_ignored() {
+    let data = iris();
+    let (train, test) = holdout(&data);
+    // A flat space may hand gamma to a linear kernel, or p to the euclidean metric:
+    // accepted, and without effect.
+    let cases = [
+        (
+            "svm",
+            ("kernel", "linear"),
+            ("gamma", ParamValue::Float(0.5)),
+        ),
+        (
+            "knn",
+            ("metric", "euclidean"),
+            ("p", ParamValue::Float(2.5)),
+        ),
+    ];
+    for (model, (branch, choice), (name, value)) in cases {
+        let plain = params(&[(branch, choice.into())]);
+        let mut with = plain.clone();
+        with.insert(name.to_string(), value);
+        assert_eq!(
+            fit_predict(model, &plain, &train, &test, 0),
+            fit_predict(model, &with, &train, &test, 0),
+            "{model}"
+        );
+    }
+    // Still validated.
+    let bad = params(&[("kernel", "linear".into()), ("gamma", (-1.0).into())]);
+    assert_param_error("svm", bad, &data, "gamma");
 }

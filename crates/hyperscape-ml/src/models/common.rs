@@ -210,13 +210,7 @@ mod tests {
 
     #[test]
     fn non_finite_features_are_rejected_by_name() {
-        let data = Dataset::new(
-            "bad",
-            vec![1.0, f32::NAN],
-            2,
-            Target::Values(vec![0.0]),
-        )
-        .unwrap();
+        let data = Dataset::new("bad", vec![1.0, f32::NAN], 2, Target::Values(vec![0.0])).unwrap();
         let err = check_finite(&data).unwrap_err().to_string();
         assert!(err.contains("`x1`") && err.contains("sample 0"), "{err}");
     }

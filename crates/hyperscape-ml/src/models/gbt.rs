@@ -204,9 +204,10 @@ impl Model for GradientBoosting {
         let matrix = Matrix::new(&x, train.n_samples(), train.n_features);
         // Each booster gets its own seed so one-vs-rest boosters do not share samples.
         let fit_one = |objective: ObjectiveType, y: &[f64], b: u64| -> Result<GradientBooster> {
-            let mut booster = booster()
-                .set_objective_type(objective)
-                .set_seed(opts.seed.wrapping_add(b.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+            let mut booster = booster().set_objective_type(objective).set_seed(
+                opts.seed
+                    .wrapping_add(b.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            );
             booster
                 .fit_unweighted(&matrix, y, None)
                 .map_err(|e| common::backend_err(NAME, e))?;
@@ -286,7 +287,8 @@ impl Model for GradientBoosting {
                 for (b, scores) in predictor.boosters.iter().zip(raw.iter_mut()) {
                     let tree = &b.trees[t];
                     for (i, s) in scores.iter_mut().enumerate() {
-                        *s += tree.predict_row_from_row_slice(&rows[i * d..(i + 1) * d], &b.missing);
+                        *s +=
+                            tree.predict_row_from_row_slice(&rows[i * d..(i + 1) * d], &b.missing);
                     }
                 }
                 let metrics = evaluate(&predictor.output.predict(&raw, n), &valid.target)?;

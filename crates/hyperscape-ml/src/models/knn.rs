@@ -97,10 +97,11 @@ fn read_config(params: &Params) -> Result<Config> {
         "euclidean",
         &["euclidean", "manhattan", "minkowski", "cosine"],
     )?;
-    // `p` is read (and so accepted) only with the Minkowski metric.
+    // `p` is checked whatever the metric, and used by the Minkowski metric only.
+    let p = r.float("p", 3.0, 1.0, 100.0)?;
     let metric = match metric {
         "manhattan" => Metric::Manhattan,
-        "minkowski" => Metric::Minkowski(r.float("p", 3.0, 1.0, 100.0)?),
+        "minkowski" => Metric::Minkowski(p),
         "cosine" => Metric::Cosine,
         _ => Metric::Euclidean,
     };
@@ -146,7 +147,10 @@ impl Model for Knn {
         let k_max = (data.n_samples() / 10).clamp(2, 50) as i64;
         Ok(SpaceDecl::new()
             .param("k", Distribution::int_log(1, k_max))?
-            .param("weights", Distribution::categorical(["uniform", "distance"]))?
+            .param(
+                "weights",
+                Distribution::categorical(["uniform", "distance"]),
+            )?
             .param(
                 "metric",
                 Distribution::categorical(["euclidean", "manhattan", "minkowski", "cosine"]),
@@ -187,7 +191,8 @@ impl Model for Knn {
                     .with_weight(config.weights)
                     .with_algorithm(config.metric.algorithm())
                     .with_distance(config.metric);
-                let knn = KNNClassifier::fit(&x, &y, p).map_err(|e| common::backend_err(NAME, e))?;
+                let knn =
+                    KNNClassifier::fit(&x, &y, p).map_err(|e| common::backend_err(NAME, e))?;
                 Fitted::Classifier {
                     knn,
                     classes,

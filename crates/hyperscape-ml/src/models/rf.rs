@@ -74,10 +74,12 @@ fn read_config(params: &Params, task: Task) -> Result<Config> {
     let min_samples_leaf = r.int("min_samples_leaf", 1, 1, 1_000_000)? as usize;
     // Like scikit-learn: sqrt of the features for classification, all for regression.
     let max_features = match params.get("max_features") {
-        Some(v) if v.as_str().is_some() => match r.choice("max_features", "sqrt", &["sqrt", "log2"])? {
-            "log2" => MaxFeatures::Log2,
-            _ => MaxFeatures::Sqrt,
-        },
+        Some(v) if v.as_str().is_some() => {
+            match r.choice("max_features", "sqrt", &["sqrt", "log2"])? {
+                "log2" => MaxFeatures::Log2,
+                _ => MaxFeatures::Sqrt,
+            }
+        }
         Some(_) => MaxFeatures::Fraction(r.float("max_features", 1.0, f64::MIN_POSITIVE, 1.0)?),
         None => {
             r.float("max_features", 1.0, 0.0, 1.0)?;
@@ -87,14 +89,11 @@ fn read_config(params: &Params, task: Task) -> Result<Config> {
             }
         }
     };
-    // The split criterion applies to classification only; for regression the reader
-    // never asks for it, so `finish` rejects it as unknown.
-    let criterion = match task {
-        Task::Classification => match r.choice("criterion", "gini", &["gini", "entropy"])? {
-            "entropy" => SplitCriterion::Entropy,
-            _ => SplitCriterion::Gini,
-        },
-        Task::Regression => SplitCriterion::Gini,
+    // The split criterion is checked for every task and used for classification
+    // (regression trees split on variance).
+    let criterion = match r.choice("criterion", "gini", &["gini", "entropy"])? {
+        "entropy" => SplitCriterion::Entropy,
+        _ => SplitCriterion::Gini,
     };
     r.finish()?;
     Ok(Config {
@@ -110,8 +109,7 @@ fn read_config(params: &Params, task: Task) -> Result<Config> {
 /// The seed of tree `t` (splitmix64 of the fit seed and the index), so trees differ
 /// and a forest with more trees extends one with fewer.
 fn tree_seed(seed: u64, t: usize) -> u64 {
-    let mut z = seed
-        .wrapping_add((t as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut z = seed.wrapping_add((t as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -173,10 +171,7 @@ impl Model for RandomForest {
     ) -> Result<Box<dyn Predictor>> {
         let config = read_config(&normalise(params), train.task())?;
         let train = common::training_rows(self, train, &opts.fidelity, opts.seed)?;
-        let n_trees = opts
-            .fidelity
-            .epochs
-            .map_or(config.n_trees, |e| e as usize);
+        let n_trees = opts.fidelity.epochs.map_or(config.n_trees, |e| e as usize);
         let x = DenseMatrix::new(
             train.n_samples(),
             train.n_features,
@@ -280,10 +275,13 @@ impl Predictor for ForestPredictor {
                             }
                             Ok::<_, crate::error::Error>(v)
                         })
-                        .try_reduce(|| vec![0u32; n * k], |mut a, b| {
-                            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                            Ok(a)
-                        })
+                        .try_reduce(
+                            || vec![0u32; n * k],
+                            |mut a, b| {
+                                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                                Ok(a)
+                            },
+                        )
                 })?;
                 let total = trees.len() as f32;
                 Ok(Prediction::Probabilities {
@@ -296,13 +294,18 @@ impl Predictor for ForestPredictor {
                     trees
                         .par_iter()
                         .map(|t| t.predict(&x).map_err(|e| common::backend_err(NAME, e)))
-                        .try_reduce(|| vec![0.0; n], |mut a, b| {
-                            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                            Ok(a)
-                        })
+                        .try_reduce(
+                            || vec![0.0; n],
+                            |mut a, b| {
+                                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                                Ok(a)
+                            },
+                        )
                 })?;
                 let total = trees.len() as f64;
-                Ok(Prediction::Values(sum.into_iter().map(|s| s / total).collect()))
+                Ok(Prediction::Values(
+                    sum.into_iter().map(|s| s / total).collect(),
+                ))
             }
         }
     }

@@ -64,7 +64,7 @@ struct Config {
     tol: f64,
 }
 
-fn read_config(params: &Params, task: Task) -> Result<Config> {
+fn read_config(params: &Params) -> Result<Config> {
     let mut r = ParamReader::new(NAME, params);
     let c = r.float("C", 1.0, 1e-8, 1e8)?;
     let kernel = r.choice("kernel", "rbf", &["linear", "rbf", "poly"])?;
@@ -84,7 +84,6 @@ fn read_config(params: &Params, task: Task) -> Result<Config> {
     let epsilon = r.float("epsilon", 0.1, 0.0, 10.0)?;
     let tol = r.float("tol", 1e-3, 1e-12, 1.0)?;
     r.finish()?;
-    let _ = task;
     let kernel = match kernel {
         "linear" => Kernel::Linear,
         "poly" => Kernel::Poly { degree, coef0 },
@@ -183,8 +182,16 @@ impl Model for SupportVectorMachine {
         let kernels = vec![ParamValue::from("rbf"), ParamValue::from("poly")];
         let mut space = SpaceDecl::new()
             .param("C", Distribution::float_log(1e-2, 1e3))?
-            .param("kernel", Distribution::categorical(["linear", "rbf", "poly"]))?
-            .conditional_param("gamma", Distribution::float_log(1e-4, 1e1), "kernel", kernels)?
+            .param(
+                "kernel",
+                Distribution::categorical(["linear", "rbf", "poly"]),
+            )?
+            .conditional_param(
+                "gamma",
+                Distribution::float_log(1e-4, 1e1),
+                "kernel",
+                kernels,
+            )?
             .conditional_param(
                 "degree",
                 Distribution::int(2, 5),
@@ -203,7 +210,7 @@ impl Model for SupportVectorMachine {
         train: &Dataset,
         opts: FitOptions<'_>,
     ) -> Result<Box<dyn Predictor>> {
-        let config = read_config(params, train.task())?;
+        let config = read_config(params)?;
         let train = common::training_rows(self, train, &opts.fidelity, opts.seed)?;
         let scaler = Standardizer::fit(&train);
         let gamma = match config.gamma {
@@ -255,7 +262,8 @@ impl Model for SupportVectorMachine {
                         .map_err(|e| common::backend_err(NAME, e))?;
                     Ok(Pair { neg, pos, svm })
                 };
-                let pairs = pool.install(|| pairs.par_iter().map(fit_pair).collect::<Result<_>>())?;
+                let pairs =
+                    pool.install(|| pairs.par_iter().map(fit_pair).collect::<Result<_>>())?;
                 let only = (classes.len() == 1).then(|| classes[0]);
                 (
                     Fitted::Classifier {
@@ -325,15 +333,12 @@ impl Predictor for SvmPredictor {
                             }
                             // Votes first; the margin term is below 1/3 so it only breaks ties
                             // (scikit-learn's `ovr` decision function does the same).
-                            let score = |c: usize| {
-                                votes[c] + margin[c] / (3.0 * (margin[c].abs() + 1.0))
-                            };
+                            let score =
+                                |c: usize| votes[c] + margin[c] / (3.0 * (margin[c].abs() + 1.0));
                             classes
                                 .iter()
                                 .copied()
-                                .max_by(|&a, &b| {
-                                    score(a as usize).total_cmp(&score(b as usize))
-                                })
+                                .max_by(|&a, &b| score(a as usize).total_cmp(&score(b as usize)))
                                 .unwrap_or(0)
                         })
                         .collect::<Vec<u32>>()
