@@ -3,6 +3,10 @@
 use crate::error::{Error, Result};
 use crate::model::Model;
 
+/// The network core shared by the neural models (and the bilevel method).
+#[cfg(feature = "neural")]
+pub mod nn;
+
 /// A model by name: `None` for unknown names, an error for known models that this
 /// build leaves out (a cargo feature is off).
 pub(crate) fn by_name(name: &str) -> Option<Result<Box<dyn Model>>> {
