@@ -13,6 +13,17 @@ pub mod knn;
 pub mod rf;
 #[cfg(feature = "classic")]
 pub mod svm;
+#[cfg(feature = "neural")]
+pub mod lenet;
+#[cfg(feature = "neural")]
+pub mod logreg;
+#[cfg(feature = "neural")]
+pub mod mlp;
+#[cfg(feature = "neural")]
+mod neural;
+/// The network core shared by the neural models (and the bilevel method).
+#[cfg(feature = "neural")]
+pub mod nn;
 
 /// A model by name: `None` for unknown names, an error for known models that this
 /// build leaves out (a cargo feature is off).
@@ -36,7 +47,14 @@ pub(crate) fn by_name(name: &str) -> Option<Result<Box<dyn Model>>> {
         "gbt" => Some(Ok(Box::new(gbt::GradientBoosting))),
         #[cfg(not(feature = "classic"))]
         "svm" | "knn" | "rf" | "gbt" => missing("classic"),
-        "logreg" | "mlp" | "lenet" => missing("classic/neural"),
+        #[cfg(feature = "neural")]
+        "logreg" => Some(Ok(Box::new(logreg::LogReg))),
+        #[cfg(feature = "neural")]
+        "mlp" => Some(Ok(Box::new(mlp::Mlp))),
+        #[cfg(feature = "neural")]
+        "lenet" => Some(Ok(Box::new(lenet::LeNet))),
+        #[cfg(not(feature = "neural"))]
+        "logreg" | "mlp" | "lenet" => missing("neural"),
         _ => None,
     }
 }
