@@ -22,7 +22,7 @@ use smartcore::neighbors::knn_regressor::{KNNRegressor, KNNRegressorParameters};
 use smartcore::neighbors::KNNWeightFunction;
 
 use super::common::{self, Standardizer};
-use crate::data::{Dataset, Task};
+use crate::data::{Dataset, Target, Task};
 use crate::error::Result;
 use crate::model::{FitOptions, Model, ParamReader, Params, Prediction, Predictor};
 
@@ -172,9 +172,12 @@ impl Model for Knn {
         )
         .map_err(|e| common::backend_err(NAME, e))?;
         let k = config.k.min(train.n_samples());
-        let fitted = match train.task() {
-            Task::Classification => {
-                let y: Vec<u32> = train.target.labels().unwrap_or_default().to_vec();
+        let fitted = match &train.target {
+            Target::Classes {
+                labels: y,
+                n_classes,
+                ..
+            } => {
                 let mut classes = y.clone();
                 classes.sort_unstable();
                 classes.dedup();
@@ -183,26 +186,21 @@ impl Model for Knn {
                     .with_weight(config.weights)
                     .with_algorithm(KNNAlgorithmName::LinearSearch)
                     .with_distance(config.metric);
-                let knn =
-                    KNNClassifier::fit(&x, &y, p).map_err(|e| common::backend_err(NAME, e))?;
+                let knn = KNNClassifier::fit(&x, y, p).map_err(|e| common::backend_err(NAME, e))?;
                 Fitted::Classifier {
                     knn,
                     classes,
-                    n_classes: common::n_classes(&train),
+                    n_classes: *n_classes,
                 }
             }
-            Task::Regression => {
-                let y: Vec<f64> = match &train.target {
-                    crate::data::Target::Values(v) => v.clone(),
-                    _ => unreachable!("task checked"),
-                };
+            Target::Values(y) => {
                 let p = KNNRegressorParameters::default()
                     .with_k(k)
                     .with_weight(config.weights)
                     .with_algorithm(KNNAlgorithmName::LinearSearch)
                     .with_distance(config.metric);
                 Fitted::Regressor(
-                    KNNRegressor::fit(&x, &y, p).map_err(|e| common::backend_err(NAME, e))?,
+                    KNNRegressor::fit(&x, y, p).map_err(|e| common::backend_err(NAME, e))?,
                 )
             }
         };
