@@ -38,6 +38,7 @@ pub use threshold::ThresholdPruner;
 pub use wilcoxon::{signed_rank_p_greater, WilcoxonPruner};
 
 use crate::error::{Error, Result};
+use crate::param::ParamValue;
 use crate::trial::Direction;
 use crate::view::StudyView;
 
@@ -81,6 +82,17 @@ pub struct Assignment {
     pub bracket: Option<u32>,
     /// The largest step the trial may reach (its resource), if the scheduler bounds it.
     pub budget: Option<u64>,
+}
+
+/// What a new trial is, decided by [`Pruner::plan`] before it is created.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Parameters fixed in advance (empty: the sampler draws them).
+    pub params: BTreeMap<String, ParamValue>,
+    /// Taken exclusively in the storage; a lost race makes the engine plan again.
+    pub claim_key: Option<String>,
+    /// System attributes of the new trial.
+    pub system_attrs: BTreeMap<String, serde_json::Value>,
 }
 
 /// What to do with a trial after a report.
@@ -136,6 +148,18 @@ impl From<Action> for Decision {
 /// it goes on. See the module documentation.
 pub trait Pruner: Send + Sync {
     fn name(&self) -> &str;
+
+    /// Before a new trial is created (when no waiting trial is claimed): what the
+    /// trial is. `Ok(None)` (the default): a configuration from the sampler. A
+    /// [`Plan`]: its parameters are fixed (a promotion repeats its parent's), its
+    /// claim key is taken exclusively by the storage (so no slot or promotion is
+    /// handed out twice, across threads and processes), its system attributes (budget,
+    /// parent, rung...) are stored with the trial. `Err(Error::NothingToClaim)`:
+    /// nothing to start yet (the loop polls); `Err(Error::SpaceExhausted)`: the
+    /// schedule is finished. Budget-assigning schedulers (`crate::scheduler`) use it.
+    fn plan(&self, _view: &StudyView<'_>) -> Result<Option<Plan>> {
+        Ok(None)
+    }
 
     /// Bracket and budget of the new trial `number`. Default: neither.
     fn assign(&self, _view: &StudyView<'_>, _number: u64) -> Result<Assignment> {
