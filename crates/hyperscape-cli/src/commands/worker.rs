@@ -17,7 +17,7 @@ use hyperscape_core::{FrozenTrial, ParamValue, Study, Trial};
 use super::study::load_spec;
 use crate::cli::WorkerArgs;
 use crate::common::{self, redact};
-use crate::external::{ObjectiveCommand, TrialInput};
+use crate::external::{ObjectiveCommand, Schedule, TrialInput};
 use crate::output::{self, Progress};
 use crate::signal;
 use crate::trial_loop::{self, LoopSpec, LoopSummary, Outcome};
@@ -128,6 +128,7 @@ pub fn execute(a: WorkerArgs) -> Result<i32> {
                     study: &a.study,
                     number: trial.number(),
                     params,
+                    schedule: Schedule::of(trial),
                 },
                 interrupted,
                 &mut |p| trial_loop::report_progress(trial, p),

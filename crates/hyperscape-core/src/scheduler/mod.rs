@@ -26,10 +26,10 @@
 //! Trials of one scheduler carry [`SCHEDULER_ATTR`] (its name and settings); resuming
 //! a study with other settings is an error naming both.
 
-mod asha;
-mod bohb;
+pub mod asha;
+pub mod bohb;
 mod hyperband;
-mod pbt;
+pub mod pbt;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
