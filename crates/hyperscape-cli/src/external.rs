@@ -97,7 +97,11 @@ impl Schedule {
     /// `(placeholder, environment variable, value)` of each field.
     fn fields(&self) -> [(&'static str, &'static str, Option<String>); 4] {
         [
-            ("budget", "HYPERSCAPE_BUDGET", self.budget.map(|b| b.to_string())),
+            (
+                "budget",
+                "HYPERSCAPE_BUDGET",
+                self.budget.map(|b| b.to_string()),
+            ),
             (
                 "previous_budget",
                 "HYPERSCAPE_PREVIOUS_BUDGET",
@@ -110,7 +114,11 @@ impl Schedule {
                     .as_ref()
                     .map(|d| d.to_string_lossy().into_owned()),
             ),
-            ("parent", "HYPERSCAPE_PARENT_TRIAL", self.parent.map(|p| p.to_string())),
+            (
+                "parent",
+                "HYPERSCAPE_PARENT_TRIAL",
+                self.parent.map(|p| p.to_string()),
+            ),
         ]
     }
 }

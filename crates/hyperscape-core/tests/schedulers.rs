@@ -24,7 +24,11 @@ fn objective(t: &mut Trial) -> Result<f64, Error> {
     let x = t.suggest_float("x", 0.0, 1.0)?;
     let budget = t.budget().expect("schedulers give a budget");
     let from = t.previous_budget().unwrap_or(0);
-    assert!(from < budget, "trial {} trains {from}..{budget}", t.number());
+    assert!(
+        from < budget,
+        "trial {} trains {from}..{budget}",
+        t.number()
+    );
     for e in from + 1..=budget {
         t.report(e, curve(x, e))?;
     }
@@ -55,9 +59,12 @@ fn value(t: &FrozenTrial) -> f64 {
 fn rungs(trials: &[FrozenTrial]) -> BTreeMap<(u64, u64), Vec<&FrozenTrial>> {
     let mut m: BTreeMap<(u64, u64), Vec<&FrozenTrial>> = BTreeMap::new();
     for t in trials {
-        m.entry((attr(t, SH_BRACKET_ATTR).unwrap(), attr(t, RUNG_ATTR).unwrap()))
-            .or_default()
-            .push(t);
+        m.entry((
+            attr(t, SH_BRACKET_ATTR).unwrap(),
+            attr(t, RUNG_ATTR).unwrap(),
+        ))
+        .or_default()
+        .push(t);
     }
     m
 }
@@ -162,7 +169,9 @@ fn synchronous_rungs_wait_for_their_trials_and_never_promote_twice_in_parallel()
         BracketScheduler::successive_halving(1, Some(9), 3, None).unwrap(),
         3,
     );
-    let opts = OptimizeOptions::n_trials(26).n_jobs(4).poll_interval(std::time::Duration::from_millis(2));
+    let opts = OptimizeOptions::n_trials(26)
+        .n_jobs(4)
+        .poll_interval(std::time::Duration::from_millis(2));
     s.optimize_with(
         |t: &mut Trial| {
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -179,7 +188,10 @@ fn synchronous_rungs_wait_for_their_trials_and_never_promote_twice_in_parallel()
     assert_eq!(r[&(0, 0)].len(), 9);
     assert_eq!(r[&(0, 1)].len(), 3);
     assert_eq!(r[&(0, 2)].len(), 1);
-    assert!(r.contains_key(&(1, 0)), "workers did not idle while bracket 0 waited");
+    assert!(
+        r.contains_key(&(1, 0)),
+        "workers did not idle while bracket 0 waited"
+    );
     for (&(k, i), ts) in &r {
         assert!(ts.len() <= [9, 3, 1][i as usize]);
         if i == 0 {
@@ -382,7 +394,10 @@ fn promoted_trials_resume_from_a_copy_of_the_parent_checkpoint() {
     )
     .unwrap();
     let trials = s.trials().unwrap();
-    assert!(trials.iter().all(|t| t.state == TrialState::Complete), "{trials:?}");
+    assert!(
+        trials.iter().all(|t| t.state == TrialState::Complete),
+        "{trials:?}"
+    );
     for t in &trials {
         let d = t.system_attrs[CHECKPOINT_DIR_ATTR].as_str().unwrap();
         assert!(d.ends_with(&format!("trial-{}", t.number)), "{d}");
@@ -433,7 +448,10 @@ fn run_pbt(seed: u64, root: &std::path::Path) -> Vec<FrozenTrial> {
     let summary = s
         .optimize_with(pbt_objective, OptimizeOptions::n_trials(100))
         .unwrap();
-    assert!(summary.exhausted, "PBT ends when the population reached its budget");
+    assert!(
+        summary.exhausted,
+        "PBT ends when the population reached its budget"
+    );
     s.trials().unwrap()
 }
 
@@ -499,12 +517,20 @@ fn pbt_exploit_copies_checkpoint_and_hyperparameters_and_records_lineage() {
         .min_by(|a, b| value(a).total_cmp(&value(b)))
         .unwrap();
     let chain = lineage(&trials, best.number);
-    let gens: Vec<u64> = chain.iter().map(|t| attr(t, "pbt_generation").unwrap()).collect();
+    let gens: Vec<u64> = chain
+        .iter()
+        .map(|t| attr(t, "pbt_generation").unwrap())
+        .collect();
     assert_eq!(gens, vec![0, 1, 2]);
     // Seeded: the same run again makes the same decisions.
     let dir2 = tempfile::tempdir().unwrap();
     let again = run_pbt(11, dir2.path());
-    let key = |ts: &[FrozenTrial]| -> Vec<(Option<u64>, Option<u64>, Option<u64>, BTreeMap<String, ParamValue>)> {
+    let key = |ts: &[FrozenTrial]| -> Vec<(
+        Option<u64>,
+        Option<u64>,
+        Option<u64>,
+        BTreeMap<String, ParamValue>,
+    )> {
         let mut v: Vec<_> = ts
             .iter()
             .map(|t| {
@@ -557,9 +583,16 @@ fn bohb_draws_new_configurations_from_its_model() {
     };
     let random: Vec<&FrozenTrial> = trials
         .iter()
-        .filter(|t| attr(t, PARENT_ATTR).is_none() && !t.system_attrs.contains_key("bohb_model_budget"))
+        .filter(|t| {
+            attr(t, PARENT_ATTR).is_none() && !t.system_attrs.contains_key("bohb_model_budget")
+        })
         .collect();
-    assert!(mean_dist(&modelled) < mean_dist(&random), "{} vs {}", mean_dist(&modelled), mean_dist(&random));
+    assert!(
+        mean_dist(&modelled) < mean_dist(&random),
+        "{} vs {}",
+        mean_dist(&modelled),
+        mean_dist(&random)
+    );
     // Seeded: same proposals again.
     let again = run();
     let xs = |ts: &[FrozenTrial]| ts.iter().map(x_of).collect::<Vec<_>>();

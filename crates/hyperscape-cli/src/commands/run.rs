@@ -143,8 +143,7 @@ impl RunConfig {
             (Some(_), None) => Some(PathBuf::from("hyperscape-checkpoints")),
             (None, None) => None,
         };
-        let checkpoint_root = checkpoint_root
-            .map(|r| std::path::absolute(&r).unwrap_or(r));
+        let checkpoint_root = checkpoint_root.map(|r| std::path::absolute(&r).unwrap_or(r));
         // Fail early on an unknown pruner or settings it does not take.
         common::pruner(&a.pruner.pruner, &pruner_options)?;
         let space = common::load_space(&a.space)?;

@@ -124,7 +124,9 @@ impl BohbScheduler {
         let n_bad = n_min.max(n.saturating_sub(n_good));
         let models: Vec<Model> = space.iter().map(|(_, dist)| Model::of(dist)).collect();
         let columns = |rows: &[(f64, Vec<f64>)]| -> Vec<Vec<f64>> {
-            (0..d).map(|j| rows.iter().map(|r| r.1[j]).collect()).collect()
+            (0..d)
+                .map(|j| rows.iter().map(|r| r.1[j]).collect())
+                .collect()
         };
         let settings = ParzenSettings {
             consider_prior: true,
@@ -150,7 +152,9 @@ impl BohbScheduler {
             .iter()
             .zip(&models)
             .enumerate()
-            .map(|(j, ((name, dist), m))| (name.clone(), m.to_external(dist, cands.values[j][best])))
+            .map(|(j, ((name, dist), m))| {
+                (name.clone(), m.to_external(dist, cands.values[j][best]))
+            })
             .collect();
         Ok(Some((params, budget)))
     }

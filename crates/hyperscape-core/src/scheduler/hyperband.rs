@@ -111,9 +111,9 @@ impl BracketScheduler {
 
     pub(crate) fn signature(&self) -> String {
         match &self.kind {
-            Kind::Halving {
-                n_configs: Some(n),
-            } => format!("{}({},n={n})", self.name, self.ladder.describe()),
+            Kind::Halving { n_configs: Some(n) } => {
+                format!("{}({},n={n})", self.name, self.ladder.describe())
+            }
             _ => format!("{}({})", self.name, self.ladder.describe()),
         }
     }

@@ -269,9 +269,7 @@ impl Ladder {
                     _ => Err(Error::InvalidScheduler(format!(
                         "max budget `auto`: trial {}, run at full length to measure it, \
                          reported no step at or past the min budget {} ({}); set the max budget",
-                        t.number,
-                        self.min,
-                        t.state
+                        t.number, self.min, t.state
                     ))),
                 }
             }
@@ -404,7 +402,10 @@ pub(crate) fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
 pub(crate) fn mix_seed(seed: u64, parts: &[u64]) -> u64 {
     let mut h = seed ^ 0x9E37_79B9_7F4A_7C15;
     for &p in parts {
-        h ^= p.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_add(h << 6).wrapping_add(h >> 2);
+        h ^= p
+            .wrapping_add(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(h << 6)
+            .wrapping_add(h >> 2);
         h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
         h ^= h >> 31;
     }

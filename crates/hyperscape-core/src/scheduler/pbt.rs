@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{
-    attr_u64, check_signature, is_finished, loss, mix_seed, PARENT_ATTR, SCHEDULER_ATTR,
-};
+use super::{attr_u64, check_signature, is_finished, loss, mix_seed, PARENT_ATTR, SCHEDULER_ATTR};
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
 use crate::pruner::{single_direction, Decision, Plan, PruneContext, Pruner, BUDGET_ATTR};
@@ -153,7 +151,9 @@ impl Pruner for PbtScheduler {
                 ))
             })?;
         let this = gens.get(&g).unwrap_or(&empty);
-        let m = (0..n).find(|m| !this.contains_key(m)).expect("a free member");
+        let m = (0..n)
+            .find(|m| !this.contains_key(m))
+            .expect("a free member");
         let mut a = BTreeMap::new();
         a.insert(SCHEDULER_ATTR.to_string(), signature.clone().into());
         a.insert(MEMBER_ATTR.to_string(), m.into());
@@ -177,10 +177,8 @@ impl Pruner for PbtScheduler {
             )));
         }
         // Rank generation g - 1: complete trials by value, then the others.
-        let mut order: Vec<(u64, Option<f64>)> = prev
-            .iter()
-            .map(|(&mm, t)| (mm, loss(t, dir)))
-            .collect();
+        let mut order: Vec<(u64, Option<f64>)> =
+            prev.iter().map(|(&mm, t)| (mm, loss(t, dir))).collect();
         order.sort_by(|x, y| match (x.1, y.1) {
             (Some(a), Some(b)) => a.total_cmp(&b).then(x.0.cmp(&y.0)),
             (Some(_), None) => std::cmp::Ordering::Less,
@@ -333,7 +331,10 @@ mod tests {
         let mut d = BTreeMap::new();
         d.insert("lr".to_string(), Distribution::float_log(1e-4, 1.0));
         d.insert("layers".to_string(), Distribution::int(1, 4));
-        d.insert("act".to_string(), Distribution::categorical(["relu", "tanh", "gelu"]));
+        d.insert(
+            "act".to_string(),
+            Distribution::categorical(["relu", "tanh", "gelu"]),
+        );
         let mut p = BTreeMap::new();
         p.insert("lr".to_string(), ParamValue::Float(0.1));
         p.insert("layers".to_string(), ParamValue::Int(4));
@@ -342,7 +343,10 @@ mod tests {
         for _ in 0..50 {
             let e = explore(&p, &d, 0.0, &mut rng);
             let lr = e["lr"].as_f64().unwrap();
-            assert!((lr - 0.08).abs() < 1e-12 || (lr - 0.12).abs() < 1e-12, "{lr}");
+            assert!(
+                (lr - 0.08).abs() < 1e-12 || (lr - 0.12).abs() < 1e-12,
+                "{lr}"
+            );
             assert_eq!(e["layers"], ParamValue::Int(3), "at the upper bound: down");
             assert_eq!(e["act"], ParamValue::from("tanh"), "first choice: next");
         }

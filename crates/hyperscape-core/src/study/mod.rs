@@ -402,19 +402,29 @@ impl Study {
     /// trial's parent, the PBT member it exploits). A directory that already has
     /// files (a resumed trial) is left as it is.
     fn prepare_checkpoint_dir(&self, frozen: &mut FrozenTrial) -> Result<()> {
-        use crate::scheduler::{checkpoint_dir_for, copy_dir, CHECKPOINT_DIR_ATTR, CHECKPOINT_FROM_ATTR};
+        use crate::scheduler::{
+            checkpoint_dir_for, copy_dir, CHECKPOINT_DIR_ATTR, CHECKPOINT_FROM_ATTR,
+        };
         let inner = &self.inner;
         let Some(root) = &inner.checkpoint_root else {
             return Ok(());
         };
         let dir = checkpoint_dir_for(root, &inner.record.name, frozen.number);
         let io = |what: &str, p: &std::path::Path, e: std::io::Error| {
-            Error::Checkpoint(format!("trial {}: cannot {what} {}: {e}", frozen.number, p.display()))
+            Error::Checkpoint(format!(
+                "trial {}: cannot {what} {}: {e}",
+                frozen.number,
+                p.display()
+            ))
         };
         let fresh = std::fs::read_dir(&dir).map_or(true, |mut d| d.next().is_none());
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
         if fresh {
-            if let Some(from) = frozen.system_attrs.get(CHECKPOINT_FROM_ATTR).and_then(|v| v.as_u64()) {
+            if let Some(from) = frozen
+                .system_attrs
+                .get(CHECKPOINT_FROM_ATTR)
+                .and_then(|v| v.as_u64())
+            {
                 let src = checkpoint_dir_for(root, &inner.record.name, from);
                 if src.is_dir() {
                     copy_dir(&src, &dir).map_err(|e| io("copy the checkpoint into", &dir, e))?;
@@ -423,8 +433,12 @@ impl Study {
         }
         let path = serde_json::Value::String(dir.to_string_lossy().into_owned());
         if frozen.system_attrs.get(CHECKPOINT_DIR_ATTR) != Some(&path) {
-            inner.storage.set_trial_system_attr(frozen.id, CHECKPOINT_DIR_ATTR, path.clone())?;
-            frozen.system_attrs.insert(CHECKPOINT_DIR_ATTR.to_string(), path);
+            inner
+                .storage
+                .set_trial_system_attr(frozen.id, CHECKPOINT_DIR_ATTR, path.clone())?;
+            frozen
+                .system_attrs
+                .insert(CHECKPOINT_DIR_ATTR.to_string(), path);
         }
         Ok(())
     }
