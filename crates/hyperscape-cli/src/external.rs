@@ -570,8 +570,9 @@ mod tests {
             "9 3 /ck/trial-7 2"
         );
         // A parameter of the same name wins.
-        p.insert("budget".to_string(), ParamValue::Int(1));
-        i.params = &p;
+        let mut with_budget = p.clone();
+        with_budget.insert("budget".to_string(), ParamValue::Int(1));
+        i.params = &with_budget;
         assert_eq!(substitute("{budget}", &i), "1");
     }
 

@@ -433,6 +433,14 @@ fn pbt_objective(t: &mut Trial) -> Result<f64, Error> {
     Ok(-w)
 }
 
+/// (generation, member, exploited member, parameters) of a PBT trial.
+type PbtKey = (
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+    BTreeMap<String, ParamValue>,
+);
+
 fn run_pbt(seed: u64, root: &std::path::Path) -> Vec<FrozenTrial> {
     let s = Study::builder("pbt")
         .sampler(RandomSampler::new(Some(seed)))
@@ -525,12 +533,7 @@ fn pbt_exploit_copies_checkpoint_and_hyperparameters_and_records_lineage() {
     // Seeded: the same run again makes the same decisions.
     let dir2 = tempfile::tempdir().unwrap();
     let again = run_pbt(11, dir2.path());
-    let key = |ts: &[FrozenTrial]| -> Vec<(
-        Option<u64>,
-        Option<u64>,
-        Option<u64>,
-        BTreeMap<String, ParamValue>,
-    )> {
+    let key = |ts: &[FrozenTrial]| -> Vec<PbtKey> {
         let mut v: Vec<_> = ts
             .iter()
             .map(|t| {
@@ -542,7 +545,7 @@ fn pbt_exploit_copies_checkpoint_and_hyperparameters_and_records_lineage() {
                 )
             })
             .collect();
-        v.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        v.sort_by_key(|a| (a.0, a.1));
         v
     };
     assert_eq!(key(&trials), key(&again));
