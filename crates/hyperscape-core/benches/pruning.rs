@@ -113,16 +113,25 @@ fn main() {
     let budget = trials as u64 * EPOCHS;
     table(&methods, usize::MAX, seeds, Some(budget));
     println!();
-    schedulers(arg("--epochs", 32 * EPOCHS as usize) as u64, seeds);
+    let epochs = arg("--epochs", 32 * EPOCHS as usize) as u64;
+    schedulers(epochs, seeds, true);
+    println!();
+    schedulers(epochs, seeds, false);
 }
 
 /// The same workload as a stateful training loop, so that a run can resume from a
 /// checkpoint with other hyperparameters (promotions, PBT): one epoch moves the loss
 /// `L` towards `final(lr, wd)` by the factor `exp(-rate(lr))`; from `L = 2` with fixed
-/// hyperparameters this is exactly `curve` (without its noise).
-fn epoch(lr_log: f64, wd: f64, loss: f64) -> f64 {
+/// hyperparameters this is exactly `curve` (without its noise). With `misleading`
+/// false, every configuration learns at the same rate (0.15 per epoch), so rankings
+/// at early epochs hold at the end.
+fn epoch(lr_log: f64, wd: f64, loss: f64, misleading: bool) -> f64 {
     let final_loss = 0.1 + 0.08 * (lr_log + 2.5).powi(2) + 0.5 * (wd - 0.3).powi(2);
-    let rate = 0.02 * 10f64.powf(0.5 * (lr_log + 4.0));
+    let rate = if misleading {
+        0.02 * 10f64.powf(0.5 * (lr_log + 4.0))
+    } else {
+        0.15
+    };
     final_loss + (loss - final_loss) * (-rate).exp()
 }
 
@@ -132,6 +141,7 @@ fn run_scheduled(
     make: fn(u64) -> Box<dyn Pruner>,
     seed: u64,
     epoch_budget: u64,
+    misleading: bool,
 ) -> (u64, usize, f64) {
     // "Checkpoints": the loss each trial ended at, by trial number.
     let ckpt: Mutex<HashMap<u64, f64>> = Mutex::new(HashMap::new());
@@ -151,7 +161,7 @@ fn run_scheduled(
             None => 2.0,
         };
         for e in from + 1..=budget {
-            loss = epoch(lr_log, wd, loss);
+            loss = epoch(lr_log, wd, loss, misleading);
             spent.fetch_add(1, Ordering::Relaxed);
             t.report(e, loss)?;
         }
@@ -188,7 +198,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 type MakeScheduled = fn(u64) -> Box<dyn Pruner>;
 
-fn schedulers(epoch_budget: u64, seeds: u64) {
+fn schedulers(epoch_budget: u64, seeds: u64, misleading: bool) {
     let methods: [(&str, MakeScheduled); 9] = [
         ("random, full budget", |_| {
             Box::new(hyperscape_core::NopPruner)
@@ -219,6 +229,14 @@ fn schedulers(epoch_budget: u64, seeds: u64) {
         }),
     ];
     println!(
+        "{}",
+        if misleading {
+            "stateful workload, large learning rates learn fast but end worse (early epochs mislead)"
+        } else {
+            "stateful workload, one learning speed for all (early rankings hold)"
+        }
+    );
+    println!(
         "schedulers vs pruners: stop after {epoch_budget} epochs (PBT: when its population \
          reaches {EPOCHS}); median over {seeds} seeds; best = lowest loss of a trial \
          trained to {EPOCHS} epochs"
@@ -229,7 +247,7 @@ fn schedulers(epoch_budget: u64, seeds: u64) {
     );
     for (name, make) in methods {
         let runs: Vec<(u64, usize, f64)> = (0..seeds)
-            .map(|s| run_scheduled(make, s, epoch_budget))
+            .map(|s| run_scheduled(make, s, epoch_budget, misleading))
             .collect();
         println!(
             "{:<26} {:>8.0} {:>8.0} {:>11.4}",

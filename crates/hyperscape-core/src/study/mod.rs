@@ -503,7 +503,14 @@ impl Study {
                 .get(RETRY_ATTEMPT_ATTR)
                 .and_then(|v| v.as_u64())
                 .unwrap_or(0);
-            if attempt >= cfg.max_retries as u64 {
+            // A scheduler's trial is not retried as is: its slot or promotion claim
+            // stays with the failed trial, and the scheduler plans the next trials
+            // around it.
+            if attempt >= cfg.max_retries as u64
+                || dead
+                    .system_attrs
+                    .contains_key(crate::scheduler::SCHEDULER_ATTR)
+            {
                 continue;
             }
             let mut params: BTreeMap<String, ParamValue> = dead
