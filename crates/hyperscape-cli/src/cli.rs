@@ -489,6 +489,10 @@ pub struct StudyCreateArgs {
     /// Succeed without changes if the study already exists.
     #[arg(long)]
     pub skip_if_exists: bool,
+    #[command(flatten)]
+    pub pruner: PrunerArgs,
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
     /// The objective command and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,

@@ -203,3 +203,51 @@ fn scheduler_flags_are_checked() {
     let e = run(&["--scheduler", "hyperbnd"]);
     assert!(e.contains("unknown scheduler `hyperbnd`"), "{e}");
 }
+
+#[test]
+fn workers_run_the_scheduler_stored_in_the_study_spec() {
+    let env = Env::new();
+    let space = env.write("space.toml", SPACE_X);
+    let ck = env.path("ck").display().to_string();
+    let out = env
+        .hs()
+        .args(["study", "create", "--study", "w", "--space", &space])
+        .args([
+            "--storage",
+            &env.storage(),
+            "--seed",
+            "6",
+            "--scheduler",
+            "sha",
+        ])
+        .args(["--max-budget", "9", "--checkpoint-root", &ck])
+        .args(["--", "sh", FIXTURE, "{x}", "{budget}"])
+        .output()
+        .unwrap();
+    common::assert_success(&out, &["study", "create"]);
+    // Two workers, one after the other: the second continues the first's bracket.
+    env.ok(&["worker", "--study", "w", "--trials", "7"]);
+    env.ok(&["worker", "--study", "w", "--trials", "6"]);
+    let trials = env.trials("w");
+    assert_eq!(trials.len(), 13);
+    let count = |b: u64| trials.iter().filter(|t| u(t, "budget") == Some(b)).count();
+    assert_eq!((count(1), count(3), count(9)), (9, 3, 1));
+    check_resumes(&env, &trials);
+    // A pruner and a scheduler together are refused at creation.
+    let out = env
+        .hs()
+        .args(["study", "create", "--study", "w2", "--space", &space])
+        .args([
+            "--storage",
+            &env.storage(),
+            "--scheduler",
+            "asha",
+            "--pruner",
+            "median",
+        ])
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be combined"));
+}

@@ -37,7 +37,7 @@ pub struct RunConfig {
 }
 
 /// Validates the scheduler flags (`--scheduler` and its settings).
-fn scheduler_config(
+pub(crate) fn scheduler_config(
     a: &SchedulerArgs,
     pruner: &str,
     seed: Option<u64>,
@@ -93,7 +93,7 @@ fn scheduler_config(
 }
 
 /// Core's messages name settings in `snake_case`; the CLI shows its flags.
-fn scheduler_message(e: &hyperscape_core::Error) -> String {
+pub(crate) fn scheduler_message(e: &hyperscape_core::Error) -> String {
     let mut s = e.to_string();
     for (key, flag) in [
         ("min_budget", "min-budget"),

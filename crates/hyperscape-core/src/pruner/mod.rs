@@ -208,7 +208,8 @@ pub const PRUNERS: &[&str] = &[
 ];
 
 /// Settings of [`pruner_by_name`]; `None` takes the pruner's default (Optuna's).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PrunerOptions {
     pub n_startup_trials: Option<usize>,
     pub n_warmup_steps: Option<u64>,

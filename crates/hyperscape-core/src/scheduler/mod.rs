@@ -68,7 +68,8 @@ pub const AUTO_PROBE_ATTR: &str = "auto_budget_probe";
 pub const SCHEDULERS: &[&str] = &["sha", "hyperband", "asha", "bohb", "pbt"];
 
 /// Settings of [`scheduler_by_name`]; `None` takes the default.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SchedulerOptions {
     pub min_budget: Option<u64>,
     /// `None`: auto (the last step of a first full-length trial).
