@@ -67,7 +67,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum StudyCommand {
     /// Create a study with its space, objective command, sampler and trial budget.
-    Create(StudyCreateArgs),
+    Create(Box<StudyCreateArgs>),
     /// Print the spec of a study as JSON.
     Show(StudyShowArgs),
 }

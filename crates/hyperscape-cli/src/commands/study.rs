@@ -11,7 +11,7 @@ use crate::output;
 
 pub fn execute(c: StudyCommand) -> Result<i32> {
     match c {
-        StudyCommand::Create(a) => create(a),
+        StudyCommand::Create(a) => create(*a),
         StudyCommand::Show(a) => show(a),
     }
 }
