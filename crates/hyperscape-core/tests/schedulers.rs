@@ -616,3 +616,72 @@ fn schedulers_refuse_several_objectives() {
     let e = s.ask().err().unwrap().to_string();
     assert!(e.contains("single-objective"), "{e}");
 }
+
+#[test]
+fn pbt_with_a_declared_space_decides_the_same_with_any_number_of_workers() {
+    let run = |jobs: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut space = BTreeMap::new();
+        space.insert(
+            "lr".to_string(),
+            hyperscape_core::Distribution::float(0.01, 1.0),
+        );
+        space.insert(
+            "depth".to_string(),
+            hyperscape_core::Distribution::int(1, 5),
+        );
+        let s = Study::builder("pbt")
+            .sampler(RandomSampler::new(Some(jobs as u64))) // differs: must not matter
+            .space(hyperscape_core::SearchSpace(space))
+            .pruner(PbtScheduler::new(4, 2, 6, Some(21)).unwrap())
+            .checkpoint_root(dir.path())
+            .build()
+            .unwrap();
+        let opts = OptimizeOptions::n_trials(100)
+            .n_jobs(jobs)
+            .poll_interval(std::time::Duration::from_millis(1));
+        s.optimize_with(pbt_objective, opts).unwrap();
+        let trials = s.trials().unwrap();
+        assert_eq!(trials.len(), 12);
+        let mut v: Vec<PbtKey> = trials
+            .iter()
+            .map(|t| {
+                (
+                    attr(t, "pbt_generation"),
+                    attr(t, "pbt_member"),
+                    attr(t, "pbt_exploited_member"),
+                    t.params.clone(),
+                )
+            })
+            .collect();
+        v.sort_by_key(|a| (a.0, a.1));
+        v
+    };
+    let one = run(1);
+    assert!(one.iter().any(|k| k.2.is_some()), "some member exploited");
+    assert_eq!(one, run(3));
+}
+
+#[test]
+fn a_dead_workers_scheduler_trial_is_failed_but_not_retried() {
+    let s = Study::builder("hb")
+        .sampler(RandomSampler::new(Some(1)))
+        .pruner(AshaScheduler::new(1, Some(9), 3).unwrap())
+        .heartbeat(
+            hyperscape_core::HeartbeatConfig::new(std::time::Duration::from_millis(20))
+                .stale_after(std::time::Duration::from_millis(40))
+                .max_retries(3),
+        )
+        .build()
+        .unwrap();
+    let t = s.ask().unwrap();
+    let dead = t.number();
+    drop(t); // its worker "dies": no more heartbeats
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let t = s.ask().unwrap();
+    let trials = s.trials().unwrap();
+    assert_eq!(trials[dead as usize].state, TrialState::Failed);
+    assert_eq!(trials.len(), 2, "no retry trial was enqueued");
+    assert!(trials.iter().all(|t| t.retried_from.is_none()));
+    assert_eq!(t.budget(), Some(1));
+}

@@ -29,8 +29,11 @@ pub const EXPLOITED_ATTR: &str = "pbt_exploited_member";
 /// from budget `g·interval` to `(g+1)·interval` and resuming from the checkpoint of
 /// its parent ([`PARENT_ATTR`]).
 ///
-/// Generation `g` starts once every trial of generation `g - 1` has finished (so a
-/// seeded run makes the same decisions however many workers run it). The members of
+/// Generation 0 draws each member's configuration from a stream seeded by
+/// `(seed, member)` when the study has a declared space (the CLI's), otherwise from
+/// the sampler. Generation `g` starts once every trial of generation `g - 1` has
+/// finished, so, with a declared space, a seeded run makes the same decisions however
+/// many workers run it. The members of
 /// generation `g - 1` are ranked by value; a member in the bottom `quantile` (or whose
 /// trial did not complete) *exploits*: it copies the checkpoint and hyperparameters of
 /// a member drawn from the top `quantile`, then *explores* them ([`explore`]). Other
@@ -162,8 +165,22 @@ impl Pruner for PbtScheduler {
         a.insert(BUDGET_ATTR.to_string(), budget.into());
         let key = Some(format!("pbt:{m}:{g}"));
         if g == 0 {
+            // With a declared space, member m's first configuration is drawn from its
+            // own seeded stream, so it does not depend on which worker takes which
+            // member; otherwise the sampler draws it (define-by-run).
+            let params = match view.declared_space() {
+                Some(space) => {
+                    let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(self.seed, &[0, m, 1]));
+                    space
+                        .0
+                        .iter()
+                        .map(|(name, d)| (name.clone(), d.from_unit(rng.random::<f64>())))
+                        .collect()
+                }
+                None => BTreeMap::new(),
+            };
             return Ok(Some(Plan {
-                params: BTreeMap::new(),
+                params,
                 claim_key: key,
                 system_attrs: a,
             }));
