@@ -10,6 +10,10 @@
 //!   *records* (such as the rungs the trial completed) that the engine stores as trial
 //!   system attributes. Pruners never write the storage themselves.
 //!
+//! - before a trial is created, [`Pruner::plan`] may decide what it is (a promotion of
+//!   an earlier trial with its parameters, a slot of a bracket, a budget): the
+//!   budget-assigning schedulers of [`crate::scheduler`] work through it.
+//!
 //! The view a pruner (and the sampler) gets for a trial in a bracket is filtered to
 //! that bracket ([`StudyView::in_bracket`]): brackets are an engine concept, not a
 //! wrapper around the study.
