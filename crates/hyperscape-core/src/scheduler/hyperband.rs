@@ -183,8 +183,8 @@ impl BracketScheduler {
             };
             let mut prev_complete: Vec<&FrozenTrial> = Vec::new();
             for (i, rung) in rungs.iter().enumerate() {
-                let i64_ = i as u64;
-                let have = inst.get(&i64_).unwrap_or(&empty);
+                let rung_index = i as u64;
+                let have = inst.get(&rung_index).unwrap_or(&empty);
                 let target = if i == 0 {
                     rung.count
                 } else {
@@ -192,7 +192,7 @@ impl BracketScheduler {
                 };
                 if let Some(j) = (0..target).find(|j| !have.contains_key(j)) {
                     let key = format!("{}:{k}:{i}:{j}", self.name);
-                    let a = attrs(k, i64_, j, rung.budget);
+                    let a = attrs(k, rung_index, j, rung.budget);
                     if i == 0 {
                         let plan = Plan {
                             params: BTreeMap::new(),

@@ -3,8 +3,8 @@
 //!
 //! A scheduler tells each trial its budget when the trial is asked, instead of
 //! stopping it on its intermediate values as a pruner does. Every scheduler is a
-//! [`Pruner`](crate::Pruner) (one file each in this module) and works through one hook,
-//! [`Pruner::plan`](crate::Pruner::plan), called at ask time before the trial is
+//! [`Pruner`] (one file each in this module) and works through one hook,
+//! [`Pruner::plan`], called at ask time before the trial is
 //! created. A plan says what the trial is:
 //! - a **new configuration** at the bottom rung (the sampler draws it; BOHB draws it
 //!   from its own density model and fixes it);
@@ -15,7 +15,7 @@
 //! - nothing more (`Error::SpaceExhausted`: PBT's population reached its budget).
 //!
 //! **A promotion is a new trial, not the same trial continuing.** Each trial is one run
-//! from [`PREVIOUS_BUDGET_ATTR`] to [`BUDGET_ATTR`](crate::pruner::BUDGET_ATTR) with one
+//! from [`PREVIOUS_BUDGET_ATTR`] to [`BUDGET_ATTR`] with one
 //! set of hyperparameters, finished once, with its own value at its budget. The chain
 //! of parents is the configuration's (or the PBT member's) history; [`lineage`] walks
 //! it. This keeps every piece of scheduler state in the storage as trial system
