@@ -97,6 +97,13 @@ fn successive_halving_promotes_external_commands_from_their_checkpoints() {
         })
         .unwrap();
     assert_eq!(top["params"], best_bottom["params"]);
+    // The table shows budgets and parents.
+    let table = env.ok(&["trials", "--study", "sha"]);
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.contains("budget") && header.contains("parent"),
+        "{table}"
+    );
 }
 
 #[test]
