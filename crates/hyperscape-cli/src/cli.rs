@@ -69,7 +69,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum StudyCommand {
     /// Create a study with its space, objective command, sampler and trial budget.
-    Create(StudyCreateArgs),
+    Create(Box<StudyCreateArgs>),
     /// Print the spec of a study as JSON.
     Show(StudyShowArgs),
 }
@@ -166,6 +166,8 @@ pub struct RunArgs {
     pub max_retry: u32,
     #[command(flatten)]
     pub pruner: PrunerArgs,
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
     /// The objective command and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -238,6 +240,51 @@ pub struct PrunerArgs {
     /// Pareto: prune when dominated by more than this fraction of peers (default 0.5).
     #[arg(long, value_name = "F")]
     pub dominated_fraction: Option<f64>,
+}
+
+/// Budget-assigning schedulers of `run` (see docs/pruning.md). The command is told its
+/// budget ({budget}, HYPERSCAPE_BUDGET), the budget its checkpoint reached
+/// ({previous_budget}, HYPERSCAPE_PREVIOUS_BUDGET) and its checkpoint directory
+/// ({checkpoint_dir}, HYPERSCAPE_CHECKPOINT_DIR).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Scheduling")]
+pub struct SchedulerArgs {
+    /// Scheduler: sha, hyperband, asha, bohb, pbt (instead of a --pruner).
+    #[arg(long, value_name = "NAME")]
+    pub scheduler: Option<String>,
+    /// SHA, Hyperband, ASHA, BOHB: the smallest budget, in steps (default 1).
+    #[arg(long, value_name = "STEPS")]
+    pub min_budget: Option<u64>,
+    /// The largest budget in steps, or `auto` (SHA, Hyperband, ASHA, BOHB: the last
+    /// step of a first full-length trial). PBT: the total steps of each member.
+    #[arg(long, value_name = "STEPS|auto")]
+    pub max_budget: Option<String>,
+    /// SHA, Hyperband, ASHA, BOHB: keep the top 1/ETA at each rung (default 3).
+    #[arg(long, value_name = "ETA")]
+    pub eta: Option<u64>,
+    /// SHA: configurations in the bottom rung of each bracket (default ETA^levels).
+    #[arg(long, value_name = "N")]
+    pub n_configs: Option<u64>,
+    /// PBT: members of the population (default 8).
+    #[arg(long, value_name = "N")]
+    pub population: Option<usize>,
+    /// PBT: steps between exploit/explore decisions (default 1).
+    #[arg(long, value_name = "STEPS")]
+    pub perturb_interval: Option<u64>,
+    /// PBT: fraction of the population that exploits (bottom) and is copied (top)
+    /// (default 0.25).
+    #[arg(long, value_name = "Q")]
+    pub quantile: Option<f64>,
+    /// PBT: probability that explore resamples a parameter (default 0.25).
+    #[arg(long, value_name = "P")]
+    pub resample_probability: Option<f64>,
+    /// BOHB: fraction of new configurations left to the sampler (default 1/3).
+    #[arg(long, value_name = "F")]
+    pub random_fraction: Option<f64>,
+    /// Where trials keep checkpoints: <DIR>/<study>/trial-<number> (default
+    /// ./hyperscape-checkpoints with a scheduler).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_root: Option<PathBuf>,
 }
 
 impl PrunerArgs {
@@ -444,6 +491,10 @@ pub struct StudyCreateArgs {
     /// Succeed without changes if the study already exists.
     #[arg(long)]
     pub skip_if_exists: bool,
+    #[command(flatten)]
+    pub pruner: PrunerArgs,
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
     /// The objective command and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,

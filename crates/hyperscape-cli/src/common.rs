@@ -164,6 +164,8 @@ pub struct OpenStudy<'a> {
     pub space: &'a SpaceDecl,
     /// `None`: no pruning.
     pub pruner: Option<Box<dyn Pruner>>,
+    /// Where trials keep checkpoints (schedulers).
+    pub checkpoint_root: Option<std::path::PathBuf>,
 }
 
 /// Creates the study, or resumes it when it exists (directions must agree).
@@ -181,6 +183,9 @@ pub fn create_or_load(spec: OpenStudy<'_>) -> Result<Study> {
     }
     if let Some(p) = spec.pruner {
         b = b.boxed_pruner(p);
+    }
+    if let Some(root) = spec.checkpoint_root {
+        b = b.checkpoint_root(root);
     }
     match b.build() {
         Ok(s) => Ok(s),

@@ -65,6 +65,62 @@ pub struct TrialInput<'a> {
     pub study: &'a str,
     pub number: u64,
     pub params: &'a BTreeMap<String, ParamValue>,
+    /// Budget and checkpoint given by a scheduler (empty without one).
+    pub schedule: Schedule,
+}
+
+/// What a scheduler told the trial (see `docs/pruning.md`, "Checkpoint protocol").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Schedule {
+    /// The last step to train to: `{budget}`, `HYPERSCAPE_BUDGET`.
+    pub budget: Option<u64>,
+    /// The step the checkpoint in the checkpoint directory was trained to (absent:
+    /// start from scratch): `{previous_budget}`, `HYPERSCAPE_PREVIOUS_BUDGET`.
+    pub previous_budget: Option<u64>,
+    /// The trial's checkpoint directory (a copy of the parent's for a promotion or a
+    /// PBT exploit): `{checkpoint_dir}`, `HYPERSCAPE_CHECKPOINT_DIR`.
+    pub checkpoint_dir: Option<std::path::PathBuf>,
+    /// The trial this one continues: `{parent}`, `HYPERSCAPE_PARENT_TRIAL`.
+    pub parent: Option<u64>,
+}
+
+impl Schedule {
+    pub fn of(t: &hyperscape_core::Trial) -> Self {
+        Self {
+            budget: t.budget(),
+            previous_budget: t.previous_budget(),
+            checkpoint_dir: t.checkpoint_dir(),
+            parent: t.parent(),
+        }
+    }
+
+    /// `(placeholder, environment variable, value)` of each field.
+    fn fields(&self) -> [(&'static str, &'static str, Option<String>); 4] {
+        [
+            (
+                "budget",
+                "HYPERSCAPE_BUDGET",
+                self.budget.map(|b| b.to_string()),
+            ),
+            (
+                "previous_budget",
+                "HYPERSCAPE_PREVIOUS_BUDGET",
+                self.previous_budget.map(|b| b.to_string()),
+            ),
+            (
+                "checkpoint_dir",
+                "HYPERSCAPE_CHECKPOINT_DIR",
+                self.checkpoint_dir
+                    .as_ref()
+                    .map(|d| d.to_string_lossy().into_owned()),
+            ),
+            (
+                "parent",
+                "HYPERSCAPE_PARENT_TRIAL",
+                self.parent.map(|p| p.to_string()),
+            ),
+        ]
+    }
 }
 
 impl ObjectiveCommand {
@@ -205,6 +261,12 @@ impl ObjectiveCommand {
         for (name, value) in input.params {
             cmd.env(env_name(name), value.to_string());
         }
+        for (_, var, value) in input.schedule.fields() {
+            match value {
+                Some(v) => cmd.env(var, v),
+                None => cmd.env_remove(var),
+            };
+        }
         #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
@@ -230,8 +292,11 @@ pub fn env_name(param: &str) -> String {
     format!("HYPERSCAPE_PARAM_{tail}")
 }
 
-/// Replaces `{name}`, `{trial}` and `{study}` in one argument; other braces stay as
-/// they are. Values are inserted literally: no shell ever sees them.
+/// Replaces `{name}` (a parameter), `{trial}`, `{study}` and the schedule's
+/// `{budget}`, `{previous_budget}`, `{checkpoint_dir}` and `{parent}` in one argument
+/// (a parameter of the same name wins; a schedule field the trial lacks becomes the
+/// empty string); other braces stay as they are. Values are inserted literally: no
+/// shell ever sees them.
 pub fn substitute(arg: &str, input: &TrialInput<'_>) -> String {
     let mut out = String::with_capacity(arg.len());
     let mut rest = arg;
@@ -243,7 +308,14 @@ pub fn substitute(arg: &str, input: &TrialInput<'_>) -> String {
             let v = match key {
                 "trial" => Some(input.number.to_string()),
                 "study" => Some(input.study.to_string()),
-                _ => input.params.get(key).map(|v| v.to_string()),
+                _ => input.params.get(key).map(|v| v.to_string()).or_else(|| {
+                    input
+                        .schedule
+                        .fields()
+                        .into_iter()
+                        .find(|(k, _, _)| *k == key)
+                        .map(|(_, _, v)| v.unwrap_or_default())
+                }),
             };
             v.map(|v| (v, close))
         });
@@ -469,6 +541,7 @@ mod tests {
             study: "s",
             number: 7,
             params,
+            schedule: Schedule::default(),
         }
     }
 
@@ -483,6 +556,24 @@ mod tests {
         assert_eq!(substitute("{trial}-{study}", &i), "7-s");
         assert_eq!(substitute("{unknown} {} {", &i), "{unknown} {} {");
         assert_eq!(substitute("{{lr}}", &i), "{0.5}");
+        // Schedule fields: empty without a scheduler, the values with one.
+        assert_eq!(substitute("--epochs={budget}", &i), "--epochs=");
+        let mut i = input(&p);
+        i.schedule = Schedule {
+            budget: Some(9),
+            previous_budget: Some(3),
+            checkpoint_dir: Some("/ck/trial-7".into()),
+            parent: Some(2),
+        };
+        assert_eq!(
+            substitute("{budget} {previous_budget} {checkpoint_dir} {parent}", &i),
+            "9 3 /ck/trial-7 2"
+        );
+        // A parameter of the same name wins.
+        let mut with_budget = p.clone();
+        with_budget.insert("budget".to_string(), ParamValue::Int(1));
+        i.params = &with_budget;
+        assert_eq!(substitute("{budget}", &i), "1");
     }
 
     #[test]

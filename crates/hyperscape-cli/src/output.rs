@@ -96,25 +96,50 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 
 /// Trials as a table: number, state, value(s), params, failure reason (first line).
 pub fn trials_table(trials: &[FrozenTrial]) -> String {
+    // Budget and parent columns when a scheduler gave trials budgets.
+    let attr = |t: &FrozenTrial, k: &str| -> String {
+        t.system_attrs
+            .get(k)
+            .and_then(|v| v.as_u64())
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    };
+    let scheduled = trials.iter().any(|t| {
+        t.system_attrs
+            .contains_key(hyperscape_core::pruner::BUDGET_ATTR)
+    });
     let rows: Vec<Vec<String>> = trials
         .iter()
         .map(|t| {
-            vec![
-                t.number.to_string(),
-                t.state.to_string(),
-                values_cell(t),
-                params_inline(&t.params),
+            let mut row = vec![t.number.to_string(), t.state.to_string(), values_cell(t)];
+            if scheduled {
+                row.push(attr(t, hyperscape_core::pruner::BUDGET_ATTR));
+                row.push(attr(t, hyperscape_core::scheduler::PARENT_ATTR));
+            }
+            row.push(params_inline(&t.params));
+            row.push(
                 t.fail_reason
                     .as_deref()
                     .map(|r| shorten(r.lines().next().unwrap_or(""), 60))
                     .unwrap_or_default(),
-            ]
+            );
+            row
         })
         .collect();
-    table(
-        &["number", "state", "value", "params", "fail_reason"],
-        &rows,
-    )
+    let header: &[&str] = if scheduled {
+        &[
+            "number",
+            "state",
+            "value",
+            "budget",
+            "parent",
+            "params",
+            "fail_reason",
+        ]
+    } else {
+        &["number", "state", "value", "params", "fail_reason"]
+    };
+    table(header, &rows)
 }
 
 fn shorten(s: &str, max: usize) -> String {

@@ -1,8 +1,10 @@
 //! Pruning on a training-like workload: full-budget random search vs the median
-//! pruner vs successive halving vs Hyperband, same sampler and seeds.
+//! pruner vs successive halving vs Hyperband, same sampler and seeds; then the
+//! budget-assigning schedulers (SHA, Hyperband, ASHA, BOHB, PBT) against the pruners
+//! at one epoch budget.
 //!
 //! Run: `cargo bench -p hyperscape-core --bench pruning` (`-- --trials 200`,
-//! `-- --seeds 10`).
+//! `-- --seeds 10`, `-- --epochs 864` for the schedulers' budget).
 //!
 //! Workload: two hyperparameters (`lr` on a log scale, `wd`) and a loss curve over 27
 //! epochs (steps 0..=26), `final + (2 - final) * exp(-rate * (epoch + 1))` plus small
@@ -13,9 +15,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use hyperscape_core::scheduler::{AshaScheduler, BohbScheduler, BracketScheduler, PbtScheduler};
 use hyperscape_core::{
-    HyperbandPruner, MedianPruner, OptimizeOptions, Pruner, RandomSampler, Study,
-    SuccessiveHalvingPruner,
+    Error, HyperbandPruner, MedianPruner, OptimizeOptions, Pruner, RandomSampler, Study,
+    SuccessiveHalvingPruner, Trial,
 };
 
 const EPOCHS: u64 = 27;
@@ -106,6 +112,151 @@ fn main() {
     println!();
     let budget = trials as u64 * EPOCHS;
     table(&methods, usize::MAX, seeds, Some(budget));
+    println!();
+    let epochs = arg("--epochs", 32 * EPOCHS as usize) as u64;
+    schedulers(epochs, seeds, true);
+    println!();
+    schedulers(epochs, seeds, false);
+}
+
+/// The same workload as a stateful training loop, so that a run can resume from a
+/// checkpoint with other hyperparameters (promotions, PBT): one epoch moves the loss
+/// `L` towards `final(lr, wd)` by the factor `exp(-rate(lr))`; from `L = 2` with fixed
+/// hyperparameters this is exactly `curve` (without its noise). With `misleading`
+/// false, every configuration learns at the same rate (0.15 per epoch), so rankings
+/// at early epochs hold at the end.
+fn epoch(lr_log: f64, wd: f64, loss: f64, misleading: bool) -> f64 {
+    let final_loss = 0.1 + 0.08 * (lr_log + 2.5).powi(2) + 0.5 * (wd - 0.3).powi(2);
+    let rate = if misleading {
+        0.02 * 10f64.powf(0.5 * (lr_log + 4.0))
+    } else {
+        0.15
+    };
+    final_loss + (loss - final_loss) * (-rate).exp()
+}
+
+/// One scheduler run: epochs spent, trials, and the best loss among trials that
+/// trained to the full 27 epochs.
+fn run_scheduled(
+    make: fn(u64) -> Box<dyn Pruner>,
+    seed: u64,
+    epoch_budget: u64,
+    misleading: bool,
+) -> (u64, usize, f64) {
+    // "Checkpoints": the loss each trial ended at, by trial number.
+    let ckpt: Mutex<HashMap<u64, f64>> = Mutex::new(HashMap::new());
+    let spent = AtomicU64::new(0);
+    let study = Study::builder("sched")
+        .sampler(RandomSampler::new(Some(seed)))
+        .boxed_pruner(make(seed))
+        .build()
+        .unwrap();
+    let objective = |t: &mut Trial| -> Result<f64, Error> {
+        let lr_log = t.suggest_float("lr_log", -5.0, -0.5)?;
+        let wd = t.suggest_float("wd", 0.0, 1.0)?;
+        let budget = t.budget().unwrap_or(EPOCHS);
+        let from = t.previous_budget().unwrap_or(0);
+        let mut loss = match t.parent() {
+            Some(p) => ckpt.lock().unwrap()[&p],
+            None => 2.0,
+        };
+        for e in from + 1..=budget {
+            loss = epoch(lr_log, wd, loss, misleading);
+            spent.fetch_add(1, Ordering::Relaxed);
+            t.report(e, loss)?;
+        }
+        ckpt.lock().unwrap().insert(t.number(), loss);
+        Ok(loss)
+    };
+    let opts = OptimizeOptions::n_trials(1_000_000).callback(|study, _| {
+        if spent.load(Ordering::Relaxed) >= epoch_budget {
+            study.stop();
+        }
+    });
+    match study.optimize_with(objective, opts) {
+        Ok(_) => {}
+        Err(e) => panic!("{e}"),
+    }
+    let all = study.trials().unwrap();
+    let best = all
+        .iter()
+        .filter(|t| t.intermediate_values.keys().next_back() == Some(&EPOCHS))
+        .filter_map(|t| t.values.as_ref().map(|v| v[0]))
+        .fold(f64::INFINITY, f64::min);
+    (spent.load(Ordering::Relaxed), all.len(), best)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+type MakeScheduled = fn(u64) -> Box<dyn Pruner>;
+
+fn schedulers(epoch_budget: u64, seeds: u64, misleading: bool) {
+    let methods: [(&str, MakeScheduled); 9] = [
+        ("random, full budget", |_| {
+            Box::new(hyperscape_core::NopPruner)
+        }),
+        ("median pruner", |_| {
+            Box::new(MedianPruner::new().n_warmup_steps(2))
+        }),
+        ("hyperband pruner", |_| {
+            Box::new(HyperbandPruner::new(1, EPOCHS, 3, 0).unwrap())
+        }),
+        ("sha scheduler", |_| {
+            Box::new(BracketScheduler::successive_halving(1, Some(EPOCHS), 3, None).unwrap())
+        }),
+        ("hyperband scheduler", |_| {
+            Box::new(BracketScheduler::hyperband(1, Some(EPOCHS), 3).unwrap())
+        }),
+        ("asha", |_| {
+            Box::new(AshaScheduler::new(1, Some(EPOCHS), 3).unwrap())
+        }),
+        ("bohb", |s| {
+            Box::new(BohbScheduler::new(1, Some(EPOCHS), 3, Some(s)).unwrap())
+        }),
+        ("pbt (16 x 27, every 3)", |s| {
+            Box::new(PbtScheduler::new(16, 3, EPOCHS, Some(s)).unwrap())
+        }),
+        ("pbt (32 x 27, every 3)", |s| {
+            Box::new(PbtScheduler::new(32, 3, EPOCHS, Some(s)).unwrap())
+        }),
+    ];
+    println!(
+        "{}",
+        if misleading {
+            "stateful workload, large learning rates learn fast but end worse (early epochs mislead)"
+        } else {
+            "stateful workload, one learning speed for all (early rankings hold)"
+        }
+    );
+    println!(
+        "schedulers vs pruners: stop after {epoch_budget} epochs (PBT: when its population \
+         reaches {EPOCHS}); median over {seeds} seeds; best = lowest loss of a trial \
+         trained to {EPOCHS} epochs"
+    );
+    println!(
+        "{:<26} {:>8} {:>8} {:>11}",
+        "method", "epochs", "trials", "best loss"
+    );
+    for (name, make) in methods {
+        let runs: Vec<(u64, usize, f64)> = (0..seeds)
+            .map(|s| run_scheduled(make, s, epoch_budget, misleading))
+            .collect();
+        println!(
+            "{:<26} {:>8.0} {:>8.0} {:>11.4}",
+            name,
+            median(runs.iter().map(|r| r.0 as f64).collect()),
+            median(runs.iter().map(|r| r.1 as f64).collect()),
+            median(runs.iter().map(|r| r.2).collect()),
+        );
+    }
 }
 
 type Make = fn() -> Option<Box<dyn Pruner>>;

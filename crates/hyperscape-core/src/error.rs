@@ -86,6 +86,15 @@ pub enum Error {
     #[error("nothing to claim yet: {0}")]
     NothingToClaim(String),
 
+    /// A checkpoint directory could not be created or filled (see
+    /// `StudyBuilder::checkpoint_root`).
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+
+    /// A scheduler's settings are invalid (see `crate::scheduler`).
+    #[error("invalid scheduler: {0}")]
+    InvalidScheduler(String),
+
     /// So many trials failed that going on is pointless (a study's failure limit).
     #[error("too many failed trials: {0}")]
     TooManyFailures(String),

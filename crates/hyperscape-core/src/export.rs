@@ -29,6 +29,23 @@ pub struct TrialRecord<'a> {
     /// The bracket the pruner assigned (Hyperband).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bracket: Option<u32>,
+    /// The budget (last step) a pruner or scheduler gave the trial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<u64>,
+    /// The budget of the checkpoint it started from (promotions, PBT intervals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_budget: Option<u64>,
+    /// The trial it continues (a promotion's parent, PBT's exploited or own member).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u64>,
+    /// Its rung in a scheduler's budget ladder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rung: Option<u64>,
+    /// Under PBT: member, generation, and the member it exploited (if it did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pbt: Option<PbtRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_dir: Option<&'a str>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub user_attrs: &'a BTreeMap<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,6 +58,15 @@ pub struct TrialRecord<'a> {
     pub retried_from: Option<u64>,
 }
 
+/// A PBT trial's place in the population.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PbtRecord {
+    pub member: u64,
+    pub generation: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exploited_member: Option<u64>,
+}
+
 impl<'a> TrialRecord<'a> {
     /// `value` for one objective, `values` for several.
     pub fn new(t: &'a FrozenTrial, n_objectives: usize) -> Self {
@@ -49,6 +75,7 @@ impl<'a> TrialRecord<'a> {
             Some(v) => (None, Some(v)),
             None => (None, None),
         };
+        let attr = |k: &str| t.system_attrs.get(k).and_then(|v| v.as_u64());
         Self {
             number: t.number,
             state: t.state.as_str(),
@@ -62,6 +89,25 @@ impl<'a> TrialRecord<'a> {
                 _ => None,
             },
             bracket: crate::view::trial_bracket(t),
+            budget: attr(crate::pruner::BUDGET_ATTR),
+            previous_budget: attr(crate::scheduler::PREVIOUS_BUDGET_ATTR),
+            parent: attr(crate::scheduler::PARENT_ATTR),
+            rung: attr(crate::scheduler::RUNG_ATTR),
+            pbt: match (
+                attr(crate::scheduler::pbt::MEMBER_ATTR),
+                attr(crate::scheduler::pbt::GENERATION_ATTR),
+            ) {
+                (Some(member), Some(generation)) => Some(PbtRecord {
+                    member,
+                    generation,
+                    exploited_member: attr(crate::scheduler::pbt::EXPLOITED_ATTR),
+                }),
+                _ => None,
+            },
+            checkpoint_dir: t
+                .system_attrs
+                .get(crate::scheduler::CHECKPOINT_DIR_ATTR)
+                .and_then(|v| v.as_str()),
             user_attrs: &t.user_attrs,
             datetime_start: t.datetime_start.map(|d| d.to_rfc3339()),
             datetime_complete: t.datetime_complete.map(|d| d.to_rfc3339()),

@@ -27,6 +27,7 @@ pub mod param;
 pub mod problems;
 pub mod pruner;
 pub mod sampler;
+pub mod scheduler;
 pub mod space;
 pub mod storage;
 pub mod study;
@@ -44,6 +45,10 @@ pub use pruner::{
 };
 pub use sampler::{
     CmaEsSampler, GpSampler, GridSampler, RandomSampler, Sampler, SobolSampler, TpeSampler,
+};
+pub use scheduler::{
+    scheduler_by_name, AshaScheduler, BohbScheduler, BracketScheduler, PbtScheduler,
+    SchedulerOptions,
 };
 pub use space::{SearchSpace, SpaceDecl};
 pub use storage::{open_storage, InMemoryStorage, Storage};

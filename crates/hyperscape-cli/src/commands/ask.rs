@@ -21,6 +21,7 @@ pub fn execute(a: AskArgs) -> Result<i32> {
         heartbeat: None,
         space: &space,
         pruner: None,
+        checkpoint_root: None,
     })?;
     let mut trial = match study.ask() {
         Ok(t) => t,

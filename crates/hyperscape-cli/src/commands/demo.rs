@@ -59,6 +59,7 @@ pub fn execute(a: DemoArgs) -> Result<i32> {
         heartbeat: None,
         space: &space,
         pruner: None,
+        checkpoint_root: None,
     })?;
     let progress = Progress::new(a.trials, study.directions(), study.best_value().ok());
     let spec = LoopSpec {

@@ -4,11 +4,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use hyperscape_core::{Direction, HeartbeatConfig, PrunerOptions, SpaceDecl, Study};
+use hyperscape_core::{
+    scheduler_by_name, Direction, HeartbeatConfig, PrunerOptions, SchedulerOptions, SpaceDecl,
+    Study,
+};
 
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, SchedulerArgs};
 use crate::common::{self, OpenStudy};
-use crate::external::{ObjectiveCommand, TrialInput};
+use crate::external::{ObjectiveCommand, Schedule, TrialInput};
 use crate::output::{self, Progress};
 use crate::signal;
 use crate::trial_loop::{self, LoopSpec, LoopSummary};
@@ -28,6 +31,85 @@ pub struct RunConfig {
     pub command: ObjectiveCommand,
     pub pruner: String,
     pub pruner_options: PrunerOptions,
+    /// A budget-assigning scheduler, used instead of the pruner.
+    pub scheduler: Option<(String, SchedulerOptions)>,
+    pub checkpoint_root: Option<PathBuf>,
+}
+
+/// Validates the scheduler flags (`--scheduler` and its settings).
+pub(crate) fn scheduler_config(
+    a: &SchedulerArgs,
+    pruner: &str,
+    seed: Option<u64>,
+) -> Result<Option<(String, SchedulerOptions)>> {
+    let Some(name) = &a.scheduler else {
+        let given = [
+            ("--min-budget", a.min_budget.is_some()),
+            ("--max-budget", a.max_budget.is_some()),
+            ("--eta", a.eta.is_some()),
+            ("--n-configs", a.n_configs.is_some()),
+            ("--population", a.population.is_some()),
+            ("--perturb-interval", a.perturb_interval.is_some()),
+            ("--quantile", a.quantile.is_some()),
+            ("--resample-probability", a.resample_probability.is_some()),
+            ("--random-fraction", a.random_fraction.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+            bail!("{flag} is a scheduler setting: give --scheduler too");
+        }
+        return Ok(None);
+    };
+    if pruner != "none" {
+        bail!(
+            "--scheduler {name} and --pruner {pruner} cannot be combined: a scheduler \
+             assigns budgets instead of pruning (use one of them)"
+        );
+    }
+    let max_budget = match a.max_budget.as_deref() {
+        None | Some("auto") => None,
+        Some(m) => Some(m.parse::<u64>().map_err(|_| {
+            anyhow::anyhow!("--max-budget must be a whole number of steps or `auto`, not `{m}`")
+        })?),
+    };
+    let o = SchedulerOptions {
+        min_budget: a.min_budget,
+        max_budget,
+        eta: a.eta,
+        n_configs: a.n_configs,
+        population: a.population,
+        perturb_interval: a.perturb_interval,
+        quantile: a.quantile,
+        resample_probability: a.resample_probability,
+        random_fraction: a.random_fraction,
+        seed: if matches!(name.as_str(), "bohb" | "pbt") {
+            seed
+        } else {
+            None
+        },
+    };
+    // Fail early on an unknown scheduler or settings it does not take.
+    scheduler_by_name(name, &o).map_err(|e| anyhow::anyhow!("{}", scheduler_message(&e)))?;
+    Ok(Some((name.clone(), o)))
+}
+
+/// Core's messages name settings in `snake_case`; the CLI shows its flags.
+pub(crate) fn scheduler_message(e: &hyperscape_core::Error) -> String {
+    let mut s = e.to_string();
+    for (key, flag) in [
+        ("min_budget", "min-budget"),
+        ("max_budget", "max-budget"),
+        ("n_configs", "n-configs"),
+        ("perturb_interval", "perturb-interval"),
+        ("resample_probability", "resample-probability"),
+        ("random_fraction", "random-fraction"),
+        ("population", "population"),
+        ("quantile", "quantile"),
+        ("eta", "eta"),
+        ("seed", "seed"),
+    ] {
+        s = s.replace(&format!("`{key}`"), &format!("`--{flag}`"));
+    }
+    s
 }
 
 impl RunConfig {
@@ -55,6 +137,13 @@ impl RunConfig {
             bail!("--prune-grace must be a number of seconds >= 0, not {prune_grace}");
         }
         let pruner_options = a.pruner.options();
+        let scheduler = scheduler_config(&a.scheduler, &a.pruner.pruner, a.sampler.seed)?;
+        let checkpoint_root = match (&scheduler, a.scheduler.checkpoint_root) {
+            (_, Some(root)) => Some(root),
+            (Some(_), None) => Some(PathBuf::from("hyperscape-checkpoints")),
+            (None, None) => None,
+        };
+        let checkpoint_root = checkpoint_root.map(|r| std::path::absolute(&r).unwrap_or(r));
         // Fail early on an unknown pruner or settings it does not take.
         common::pruner(&a.pruner.pruner, &pruner_options)?;
         let space = common::load_space(&a.space)?;
@@ -78,6 +167,8 @@ impl RunConfig {
             },
             pruner: a.pruner.pruner,
             pruner_options,
+            scheduler,
+            checkpoint_root,
         })
     }
 }
@@ -92,7 +183,12 @@ pub fn execute(args: RunArgs) -> Result<i32> {
         sampler: common::sampler(&cfg.sampler, cfg.seed, &cfg.space, Some(cfg.trials))?,
         heartbeat: Some(cfg.heartbeat),
         space: &cfg.space,
-        pruner: Some(common::pruner(&cfg.pruner, &cfg.pruner_options)?),
+        pruner: Some(match &cfg.scheduler {
+            Some((name, o)) => scheduler_by_name(name, o)
+                .map_err(|e| anyhow::anyhow!("{}", scheduler_message(&e)))?,
+            None => common::pruner(&cfg.pruner, &cfg.pruner_options)?,
+        }),
+        checkpoint_root: cfg.checkpoint_root.clone(),
     })?;
     let progress = Progress::new(cfg.trials, study.directions(), study.best_value().ok());
     let spec = LoopSpec {
@@ -111,6 +207,7 @@ pub fn execute(args: RunArgs) -> Result<i32> {
                     study: &cfg.study,
                     number: trial.number(),
                     params,
+                    schedule: Schedule::of(trial),
                 },
                 interrupted,
                 &mut |p| trial_loop::report_progress(trial, p),
@@ -140,7 +237,9 @@ pub fn print_summary(study: &Study, s: &LoopSummary, cfg: &RunConfig) -> Result<
         s.pruned,
         all.len()
     );
-    if s.exhausted {
+    if s.exhausted && cfg.scheduler.as_ref().is_some_and(|(n, _)| n == "pbt") {
+        text.push_str("the PBT population reached its max budget: the schedule is complete\n");
+    } else if s.exhausted {
         text.push_str(&format!(
             "the {} sampler has no points left in `{}`: the search is complete\n",
             cfg.sampler,

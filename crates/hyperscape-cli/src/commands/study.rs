@@ -11,7 +11,7 @@ use crate::output;
 
 pub fn execute(c: StudyCommand) -> Result<i32> {
     match c {
-        StudyCommand::Create(a) => create(a),
+        StudyCommand::Create(a) => create(*a),
         StudyCommand::Show(a) => show(a),
     }
 }
@@ -51,6 +51,35 @@ fn spec_from_args(a: &StudyCreateArgs) -> Result<(StudySpec, Vec<Direction>)> {
     spec.heartbeat_interval_secs = hb;
     spec.max_retry = a.max_retry;
     spec.max_failed = a.max_failed;
+    let grace = a.pruner.prune_grace;
+    if !(grace.is_finite() && grace >= 0.0) {
+        bail!("--prune-grace must be a number of seconds >= 0, not {grace}");
+    }
+    spec.prune_grace_secs = Some(grace);
+    match super::run::scheduler_config(&a.scheduler, &a.pruner.pruner, spec.seed)? {
+        Some((name, o)) => {
+            spec.scheduler = Some(name);
+            spec.scheduler_options = o;
+            // Every worker must see the same directory: stored absolute.
+            let root = a
+                .scheduler
+                .checkpoint_root
+                .clone()
+                .unwrap_or_else(|| "hyperscape-checkpoints".into());
+            spec.checkpoint_root = Some(std::path::absolute(&root).unwrap_or(root));
+        }
+        None => {
+            let options = a.pruner.options();
+            common::pruner(&a.pruner.pruner, &options)?;
+            if a.pruner.pruner != "none" {
+                spec.pruner = Some(a.pruner.pruner.clone());
+                spec.pruner_options = options;
+            }
+            if let Some(root) = &a.scheduler.checkpoint_root {
+                spec.checkpoint_root = Some(std::path::absolute(root).unwrap_or(root.clone()));
+            }
+        }
+    }
     spec.validate().context("invalid study spec")?;
     Ok((spec, directions))
 }

@@ -17,7 +17,7 @@ use hyperscape_core::{FrozenTrial, ParamValue, Study, Trial};
 use super::study::load_spec;
 use crate::cli::WorkerArgs;
 use crate::common::{self, redact};
-use crate::external::{ObjectiveCommand, TrialInput};
+use crate::external::{ObjectiveCommand, Schedule, TrialInput};
 use crate::output::{self, Progress};
 use crate::signal;
 use crate::trial_loop::{self, LoopSpec, LoopSummary, Outcome};
@@ -37,12 +37,19 @@ impl WorkerStudy {
         let storage = common::open_storage(url)?;
         let spec = load_spec(&storage, name, url)?;
         let budget = spec.budget()?;
-        let study = Study::builder(name)
+        let mut builder = Study::builder(name)
             .storage(storage)
             .boxed_sampler(spec.sampler().context("the study's sampler")?)
             .heartbeat(spec.heartbeat()?)
             .space(spec.space.search_space())
-            .load_if_exists(true)
+            .load_if_exists(true);
+        if let Some(p) = spec.pruner().context("the study's pruner or scheduler")? {
+            builder = builder.boxed_pruner(p);
+        }
+        if let Some(root) = &spec.checkpoint_root {
+            builder = builder.checkpoint_root(root);
+        }
+        let study = builder
             .build()
             .with_context(|| format!("cannot open study `{name}`"))?;
         Ok(Self {
@@ -101,7 +108,10 @@ pub fn execute(a: WorkerArgs) -> Result<i32> {
     let command = ObjectiveCommand {
         argv: ws.spec.command.clone(),
         timeout: ws.spec.trial_timeout(),
-        prune_grace: crate::external::DEFAULT_PRUNE_GRACE,
+        prune_grace: ws.spec.prune_grace_secs.map_or(
+            crate::external::DEFAULT_PRUNE_GRACE,
+            Duration::from_secs_f64,
+        ),
     };
     let interrupted = signal::install()?;
     let study = &ws.study;
@@ -128,6 +138,7 @@ pub fn execute(a: WorkerArgs) -> Result<i32> {
                     study: &a.study,
                     number: trial.number(),
                     params,
+                    schedule: Schedule::of(trial),
                 },
                 interrupted,
                 &mut |p| trial_loop::report_progress(trial, p),

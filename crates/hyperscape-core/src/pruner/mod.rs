@@ -10,6 +10,10 @@
 //!   *records* (such as the rungs the trial completed) that the engine stores as trial
 //!   system attributes. Pruners never write the storage themselves.
 //!
+//! - before a trial is created, [`Pruner::plan`] may decide what it is (a promotion of
+//!   an earlier trial with its parameters, a slot of a bracket, a budget): the
+//!   budget-assigning schedulers of [`crate::scheduler`] work through it.
+//!
 //! The view a pruner (and the sampler) gets for a trial in a bracket is filtered to
 //! that bracket ([`StudyView::in_bracket`]): brackets are an engine concept, not a
 //! wrapper around the study.
@@ -38,6 +42,7 @@ pub use threshold::ThresholdPruner;
 pub use wilcoxon::{signed_rank_p_greater, WilcoxonPruner};
 
 use crate::error::{Error, Result};
+use crate::param::ParamValue;
 use crate::trial::Direction;
 use crate::view::StudyView;
 
@@ -81,6 +86,17 @@ pub struct Assignment {
     pub bracket: Option<u32>,
     /// The largest step the trial may reach (its resource), if the scheduler bounds it.
     pub budget: Option<u64>,
+}
+
+/// What a new trial is, decided by [`Pruner::plan`] before it is created.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Parameters fixed in advance (empty: the sampler draws them).
+    pub params: BTreeMap<String, ParamValue>,
+    /// Taken exclusively in the storage; a lost race makes the engine plan again.
+    pub claim_key: Option<String>,
+    /// System attributes of the new trial.
+    pub system_attrs: BTreeMap<String, serde_json::Value>,
 }
 
 /// What to do with a trial after a report.
@@ -137,6 +153,18 @@ impl From<Action> for Decision {
 pub trait Pruner: Send + Sync {
     fn name(&self) -> &str;
 
+    /// Before a new trial is created (when no waiting trial is claimed): what the
+    /// trial is. `Ok(None)` (the default): a configuration from the sampler. A
+    /// [`Plan`]: its parameters are fixed (a promotion repeats its parent's), its
+    /// claim key is taken exclusively by the storage (so no slot or promotion is
+    /// handed out twice, across threads and processes), its system attributes (budget,
+    /// parent, rung...) are stored with the trial. `Err(Error::NothingToClaim)`:
+    /// nothing to start yet (the loop polls); `Err(Error::SpaceExhausted)`: the
+    /// schedule is finished. Budget-assigning schedulers (`crate::scheduler`) use it.
+    fn plan(&self, _view: &StudyView<'_>) -> Result<Option<Plan>> {
+        Ok(None)
+    }
+
     /// Bracket and budget of the new trial `number`. Default: neither.
     fn assign(&self, _view: &StudyView<'_>, _number: u64) -> Result<Assignment> {
         Ok(Assignment::default())
@@ -184,7 +212,8 @@ pub const PRUNERS: &[&str] = &[
 ];
 
 /// Settings of [`pruner_by_name`]; `None` takes the pruner's default (Optuna's).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PrunerOptions {
     pub n_startup_trials: Option<usize>,
     pub n_warmup_steps: Option<u64>,

@@ -23,7 +23,7 @@ pub mod multi;
 mod nsga2;
 mod random;
 mod sobol;
-mod tpe;
+pub(crate) mod tpe;
 
 use std::collections::BTreeMap;
 

@@ -14,7 +14,7 @@
 //! See `docs/samplers.md` for the defaults, pruned and failed trials, several
 //! objectives, constraints, the constant liar and reproducibility.
 
-mod parzen;
+pub(crate) mod parzen;
 mod split;
 mod truncnorm;
 

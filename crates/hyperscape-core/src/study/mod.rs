@@ -69,6 +69,7 @@ pub(crate) struct StudyInner {
     pub space: Option<SearchSpace>,
     pub cache: RwLock<StudyCache>,
     pub heartbeat: Option<HeartbeatConfig>,
+    pub checkpoint_root: Option<std::path::PathBuf>,
     /// Ids of this process's running trials, for the heartbeat thread.
     pub running: Mutex<HashSet<i64>>,
     pub heartbeat_started: std::sync::Once,
@@ -149,6 +150,7 @@ pub struct StudyBuilder {
     space: Option<SearchSpace>,
     heartbeat: Option<HeartbeatConfig>,
     load_if_exists: bool,
+    checkpoint_root: Option<std::path::PathBuf>,
 }
 
 impl StudyBuilder {
@@ -193,6 +195,13 @@ impl StudyBuilder {
     /// Enables heartbeats and stale-trial recovery.
     pub fn heartbeat(mut self, h: HeartbeatConfig) -> Self {
         self.heartbeat = Some(h);
+        self
+    }
+    /// Where trials keep checkpoints: each trial gets `<root>/<study>/trial-<number>`
+    /// ([`Trial::checkpoint_dir`]); a promoted trial's starts as a copy of its
+    /// parent's. Default: none (trials get no checkpoint directory).
+    pub fn checkpoint_root(mut self, root: impl Into<std::path::PathBuf>) -> Self {
+        self.checkpoint_root = Some(root.into());
         self
     }
     /// Resume the study if it already exists (otherwise that is an error).
@@ -250,6 +259,7 @@ impl StudyBuilder {
                 space: self.space,
                 cache: RwLock::new(StudyCache::default()),
                 heartbeat: self.heartbeat,
+                checkpoint_root: self.checkpoint_root,
                 running: Mutex::new(HashSet::new()),
                 heartbeat_started: std::sync::Once::new(),
                 stop: std::sync::atomic::AtomicBool::new(false),
@@ -272,6 +282,7 @@ impl Study {
             space: None,
             heartbeat: None,
             load_if_exists: false,
+            checkpoint_root: None,
         }
     }
 
@@ -320,6 +331,7 @@ impl Study {
             None => self.create_sampled_trial(hb)?,
         };
         self.assign_bracket(&mut frozen)?;
+        self.prepare_checkpoint_dir(&mut frozen)?;
         let bracket = crate::view::trial_bracket(&frozen);
         let fixed: BTreeMap<String, ParamValue> = frozen
             .system_attrs
@@ -382,6 +394,55 @@ impl Study {
         Ok(())
     }
 
+    /// With a checkpoint root: creates the trial's checkpoint directory
+    /// (`<root>/<study>/trial-<number>`), records it (system attribute
+    /// [`CHECKPOINT_DIR_ATTR`](crate::scheduler::CHECKPOINT_DIR_ATTR)), and fills it
+    /// with a copy of the checkpoint of the trial named by
+    /// [`CHECKPOINT_FROM_ATTR`](crate::scheduler::CHECKPOINT_FROM_ATTR) (a promoted
+    /// trial's parent, the PBT member it exploits). A directory that already has
+    /// files (a resumed trial) is left as it is.
+    fn prepare_checkpoint_dir(&self, frozen: &mut FrozenTrial) -> Result<()> {
+        use crate::scheduler::{
+            checkpoint_dir_for, copy_dir, CHECKPOINT_DIR_ATTR, CHECKPOINT_FROM_ATTR,
+        };
+        let inner = &self.inner;
+        let Some(root) = &inner.checkpoint_root else {
+            return Ok(());
+        };
+        let dir = checkpoint_dir_for(root, &inner.record.name, frozen.number);
+        let io = |what: &str, p: &std::path::Path, e: std::io::Error| {
+            Error::Checkpoint(format!(
+                "trial {}: cannot {what} {}: {e}",
+                frozen.number,
+                p.display()
+            ))
+        };
+        let fresh = std::fs::read_dir(&dir).map_or(true, |mut d| d.next().is_none());
+        std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
+        if fresh {
+            if let Some(from) = frozen
+                .system_attrs
+                .get(CHECKPOINT_FROM_ATTR)
+                .and_then(|v| v.as_u64())
+            {
+                let src = checkpoint_dir_for(root, &inner.record.name, from);
+                if src.is_dir() {
+                    copy_dir(&src, &dir).map_err(|e| io("copy the checkpoint into", &dir, e))?;
+                }
+            }
+        }
+        let path = serde_json::Value::String(dir.to_string_lossy().into_owned());
+        if frozen.system_attrs.get(CHECKPOINT_DIR_ATTR) != Some(&path) {
+            inner
+                .storage
+                .set_trial_system_attr(frozen.id, CHECKPOINT_DIR_ATTR, path.clone())?;
+            frozen
+                .system_attrs
+                .insert(CHECKPOINT_DIR_ATTR.to_string(), path);
+        }
+        Ok(())
+    }
+
     fn create_sampled_trial(&self, hb: bool) -> Result<FrozenTrial> {
         let inner = &self.inner;
         for race in 0..MAX_CLAIM_RACES {
@@ -389,11 +450,19 @@ impl Study {
                 // Lost a claim race: learn which points the other workers took.
                 inner.refresh()?;
             }
-            let claim = {
+            // The scheduler first: a promotion or a slot of a bracket is exclusive, and
+            // the sampler's own claim (a grid point) is not asked for then.
+            let plan = inner.with_view(|view| inner.pruner.plan(view))?;
+            let exclusive = plan
+                .as_ref()
+                .is_some_and(|p| p.claim_key.is_some() || !p.params.is_empty());
+            let claim = if exclusive {
+                None
+            } else {
                 let mut sampler = inner.sampler();
                 inner.with_view(|view| sampler.claim(view))?
             };
-            let new = NewTrial {
+            let mut new = NewTrial {
                 heartbeat: hb,
                 ..match claim {
                     Some(c) => NewTrial {
@@ -406,6 +475,13 @@ impl Study {
                     None => NewTrial::default(),
                 }
             };
+            if let Some(p) = plan {
+                new.fixed_params.extend(p.params);
+                if p.claim_key.is_some() {
+                    new.claim_key = p.claim_key;
+                }
+                new.system_attrs.extend(p.system_attrs);
+            }
             match inner.storage.create_trial(inner.record.id, new) {
                 Err(Error::ClaimTaken(_)) => continue,
                 other => return other,
@@ -427,7 +503,14 @@ impl Study {
                 .get(RETRY_ATTEMPT_ATTR)
                 .and_then(|v| v.as_u64())
                 .unwrap_or(0);
-            if attempt >= cfg.max_retries as u64 {
+            // A scheduler's trial is not retried as is: its slot or promotion claim
+            // stays with the failed trial, and the scheduler plans the next trials
+            // around it.
+            if attempt >= cfg.max_retries as u64
+                || dead
+                    .system_attrs
+                    .contains_key(crate::scheduler::SCHEDULER_ATTR)
+            {
                 continue;
             }
             let mut params: BTreeMap<String, ParamValue> = dead

@@ -59,6 +59,27 @@ pub struct StudySpec {
     /// `None`: as many as the budget.
     #[serde(default)]
     pub max_failed: Option<u64>,
+    /// Pruner name (see `pruner::PRUNERS`) and settings; `None`: no pruning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruner: Option<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub pruner_options: crate::pruner::PrunerOptions,
+    /// Budget-assigning scheduler (see `scheduler::SCHEDULERS`) and settings, used
+    /// instead of a pruner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub scheduler_options: crate::scheduler::SchedulerOptions,
+    /// Where trials keep checkpoints (every worker must see the same directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_root: Option<std::path::PathBuf>,
+    /// Seconds a pruned command has to exit after SIGTERM (`None`: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune_grace_secs: Option<f64>,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl StudySpec {
@@ -79,6 +100,31 @@ impl StudySpec {
             heartbeat_interval_secs: DEFAULT_HEARTBEAT_INTERVAL_SECS,
             max_retry: 0,
             max_failed: None,
+            pruner: None,
+            pruner_options: Default::default(),
+            scheduler: None,
+            scheduler_options: Default::default(),
+            checkpoint_root: None,
+            prune_grace_secs: None,
+        }
+    }
+
+    /// The pruner or scheduler of the spec (`None`: neither). A scheduler and a
+    /// pruner together are an error.
+    pub fn pruner(&self) -> Result<Option<Box<dyn crate::pruner::Pruner>>> {
+        match (&self.scheduler, &self.pruner) {
+            (Some(s), Some(p)) if p != "none" => Err(Error::InvalidScheduler(format!(
+                "the study spec has both the scheduler `{s}` and the pruner `{p}`"
+            ))),
+            (Some(s), _) => Ok(Some(crate::scheduler::scheduler_by_name(
+                s,
+                &self.scheduler_options,
+            )?)),
+            (None, Some(p)) => Ok(Some(crate::pruner::pruner_by_name(
+                p,
+                &self.pruner_options,
+            )?)),
+            (None, None) => Ok(None),
         }
     }
 
@@ -120,6 +166,14 @@ impl StudySpec {
         if self.sampler == "grid" {
             self.space.grid_size()?;
         }
+        if let Some(g) = self.prune_grace_secs {
+            if !(g.is_finite() && g >= 0.0) {
+                return Err(bad(format!(
+                    "the prune grace must be a number of seconds >= 0, not {g}"
+                )));
+            }
+        }
+        self.pruner()?;
         Ok(())
     }
 
@@ -258,6 +312,35 @@ mod tests {
         let s = spec();
         s.save(&storage, rec.id).unwrap();
         assert_eq!(StudySpec::load(&storage, "s").unwrap(), Some(s));
+    }
+
+    #[test]
+    fn carries_a_pruner_or_a_scheduler() {
+        let mut s = spec();
+        assert!(s.pruner().unwrap().is_none());
+        // Older specs (no such fields) still load.
+        assert!(!s
+            .to_json()
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .contains_key("scheduler"));
+        s.scheduler = Some("asha".into());
+        s.scheduler_options.max_budget = Some(9);
+        s.checkpoint_root = Some("/shared/ck".into());
+        let back = StudySpec::from_json("s", &s.to_json().unwrap()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.pruner().unwrap().unwrap().name(), "asha");
+        s.pruner = Some("median".into());
+        assert!(s.validate().is_err(), "a scheduler and a pruner");
+        s.scheduler = None;
+        s.pruner_options.n_startup_trials = Some(3);
+        assert_eq!(s.pruner().unwrap().unwrap().name(), "median");
+        s.pruner_options.patience = Some(3);
+        assert!(
+            s.validate().is_err(),
+            "a setting the median pruner does not take"
+        );
     }
 
     #[test]

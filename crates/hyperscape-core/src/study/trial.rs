@@ -105,6 +105,37 @@ impl Trial {
         self.system_attrs.get(BUDGET_ATTR).and_then(|v| v.as_u64())
     }
 
+    /// The budget this trial's checkpoint was trained to before it started: its
+    /// parent's budget for a promoted trial or a PBT member's next interval, `None`
+    /// (start from scratch) otherwise. Train from `previous_budget` to
+    /// [`budget`](Self::budget), resuming from [`checkpoint_dir`](Self::checkpoint_dir).
+    pub fn previous_budget(&self) -> Option<u64> {
+        self.system_attrs
+            .get(crate::scheduler::PREVIOUS_BUDGET_ATTR)
+            .and_then(|v| v.as_u64())
+    }
+    /// The trial this one continues (a promotion's parent, the PBT member whose
+    /// checkpoint it starts from), if any.
+    pub fn parent(&self) -> Option<u64> {
+        self.system_attrs
+            .get(crate::scheduler::PARENT_ATTR)
+            .and_then(|v| v.as_u64())
+    }
+    /// This trial's checkpoint directory, when the study has a checkpoint root
+    /// (`StudyBuilder::checkpoint_root`). It exists when the objective starts, and
+    /// holds a copy of the parent's checkpoint for a promoted trial or a PBT exploit.
+    pub fn checkpoint_dir(&self) -> Option<std::path::PathBuf> {
+        self.system_attrs
+            .get(crate::scheduler::CHECKPOINT_DIR_ATTR)
+            .and_then(|v| v.as_str())
+            .map(std::path::PathBuf::from)
+    }
+    /// A system attribute of this trial (as stored at ask time, plus this process's
+    /// pruner records).
+    pub fn system_attr(&self, key: &str) -> Option<&serde_json::Value> {
+        self.system_attrs.get(key)
+    }
+
     pub(crate) fn mark_told(mut self) {
         self.told = true;
     }
