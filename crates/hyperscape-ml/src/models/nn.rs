@@ -28,6 +28,7 @@
 //! after another. For the best single-thread speed set `RAYON_NUM_THREADS` to the pool
 //! size as well (the training benchmark does).
 
+mod im2col;
 mod pool;
 
 use std::sync::Mutex;
@@ -180,6 +181,27 @@ struct Conv {
     b: Var,
     padding: usize,
     stride: usize,
+}
+
+impl Conv {
+    /// The convolution plus bias of NCHW `x`, as im2col and one matrix product (see
+    /// [`im2col`]).
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, _, h, w) = x.dims4()?;
+        let (c_out, c_in, k, _) = self.w.dims4()?;
+        let geometry = im2col::Im2Col {
+            kernel: k,
+            stride: self.stride,
+            padding: self.padding,
+        };
+        let (ho, wo) = geometry.out_size(h, w);
+        let cols = x.contiguous()?.apply_op1(geometry)?;
+        let kernel = self.w.reshape((c_out, c_in * k * k))?;
+        cols.matmul(&kernel.t()?)?
+            .broadcast_add(&self.b)?
+            .reshape((b, ho, wo, c_out))?
+            .permute((0, 3, 1, 2))
+    }
 }
 
 /// A feed-forward classifier: optional convolution blocks, then dense layers; the last
@@ -382,9 +404,7 @@ impl Net {
             let b = h.dim(0)?;
             h = h.reshape((b, shape.channels, shape.height, shape.width))?;
             for conv in &self.convs {
-                h = h.conv2d(&conv.w, conv.padding, conv.stride, 1, 1)?;
-                let c = conv.b.dim(0)?;
-                h = h.broadcast_add(&conv.b.reshape((1, c, 1, 1))?)?;
+                h = conv.forward(&h)?;
                 h = self.activation.apply(&h)?;
                 // Pooling drops an odd last row / column; cropping it first gives the
                 // same values, and keeps candle's pooling gradients (which upsample
@@ -1103,6 +1123,45 @@ mod tests {
                     g[i]
                 );
             }
+        }
+    }
+
+    #[test]
+    fn im2col_convolution_matches_candle_conv2d() {
+        let dev = Device::Cpu;
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for (k, stride, padding) in [(3, 1, 1), (5, 1, 2), (3, 2, 0), (4, 3, 1)] {
+            let conv = Conv {
+                w: uniform_var(&mut rng, &[4, 2, k, k], 2 * k * k, &dev).unwrap(),
+                b: uniform_var(&mut rng, &[4], 2 * k * k, &dev).unwrap(),
+                padding,
+                stride,
+            };
+            let x: Vec<f32> = (0..3 * 2 * 11 * 9)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect();
+            let x = Tensor::from_vec(x, (3, 2, 11, 9), &dev).unwrap();
+            let ours = conv.forward(&x).unwrap();
+            let want = x
+                .conv2d(&conv.w, padding, stride, 1, 1)
+                .unwrap()
+                .broadcast_add(&conv.b.reshape((1, 4, 1, 1)).unwrap())
+                .unwrap();
+            assert_eq!(ours.dims(), want.dims());
+            let diff = (ours - want)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(
+                diff < 1e-5,
+                "k {k} stride {stride} padding {padding}: {diff}"
+            );
         }
     }
 
