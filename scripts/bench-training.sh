@@ -31,6 +31,10 @@ else
   echo "Fashion-MNIST not found under $fm (scripts/fetch-datasets.sh): using SYNTHETIC 28x28 data" >&2
 fi
 cargo build --release -q -p hyperscape-ml --bench training
+# candle's element-wise kernels run on their own pool of spinning workers
+# (CANDLE_NUM_THREADS, default RAYON_NUM_THREADS); on a loaded machine the spinning
+# competes with the matrix products for the cores, so keep them on the calling thread.
+export CANDLE_NUM_THREADS=${CANDLE_NUM_THREADS:-1}
 out="$tmp/results.jsonl"
 # Alternate the two sides model by model, so a change in machine load hits both.
 for model in mlp lenet; do

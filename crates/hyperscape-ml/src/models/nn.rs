@@ -27,6 +27,9 @@
 //! read from the environment on every product; with a smaller pool those parts run one
 //! after another. For the best single-thread speed set `RAYON_NUM_THREADS` to the pool
 //! size as well (the training benchmark does).
+//!
+//! Memory: [`train`] calls [`keep_freed_memory`] once (glibc `mallopt`), so candle's
+//! per-operation buffers are reused instead of mapped and unmapped on every step.
 
 mod im2col;
 mod pool;
