@@ -25,32 +25,35 @@ impl Im2Col {
         (o(h), o(w))
     }
 
-    /// For each output position of image `b`'s rows of `cols`, the source pixel of
-    /// every (channel, ki, kj) column, or `None` in the padding.
+    /// For each output position and each (channel, kernel row) whose source row lies
+    /// inside the image: the column offset of kernel column `kj_lo`, the source pixel
+    /// offset of that column and the run length (kernel columns `kj_lo..kj_hi` fall
+    /// inside the image; their sources are consecutive pixels of one row).
     #[inline]
-    fn for_each_patch(
-        &self,
-        c: usize,
-        h: usize,
-        w: usize,
-        mut f: impl FnMut(usize, Option<usize>),
-    ) {
+    fn for_each_run(&self, c: usize, h: usize, w: usize, mut f: impl FnMut(usize, usize, usize)) {
         let (ho, wo) = self.out_size(h, w);
-        let k = self.kernel;
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
         let row_len = c * k * k;
         for oy in 0..ho {
             for ox in 0..wo {
                 let base = (oy * wo + ox) * row_len;
-                for ch in 0..c {
-                    for ki in 0..k {
-                        let y = (oy * self.stride + ki) as isize - self.padding as isize;
-                        for kj in 0..k {
-                            let x = (ox * self.stride + kj) as isize - self.padding as isize;
-                            let col = base + (ch * k + ki) * k + kj;
-                            let src = (y >= 0 && y < h as isize && x >= 0 && x < w as isize)
-                                .then(|| (ch * h + y as usize) * w + x as usize);
-                            f(col, src);
-                        }
+                // kernel columns kj with 0 <= ox·s + kj − p < w
+                let x0 = ox * s;
+                let kj_lo = p.saturating_sub(x0);
+                let kj_hi = k.min((w + p).saturating_sub(x0));
+                if kj_lo >= kj_hi {
+                    continue;
+                }
+                for ki in 0..k {
+                    let y = oy * s + ki;
+                    if y < p || y - p >= h {
+                        continue;
+                    }
+                    let y = y - p;
+                    for ch in 0..c {
+                        let col = base + (ch * k + ki) * k + kj_lo;
+                        let src = (ch * h + y) * w + x0 + kj_lo - p;
+                        f(col, src, kj_hi - kj_lo);
                     }
                 }
             }
@@ -86,10 +89,8 @@ impl CustomOp1 for Im2Col {
         out.par_chunks_mut(per_image)
             .zip(x.par_chunks(c * h * w))
             .for_each(|(cols, img)| {
-                self.for_each_patch(c, h, w, |col, src| {
-                    if let Some(src) = src {
-                        cols[col] = img[src];
-                    }
+                self.for_each_run(c, h, w, |col, src, len| {
+                    cols[col..col + len].copy_from_slice(&img[src..src + len]);
                 })
             });
         Ok((CpuStorage::F32(out), Shape::from((b * ho * wo, row_len))))
@@ -132,9 +133,9 @@ impl CustomOp1 for Col2Im {
         out.par_chunks_mut(c * h * w)
             .zip(g.par_chunks(ho * wo * c * k * k))
             .for_each(|(img, cols)| {
-                self.geometry.for_each_patch(c, h, w, |col, src| {
-                    if let Some(src) = src {
-                        img[src] += cols[col];
+                self.geometry.for_each_run(c, h, w, |col, src, len| {
+                    for (d, g) in img[src..src + len].iter_mut().zip(&cols[col..col + len]) {
+                        *d += g;
                     }
                 })
             });
