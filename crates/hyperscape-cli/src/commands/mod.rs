@@ -3,6 +3,7 @@
 mod ask;
 mod bench;
 mod bench_harness;
+pub mod bilevel;
 mod best;
 mod delete;
 pub mod demo;
@@ -35,5 +36,6 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::Bench(c) => bench::execute(c),
         Command::BenchWorker(a) => bench::worker(a),
         Command::Landscape(a) => landscape::execute(a),
+        Command::Bilevel(a) => bilevel::execute(a),
     }
 }
