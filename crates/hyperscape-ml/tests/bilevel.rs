@@ -19,7 +19,13 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 }
 
 /// A linear regression problem: rows, targets.
-fn regression(n: usize, p: usize, w: &[f64], noise: f64, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
+fn regression(
+    n: usize,
+    p: usize,
+    w: &[f64],
+    noise: f64,
+    rng: &mut ChaCha8Rng,
+) -> (Vec<f64>, Vec<f64>) {
     let mut x = Vec::with_capacity(n * p);
     let mut y = Vec::with_capacity(n);
     for _ in 0..n {
@@ -58,19 +64,34 @@ fn augmented_lagrangian_finds_the_ridge_optimum() {
     let w_true: Vec<f64> = (0..p).map(|_| 0.3 * normal(&mut rng)).collect();
     let (xt, yt) = regression(n, p, &w_true, 1.5, &mut rng);
     let (xv, yv) = regression(n, p, &w_true, 1.5, &mut rng);
-    let (mxt, myt) = (DMatrix::from_row_slice(n, p, &xt), DVector::from_vec(yt.clone()));
-    let (mxv, myv) = (DMatrix::from_row_slice(n, p, &xv), DVector::from_vec(yv.clone()));
+    let (mxt, myt) = (
+        DMatrix::from_row_slice(n, p, &xt),
+        DVector::from_vec(yt.clone()),
+    );
+    let (mxv, myv) = (
+        DMatrix::from_row_slice(n, p, &xv),
+        DVector::from_vec(yv.clone()),
+    );
 
     // λ* by exact search: a fine grid with closed-form ridge solutions.
     let (lo, hi) = (-6.0, 6.0);
-    let grid: Vec<f64> = (0..=12_000).map(|i| lo + (hi - lo) * i as f64 / 12_000.0).collect();
-    let vals: Vec<f64> = grid.iter().map(|&l| mse(&mxv, &myv, &ridge(&mxt, &myt, l))).collect();
-    let (i_star, f_star) = vals
+    let grid: Vec<f64> = (0..=12_000)
+        .map(|i| lo + (hi - lo) * i as f64 / 12_000.0)
+        .collect();
+    let vals: Vec<f64> = grid
         .iter()
-        .enumerate()
-        .fold((0, f64::INFINITY), |b, (i, &v)| if v < b.1 { (i, v) } else { b });
+        .map(|&l| mse(&mxv, &myv, &ridge(&mxt, &myt, l)))
+        .collect();
+    let (i_star, f_star) =
+        vals.iter().enumerate().fold(
+            (0, f64::INFINITY),
+            |b, (i, &v)| if v < b.1 { (i, v) } else { b },
+        );
     let lam_star = grid[i_star];
-    assert!(lo + 1.0 < lam_star && lam_star < hi - 1.0, "λ* = {lam_star} must be interior");
+    assert!(
+        lo + 1.0 < lam_star && lam_star < hi - 1.0,
+        "λ* = {lam_star} must be interior"
+    );
 
     let splits = Splits {
         train: to_data(&xt, &yt, p),
@@ -115,7 +136,10 @@ fn augmented_lagrangian_finds_the_ridge_optimum() {
         assert!(b.mu >= 0.0);
         assert!((b.r - a.r * cfg.eta).abs() < 1e-9);
     }
-    assert!(res.trajectory.iter().any(|s| s.stop == "rel-change" || s.stop == "grad-norm"));
+    assert!(res
+        .trajectory
+        .iter()
+        .any(|s| s.stop == "rel-change" || s.stop == "grad-norm"));
     // The returned λ's own iterate is feasible within the documented tolerance.
     assert!(res.feasible);
 }
@@ -141,10 +165,16 @@ fn lambda_gradients_through_candle_match_finite_differences() {
             .unwrap()
     };
     for lam in [vec![-1.0, -3.0], vec![0.5]] {
-        let v = Var::from_tensor(&Tensor::from_slice(&lam, lam.len(), &Device::Cpu).unwrap())
-            .unwrap();
+        let v =
+            Var::from_tensor(&Tensor::from_slice(&lam, lam.len(), &Device::Cpu).unwrap()).unwrap();
         let loss = lower_objective(model.as_ref(), v.as_tensor(), &data).unwrap();
-        let g: Vec<f64> = loss.backward().unwrap().get(v.as_tensor()).unwrap().to_vec1().unwrap();
+        let g: Vec<f64> = loss
+            .backward()
+            .unwrap()
+            .get(v.as_tensor())
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let ws = model.penalised();
         for k in 0..lam.len() {
             let h = 1e-5;
@@ -152,16 +182,31 @@ fn lambda_gradients_through_candle_match_finite_differences() {
             a[k] += h;
             b[k] -= h;
             let fd = (f(&a) - f(&b)) / (2.0 * h);
-            assert!((g[k] - fd).abs() < 1e-7 * (1.0 + fd.abs()), "λ={lam:?} k={k}: {} vs {fd}", g[k]);
+            assert!(
+                (g[k] - fd).abs() < 1e-7 * (1.0 + fd.abs()),
+                "λ={lam:?} k={k}: {} vs {fd}",
+                g[k]
+            );
             // And the closed form: ∂f/∂λ_k = e^{λ_k} Σ_{l ∈ k} ½‖W_l‖²/n.
             let sq: f64 = ws
                 .iter()
                 .enumerate()
                 .filter(|(l, _)| lam.len() == 1 || *l == k)
-                .map(|(_, w)| w.sqr().unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap())
+                .map(|(_, w)| {
+                    w.sqr()
+                        .unwrap()
+                        .sum_all()
+                        .unwrap()
+                        .to_scalar::<f64>()
+                        .unwrap()
+                })
                 .sum();
             let exact = lam[k].exp() * 0.5 * sq / n as f64;
-            assert!((g[k] - exact).abs() < 1e-12 * (1.0 + exact), "{} vs {exact}", g[k]);
+            assert!(
+                (g[k] - exact).abs() < 1e-12 * (1.0 + exact),
+                "{} vs {exact}",
+                g[k]
+            );
         }
     }
 }
@@ -233,4 +278,48 @@ fn model_without_penalised_weights_or_bad_box_is_an_error() {
     };
     let err = gbho(&ModelSpec::Logreg, &splits, &cfg).unwrap_err();
     assert!(err.to_string().contains("lo < hi"), "{err}");
+}
+
+#[test]
+fn ift_hypergradient_matches_the_exact_ridge_hypergradient() {
+    let (n, p) = (30, 10);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let w_true: Vec<f64> = (0..p).map(|_| 0.3 * normal(&mut rng)).collect();
+    let (xt, yt) = regression(n, p, &w_true, 1.5, &mut rng);
+    let (xv, yv) = regression(n, p, &w_true, 1.5, &mut rng);
+    let (mxt, myt) = (
+        DMatrix::from_row_slice(n, p, &xt),
+        DVector::from_vec(yt.clone()),
+    );
+    let (mxv, myv) = (
+        DMatrix::from_row_slice(n, p, &xv),
+        DVector::from_vec(yv.clone()),
+    );
+    let splits = Splits {
+        train: to_data(&xt, &yt, p),
+        valid: to_data(&xv, &yv, p),
+        test: None,
+    };
+    let model = ModelSpec::Linear.build(p, 1, DType::F64, 0).unwrap();
+    for lam in [1.0, 3.0] {
+        // The model at the exact lower-level optimum.
+        let w = ridge(&mxt, &myt, lam);
+        let wt = Tensor::from_iter(w.iter().copied(), &Device::Cpu)
+            .unwrap()
+            .reshape((p, 1))
+            .unwrap();
+        model.penalised()[0].set(&wt).unwrap();
+        let (g, passes) =
+            bilevel::hypergradient(model.as_ref(), &[lam], &splits, 400, 0.1, 1e-4).unwrap();
+        assert_eq!(passes, 800);
+        let h = 1e-4;
+        let exact = (mse(&mxv, &myv, &ridge(&mxt, &myt, lam + h))
+            - mse(&mxv, &myv, &ridge(&mxt, &myt, lam - h)))
+            / (2.0 * h);
+        assert!(
+            (g[0] - exact).abs() < 0.02 * exact.abs() + 1e-6,
+            "λ = {lam}: IFT {} vs exact {exact}",
+            g[0]
+        );
+    }
 }

@@ -12,8 +12,8 @@
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use hyperscape_ml::bilevel::{
-    gbho, ift, paper_splits, search, GbhoConfig, IftConfig, GbhoResult, HpKind, LowerConfig, ModelSpec,
-    SearchConfig, SearchMethod, SetMetrics,
+    gbho, ift, paper_splits, search, GbhoConfig, GbhoResult, HpKind, IftConfig, LowerConfig,
+    ModelSpec, SearchConfig, SearchMethod, SetMetrics,
 };
 
 use crate::output;
@@ -167,10 +167,7 @@ fn table(r: &GbhoResult) -> String {
             &rows,
         );
     }
-    s += &format!(
-        "\n{} training epochs, {:.1} s\n",
-        r.epochs, r.wall_seconds
-    );
+    s += &format!("\n{} training epochs, {:.1} s\n", r.epochs, r.wall_seconds);
     s
 }
 

@@ -3,8 +3,8 @@
 mod ask;
 mod bench;
 mod bench_harness;
-pub mod bilevel;
 mod best;
+pub mod bilevel;
 mod delete;
 pub mod demo;
 pub mod landscape;

@@ -23,8 +23,11 @@
 //! 4. After the inner loop: train a fresh model at λ_k to convergence (true φ(λ_k),
 //!    which is also the train-only model of λ_k), add (λ_k, φ(λ_k)) to the GP and
 //!    refit; `c_k = f(λ_k, w_k) − φ(λ_k)`; `μ ← max(0, μ + R c_k)`, `R ← η R`.
-//! 5. Return the iterate with the best validation loss `F(w_k)` among the FEASIBLE
-//!    ones: `c_k ≤ feas_abs + feas_rel · |φ(λ_k)|` measured against the TRUE φ(λ_k).
+//! 5. Return the FEASIBLE iterate (`c_k ≤ feas_abs + feas_rel · |φ(λ_k)|`, measured
+//!    against the TRUE φ(λ_k)) with the best validation loss, measured as
+//!    `F(w*(λ_k))` with the model retrained at λ_k in step 4 — the bilevel objective
+//!    itself. `F(w_k)` of the AL iterate is biased low (w_k is fitted to the
+//!    validation data through F), so it would favour the least feasible iterates.
 //!
 //! w is trained against F in step 3 (so the AL iterate has seen the validation data,
 //! as in the authors' notebooks). The headline metrics of the result are those of a
@@ -94,13 +97,13 @@ impl Default for GbhoConfig {
             momentum: 0.9,
             clip_w: 1.0,
             clip_lambda: 1.0,
-            r0: 1.0,
+            r0: 10.0,
             eta: 2.0,
             rel_tol: 1e-4,
             patience: 10,
             grad_tol: 1e-5,
             feas_abs: 1e-3,
-            feas_rel: 0.05,
+            feas_rel: 0.02,
             lower: LowerConfig::default(),
             dtype_f64: false,
         }
@@ -312,7 +315,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
     let mut mu = 0.0f64;
     let mut r = cfg.r0;
     let mut trajectory = Vec::new();
-    // Best feasible: (F, λ, joint snapshot, retrained snapshot).
+    // Best feasible: (F(w*(λ_k)), λ, joint snapshot, retrained snapshot).
     let phi0 = ys[xs.iter().position(|x| *x == lam0).unwrap_or(0)];
     let f0 = scalar(&data_loss(model.as_ref(), &splits.valid).map_err(&m)?)?;
     let mut best: (f64, Vec<f64>, Vec<Tensor>, Vec<Tensor>, bool) =
@@ -411,9 +414,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
                     vel_l[i] = 0.0;
                 }
             }
-            lam_var
-                .set(&lambda_tensor(&lam_next, dtype)?)
-                .map_err(&m)?;
+            lam_var.set(&lambda_tensor(&lam_next, dtype)?).map_err(&m)?;
             iters += 1;
         }
         epochs += iters;
@@ -433,9 +434,9 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
         mu = (mu + r * c).max(0.0);
         r *= cfg.eta;
         let retrained_validation = set_metrics(retrained.as_ref(), &splits.valid)?.cross_entropy;
-        if feasible && upper < best.0 {
+        if feasible && retrained_validation < best.0 {
             best = (
-                upper,
+                retrained_validation,
                 lam_k.clone(),
                 snapshot(model.as_ref())?,
                 snapshot(retrained.as_ref())?,

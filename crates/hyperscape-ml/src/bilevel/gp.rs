@@ -276,7 +276,11 @@ mod tests {
         let gp = ValueGp::fit(&x, &y).unwrap();
         // Near-interpolation at the data, and a sensible value between points.
         for (p, v) in x.iter().zip(&y) {
-            assert!((gp.mean(p) - v).abs() < 1e-2, "{p:?}: {} vs {v}", gp.mean(p));
+            assert!(
+                (gp.mean(p) - v).abs() < 1e-2,
+                "{p:?}: {} vs {v}",
+                gp.mean(p)
+            );
         }
         let truth = (0.3f64 * -5.0).sin() + 0.02 * 25.0;
         assert!((gp.mean(&[-5.0]) - truth).abs() < 0.05);

@@ -27,7 +27,9 @@ use serde::Serialize;
 
 use super::gbho::{evaluate, shapes, GbhoResult, OuterStep, Problem};
 use super::lower::{lambda_tensor, LowerConfig};
-use super::model::{ce, data_loss, lower, scalar, set_metrics, DiffModel, HpKind, ModelSpec, Splits};
+use super::model::{
+    ce, data_loss, lower, scalar, set_metrics, DiffModel, HpKind, ModelSpec, Splits,
+};
 use crate::error::{Error, Result};
 
 /// Settings of [`ift`].
@@ -108,12 +110,22 @@ fn axpy(a: f64, x: &[Tensor], y: &[Tensor]) -> Result<Vec<Tensor>> {
 }
 
 /// `H v` by central differences of `∇_w f`.
-fn hvp(model: &dyn DiffModel, lam: &Tensor, train: &super::model::Data, v: &[Tensor], eps: f64) -> Result<Vec<Tensor>> {
+fn hvp(
+    model: &dyn DiffModel,
+    lam: &Tensor,
+    train: &super::model::Data,
+    v: &[Tensor],
+    eps: f64,
+) -> Result<Vec<Tensor>> {
     let m = ce("ift");
     let vars = model.vars();
     let nv = dot(v, v)?.sqrt().max(1e-12);
     let h = eps / nv;
-    let base: Vec<Tensor> = vars.iter().map(|x| x.as_tensor().copy()).collect::<candle_core::Result<_>>().map_err(&m)?;
+    let base: Vec<Tensor> = vars
+        .iter()
+        .map(|x| x.as_tensor().copy())
+        .collect::<candle_core::Result<_>>()
+        .map_err(&m)?;
     let shift = |s: f64| -> Result<Vec<Tensor>> {
         for ((x, b), d) in vars.iter().zip(&base).zip(v) {
             x.set(&d.affine(s, 0.0).and_then(|t| b + t).map_err(&m)?)
@@ -128,7 +140,11 @@ fn hvp(model: &dyn DiffModel, lam: &Tensor, train: &super::model::Data, v: &[Ten
     }
     gp.iter()
         .zip(&gm)
-        .map(|(a, b)| (a - b).and_then(|t| t.affine(1.0 / (2.0 * h), 0.0)).map_err(&m))
+        .map(|(a, b)| {
+            (a - b)
+                .and_then(|t| t.affine(1.0 / (2.0 * h), 0.0))
+                .map_err(&m)
+        })
         .collect()
 }
 
@@ -154,7 +170,11 @@ pub fn hypergradient(
         v = axpy(-alpha, &hv, &v)?;
         p = axpy(1.0, &v, &p)?;
     }
-    let p: Vec<Tensor> = p.iter().map(|t| t.affine(alpha, 0.0)).collect::<candle_core::Result<_>>().map_err(&m)?;
+    let p: Vec<Tensor> = p
+        .iter()
+        .map(|t| t.affine(alpha, 0.0))
+        .collect::<candle_core::Result<_>>()
+        .map_err(&m)?;
     // Mixed term: only the penalised weights depend on λ.
     let vars = model.vars();
     let pen = model.penalised();
@@ -166,7 +186,9 @@ pub fn hypergradient(
         let idx = vars
             .iter()
             .position(|v| v.as_tensor().id() == w.as_tensor().id())
-            .ok_or_else(|| Error::Invalid("a penalised weight is not among the model's vars".into()))?;
+            .ok_or_else(|| {
+                Error::Invalid("a penalised weight is not among the model's vars".into())
+            })?;
         g[k] -= lambda[k].exp() / n * dot(std::slice::from_ref(w.as_tensor()), &p[idx..idx + 1])?;
     }
     Ok((g, 2 * terms))
@@ -176,7 +198,11 @@ pub fn hypergradient(
 pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoResult> {
     let start = Instant::now();
     let (inputs, outputs) = shapes(splits)?;
-    let dtype = if cfg.dtype_f64 { DType::F64 } else { DType::F32 };
+    let dtype = if cfg.dtype_f64 {
+        DType::F64
+    } else {
+        DType::F32
+    };
     let pb = Problem {
         spec,
         splits,
@@ -213,7 +239,9 @@ pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoRes
             epochs += cfg.inner_epochs;
         }
         let upper = set_metrics(model.as_ref(), &splits.valid)?.cross_entropy;
-        let low = scalar(&lower(model.as_ref(), &lambda_tensor(&lam, dtype)?, &splits.train).map_err(&m)?)?;
+        let low = scalar(
+            &lower(model.as_ref(), &lambda_tensor(&lam, dtype)?, &splits.train).map_err(&m)?,
+        )?;
         if upper < best.0 {
             best = (upper, lam.clone());
         }
@@ -245,7 +273,11 @@ pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoRes
         )?;
         epochs += passes;
         let gn = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let s = if gn > cfg.clip_lambda { cfg.clip_lambda / gn } else { 1.0 };
+        let s = if gn > cfg.clip_lambda {
+            cfg.clip_lambda / gn
+        } else {
+            1.0
+        };
         for (l, gi) in lam.iter_mut().zip(&g) {
             *l = (*l - cfg.lr_lambda * s * gi).clamp(cfg.lo, cfg.hi);
         }

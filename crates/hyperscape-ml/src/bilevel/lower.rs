@@ -12,7 +12,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::Serialize;
 
-use super::model::{ce, lower, scalar, DiffModel, Data};
+use super::model::{ce, lower, scalar, Data, DiffModel};
 use crate::error::Result;
 
 /// Settings of the lower-level solver.
@@ -64,7 +64,14 @@ pub fn solve_lower(
 ) -> Result<LowerSolution> {
     let m = ce("lower-level training");
     let dtype = train.x.dtype();
-    let lam = lambda_tensor(lambda, if dtype == DType::U32 { DType::F32 } else { dtype })?;
+    let lam = lambda_tensor(
+        lambda,
+        if dtype == DType::U32 {
+            DType::F32
+        } else {
+            dtype
+        },
+    )?;
     let mut opt = AdamW::new(
         model.vars(),
         ParamsAdamW {

@@ -23,9 +23,9 @@ pub mod search;
 pub use gbho::{gbho, latin_hypercube, Evaluation, GbhoConfig, GbhoResult, OuterStep, Problem};
 pub use gp::ValueGp;
 pub use ift::{hypergradient, ift, IftConfig};
-pub use search::{search, SearchConfig, SearchMethod};
 pub use lower::{solve_lower, LowerConfig, LowerSolution};
 pub use model::{
-    data_loss, lower as lower_objective, penalty, set_metrics, Data, DiffModel, HpKind,
-    paper_splits, ModelSpec, SetMetrics, Splits,
+    data_loss, lower as lower_objective, paper_splits, penalty, set_metrics, Data, DiffModel,
+    HpKind, ModelSpec, SetMetrics, Splits,
 };
+pub use search::{search, SearchConfig, SearchMethod};

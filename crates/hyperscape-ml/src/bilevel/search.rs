@@ -25,7 +25,9 @@ use crate::error::{Error, Result};
 #[serde(rename_all = "kebab-case")]
 pub enum SearchMethod {
     /// A full grid with this many points per λ dimension.
-    Grid { per_dim: usize },
+    Grid {
+        per_dim: usize,
+    },
     Random,
     GpBo,
     Tpe,
@@ -73,7 +75,9 @@ pub fn search(spec: &ModelSpec, splits: &Splits, cfg: &SearchConfig) -> Result<G
     let (sampler, trials) = match cfg.method {
         SearchMethod::Grid { per_dim } => {
             if per_dim < 2 {
-                return Err(Error::Invalid("a grid needs at least 2 points per dimension".into()));
+                return Err(Error::Invalid(
+                    "a grid needs at least 2 points per dimension".into(),
+                ));
             }
             let mut points = vec![BTreeMap::new()];
             for name in &names {
