@@ -5,6 +5,7 @@ mod bench;
 mod bench_harness;
 mod best;
 pub mod bilevel;
+pub mod datasets;
 mod delete;
 pub mod demo;
 pub mod landscape;
@@ -37,5 +38,6 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::BenchWorker(a) => bench::worker(a),
         Command::Landscape(a) => landscape::execute(a),
         Command::Bilevel(a) => bilevel::execute(a),
+        Command::Datasets(a) => datasets::execute(a),
     }
 }

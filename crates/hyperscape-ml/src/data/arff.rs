@@ -24,8 +24,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::data::table::{
-    assemble, find_column, Column, Levels, LoadOptions, Missing, NamedColumn, Parsed,
-    MISSING_CODE,
+    assemble, find_column, Column, Levels, LoadOptions, Missing, NamedColumn, Parsed, MISSING_CODE,
 };
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -166,7 +165,9 @@ fn parse_attribute(rest: &str, line: usize) -> std::result::Result<Attribute, St
             "date" => Kind::Date,
             "" => return Err(format!("attribute `{name}` has no type")),
             "relational" => {
-                return Err(format!("attribute `{name}`: relational attributes are not supported"))
+                return Err(format!(
+                    "attribute `{name}`: relational attributes are not supported"
+                ))
             }
             other => return Err(format!("attribute `{name}` has unknown type `{other}`")),
         }
@@ -211,7 +212,10 @@ pub fn read_arff(
                 }
                 let a = parse_attribute(rest, line_no).map_err(|r| perr(line_no, r))?;
                 if attributes.iter().any(|b| b.name == a.name) {
-                    return Err(perr(line_no, format!("attribute `{}` declared twice", a.name)));
+                    return Err(perr(
+                        line_no,
+                        format!("attribute `{}` declared twice", a.name),
+                    ));
                 }
                 attributes.push(a);
             }
@@ -386,12 +390,17 @@ pub fn read_arff(
                     f32::NAN
                 } else {
                     // `nan` would parse; it is not ARFF's missing marker, so refuse it.
-                    value.text.parse::<f32>().ok().filter(|x| !x.is_nan()).ok_or_else(|| {
-                        perr(
-                            line_no,
-                            format!("attribute `{}`: `{}` is not a number", a.name, value.text),
-                        )
-                    })?
+                    value
+                        .text
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|x| !x.is_nan())
+                        .ok_or_else(|| {
+                            perr(
+                                line_no,
+                                format!("attribute `{}`: `{}` is not a number", a.name, value.text),
+                            )
+                        })?
                 }),
                 Column::Codes {
                     codes,

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
+use crate::data::{Dataset, LoadOptions, Task};
 #[cfg(feature = "builtin-data")]
 use crate::data::{ImageShape, Target};
-use crate::data::{Dataset, LoadOptions, Task};
 use crate::error::{Error, Result};
 
 /// UCI Wine (CC BY 4.0), see `crates/hyperscape-ml/data/README.md`.

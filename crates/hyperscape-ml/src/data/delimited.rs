@@ -11,8 +11,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::data::table::{
-    assemble, find_column, Column, Levels, LoadOptions, Missing, NamedColumn, Parsed,
-    MISSING_CODE,
+    assemble, find_column, Column, Levels, LoadOptions, Missing, NamedColumn, Parsed, MISSING_CODE,
 };
 use crate::data::Dataset;
 use crate::error::{Error, Result};

@@ -199,11 +199,7 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
 /// type; bytes are scaled to `[0, 1]`. A 2-D `n × d` array gives plain features with no
 /// image shape. Labels: `n` non-negative integers (`u8`, `i8`, `i16` or `i32`); the
 /// class count is the largest label plus one, class names are the label numbers.
-pub fn load_idx(
-    images: impl AsRef<Path>,
-    labels: impl AsRef<Path>,
-    name: &str,
-) -> Result<Dataset> {
+pub fn load_idx(images: impl AsRef<Path>, labels: impl AsRef<Path>, name: &str) -> Result<Dataset> {
     let (images, labels) = (images.as_ref(), labels.as_ref());
     let x = read_idx(images)?;
     let y = read_idx(labels)?;

@@ -382,7 +382,11 @@ pub fn load(name: &str) -> Result<Loaded> {
             name: name.to_string(),
             reason: format!(
                 "unknown dataset; known: {} (or a file: .csv, .tsv, .arff, IDX)",
-                CATALOG.iter().map(|e| e.name).collect::<Vec<_>>().join(", ")
+                CATALOG
+                    .iter()
+                    .map(|e| e.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })?;
     let train = match (entry.origin, entry.name) {

@@ -215,7 +215,11 @@ pub(crate) fn find_column(path: &Path, names: &[&str], name: &str, what: &str) -
             reason: format!(
                 "{what} column `{name}` is not in the file (columns: {}{})",
                 shown.join(", "),
-                if names.len() > shown.len() { ", ..." } else { "" }
+                if names.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
             ),
         }
     })
@@ -257,7 +261,13 @@ pub(crate) fn assemble(
                     Encoding::Ordinal => {
                         let v = codes
                             .iter()
-                            .map(|&c| if c == MISSING_CODE { f32::NAN } else { c as f32 })
+                            .map(|&c| {
+                                if c == MISSING_CODE {
+                                    f32::NAN
+                                } else {
+                                    c as f32
+                                }
+                            })
                             .collect();
                         blocks.push((vec![col], v));
                     }
