@@ -130,7 +130,16 @@ fn table(r: &GbhoResult) -> String {
     }
     s += &output::table(&["split", "cross_entropy", "accuracy"], &rows);
     if let Some(j) = &r.joint {
-        s += "\nthe method's own iterate (w trained against the validation loss too):\n";
+        s += &format!(
+            "\nthe authors' rule: AL iterate with the best feasible F(w_k), λ = [{}] \
+             (w trained against the validation loss too):\n",
+            r.joint_lambda
+                .iter()
+                .flatten()
+                .map(|v| format!("{v:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let mut rows = vec![
             metrics_row("train", &j.train),
             metrics_row("validation", &j.validation),

@@ -154,9 +154,13 @@ pub struct GbhoResult {
     pub validation: SetMetrics,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<SetMetrics>,
-    /// Metrics of the method's own iterate (w trained against F as well), if any.
+    /// GBHO only: the authors' rule — the feasible AL iterate (λ_k, w_k), k ≥ 1, with
+    /// the lowest `F(w_k)` — and its metrics. Its w was trained against the validation
+    /// loss as well, so its validation metrics are optimistic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub joint: Option<Evaluation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joint_lambda: Option<Vec<f64>>,
     /// Whether the returned iterate met the feasibility tolerance.
     pub feasible: bool,
     pub trajectory: Vec<OuterStep>,
@@ -320,6 +324,8 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
     let f0 = scalar(&data_loss(model.as_ref(), &splits.valid).map_err(&m)?)?;
     let mut best: (f64, Vec<f64>, Vec<Tensor>, Vec<Tensor>, bool) =
         (f0, lam0.clone(), w0.clone(), w0.clone(), true);
+    // The authors' rule: best F(w_k) among feasible iterates k ≥ 1.
+    let mut best_joint: Option<(f64, Vec<f64>, Vec<Tensor>)> = None;
     trajectory.push(OuterStep {
         k: 0,
         lambda: lam0.clone(),
@@ -434,6 +440,9 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
         mu = (mu + r * c).max(0.0);
         r *= cfg.eta;
         let retrained_validation = set_metrics(retrained.as_ref(), &splits.valid)?.cross_entropy;
+        if feasible && best_joint.as_ref().is_none_or(|(b, _, _)| upper < *b) {
+            best_joint = Some((upper, lam_k.clone(), snapshot(model.as_ref())?));
+        }
         if feasible && retrained_validation < best.0 {
             best = (
                 retrained_validation,
@@ -460,8 +469,12 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
         });
     }
 
-    let (_, lambda, joint_w, train_w, feasible) = best;
+    let (_, lambda, _, train_w, feasible) = best;
     let joint_model = pb.fresh()?;
+    let (joint_lambda, joint_w) = match best_joint {
+        Some((_, l, w)) => (l, w),
+        None => (lam0.clone(), w0.clone()),
+    };
     restore(joint_model.as_ref(), &joint_w)?;
     let joint = evaluate(joint_model.as_ref(), splits)?;
     restore(joint_model.as_ref(), &train_w)?;
@@ -473,6 +486,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
         validation: ev.validation,
         test: ev.test,
         joint: Some(joint),
+        joint_lambda: Some(joint_lambda),
         feasible,
         trajectory,
         design,

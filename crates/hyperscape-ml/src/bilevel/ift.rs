@@ -292,6 +292,7 @@ pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoRes
         validation: ev.validation,
         test: ev.test,
         joint: None,
+        joint_lambda: None,
         feasible: true,
         trajectory,
         design: Vec::new(),

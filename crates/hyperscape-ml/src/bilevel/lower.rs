@@ -3,7 +3,8 @@
 //! minibatch).
 //!
 //! Convergence: every step is one epoch (one pass over the training data). When the
-//! relative decrease of `f` over the last `window` steps falls below `tol`, the
+//! relative decrease of `f` over the last `window` steps (relative to
+//! `max(|f|, floor)`) falls below `tol`, the
 //! learning rate is multiplied by 0.3; the third time this happens the solver stops.
 //! `max_epochs` bounds the cost. The returned φ is `f` at the final weights.
 //! Every baseline (grid, random, GP-BO, TPE) trains with this same routine.
@@ -25,15 +26,19 @@ pub struct LowerConfig {
     pub window: usize,
     /// Relative decrease below which the learning rate is cut.
     pub tol: f64,
+    /// Floor of the denominator of the relative decrease, so that objectives that go
+    /// to zero (interpolating models) still converge: `Δf / max(|f|, floor) < tol`.
+    pub floor: f64,
 }
 
 impl Default for LowerConfig {
     fn default() -> Self {
         Self {
             lr: 0.01,
-            max_epochs: 800,
+            max_epochs: 400,
             window: 20,
             tol: 1e-3,
+            floor: 0.05,
         }
     }
 }
@@ -100,7 +105,7 @@ pub fn solve_lower(
         since_cut += 1;
         if since_cut > cfg.window {
             let old = hist[hist.len() - 1 - cfg.window];
-            if (old - v) / v.abs().max(1e-12) < cfg.tol {
+            if (old - v) / v.abs().max(cfg.floor) < cfg.tol {
                 cuts += 1;
                 since_cut = 0;
                 if cuts == 3 {

@@ -137,6 +137,7 @@ pub fn search(spec: &ModelSpec, splits: &Splits, cfg: &SearchConfig) -> Result<G
         validation: ev.validation,
         test: ev.test,
         joint: None,
+        joint_lambda: None,
         feasible: true,
         trajectory: Vec::new(),
         design: evals,
