@@ -318,8 +318,8 @@ mod rand_distr_free {
 /// The paper's splits of a loaded dataset: a seeded random subset of `subset` samples
 /// of the pool, split 60/40 (stratified) into training and validation; the test set is
 /// the dataset's official one when it has one (Fashion-MNIST), otherwise every pool
-/// sample outside the subset (MNIST: the unused digits of the 10,000). Pixel values
-/// above 1 are scaled by 1/255.
+/// sample outside the subset (MNIST: the unused digits of the 10,000). Features are
+/// divided by the pool's largest value when it exceeds 1 (pixels 0–255 → 0–1).
 pub fn paper_splits(loaded: &crate::data::Loaded, subset: usize, seed: u64) -> Result<Splits> {
     use rand::seq::SliceRandom;
     let pool = &loaded.train;
@@ -335,14 +335,12 @@ pub fn paper_splits(loaded: &crate::data::Loaded, subset: usize, seed: u64) -> R
     rows.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     let sub = pool.select(&rows[..subset]);
     let split = crate::split::train_valid_test(&sub, 0.4, 0.0, seed)?;
-    let scale = |ds: Dataset| -> Dataset {
-        if ds.features.iter().any(|&v| v > 1.0) {
-            let mut ds = ds;
-            ds.features.iter_mut().for_each(|v| *v /= 255.0);
-            ds
-        } else {
-            ds
+    let max = pool.features.iter().fold(0f32, |m, &v| m.max(v));
+    let scale = |mut ds: Dataset| -> Dataset {
+        if max > 1.0 {
+            ds.features.iter_mut().for_each(|v| *v /= max);
         }
+        ds
     };
     let test = match &loaded.test {
         Some(t) => t.clone(),
