@@ -5,7 +5,7 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use hyperscape_ml::bilevel::{
-    self, gbho, lower_objective, Data, GbhoConfig, HpKind, ModelSpec, Splits,
+    self, gbho, lower_objective, Data, Dense, DiffModel, GbhoConfig, HpKind, ModelSpec, Splits,
 };
 use hyperscape_ml::{Dataset, Target};
 use nalgebra::{DMatrix, DVector};
@@ -146,8 +146,7 @@ fn augmented_lagrangian_finds_the_ridge_optimum() {
 
 #[test]
 fn lambda_gradients_through_candle_match_finite_differences() {
-    let spec = ModelSpec::Mlp { hidden: vec![6] };
-    let model = spec.build(5, 3, DType::F64, 3).unwrap();
+    let model = Dense::new(&[5, 6, 3], true, DType::F64, 3).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let n = 20;
     let x: Vec<f64> = (0..n * 5).map(|_| normal(&mut rng)).collect();

@@ -13,7 +13,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr_free::normal;
 use serde::Serialize;
 
-use crate::data::{Dataset, Target};
+use crate::data::{Dataset, ImageShape, Target};
+use crate::models::nn::{Activation, LeNetSpec, Net};
 use crate::error::{Error, Result};
 
 /// Maps a candle error to ours.
@@ -210,8 +211,10 @@ fn zeros(n: usize, dtype: DType) -> Result<Var> {
     Var::zeros(n, dtype, &Device::Cpu).map_err(ce("init"))
 }
 
-/// Dense layers `x W_l + b_l` with ReLU between them; the last layer is linear.
-/// `layers = [inputs, hidden…, outputs]`; He-normal initialisation, zero biases.
+/// A reference dense network in any dtype (the zoo's [`Net`] is `f32`): layers
+/// `x W_l + b_l` with ReLU between them, the last linear; `layers = [inputs, hidden…,
+/// outputs]`; He-normal initialisation, zero biases. Used by the ridge toy problem and
+/// by the `f64` gradient checks.
 pub struct Dense {
     ws: Vec<Var>,
     bs: Vec<Var>,
@@ -263,20 +266,40 @@ impl DiffModel for Dense {
     }
 }
 
+/// The model zoo's candle networks (logistic regression, MLP, LeNet) as bilevel
+/// models: their per-layer weight tensors are penalised, biases are not. Dropout is
+/// off (`forward(x, false)`), so every objective is deterministic.
+impl DiffModel for Net {
+    fn vars(&self) -> Vec<Var> {
+        Net::vars(self)
+    }
+    fn penalised(&self) -> Vec<Var> {
+        self.penalised_weights()
+    }
+    fn logits(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.forward(x, false)
+    }
+}
+
 /// Which model the bilevel methods build (freshly, from a seed, for every φ(λ)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelSpec {
-    /// Multinomial logistic regression (one penalised layer).
+    /// Multinomial logistic regression ([`Net::logreg`], one penalised layer).
     Logreg,
-    /// MLP with ReLU hidden layers of these widths (784-100-10 in the paper).
+    /// MLP with ReLU hidden layers of these widths ([`Net::mlp`]; 784-100-10 in the
+    /// paper: two penalised layers).
     Mlp { hidden: Vec<usize> },
-    /// Linear regression without bias (the ridge toy problem).
+    /// LeNet-5 ([`Net::lenet`] with the default [`LeNetSpec`]) on square one-channel
+    /// images (`inputs` must be a square: 784 = 28×28); five penalised layers.
+    Lenet,
+    /// Linear regression without bias ([`Dense`], any dtype: the ridge toy problem).
     Linear,
 }
 
 impl ModelSpec {
-    /// A fresh model for `inputs` features and `outputs` classes (or 1 output).
+    /// A fresh model for `inputs` features and `outputs` classes (or 1 output). The
+    /// zoo's networks are `f32` only; `dtype` applies to [`ModelSpec::Linear`].
     pub fn build(
         &self,
         inputs: usize,
@@ -284,24 +307,37 @@ impl ModelSpec {
         dtype: DType,
         seed: u64,
     ) -> Result<Box<dyn DiffModel>> {
+        let dev = Device::Cpu;
+        let m = ce("model");
+        if dtype != DType::F32 && !matches!(self, ModelSpec::Linear) {
+            return Err(Error::Invalid(format!(
+                "model {self:?} is f32 only (asked for {dtype:?})"
+            )));
+        }
         Ok(match self {
-            ModelSpec::Logreg => Box::new(Dense::new(&[inputs, outputs], true, dtype, seed)?),
-            ModelSpec::Mlp { hidden } => {
-                let mut l = vec![inputs];
-                l.extend(hidden);
-                l.push(outputs);
-                Box::new(Dense::new(&l, true, dtype, seed)?)
+            ModelSpec::Logreg => Box::new(Net::logreg(inputs, outputs, seed, &dev).map_err(&m)?),
+            ModelSpec::Mlp { hidden } => Box::new(
+                Net::mlp(inputs, hidden, Activation::Relu, 0.0, outputs, seed, &dev)
+                    .map_err(&m)?,
+            ),
+            ModelSpec::Lenet => {
+                let side = (inputs as f64).sqrt().round() as usize;
+                if side * side != inputs {
+                    return Err(Error::Invalid(format!(
+                        "lenet needs square one-channel images; {inputs} features is not a square"
+                    )));
+                }
+                let shape = ImageShape {
+                    channels: 1,
+                    height: side,
+                    width: side,
+                };
+                Box::new(
+                    Net::lenet(shape, &LeNetSpec::default(), outputs, seed, &dev).map_err(&m)?,
+                )
             }
             ModelSpec::Linear => Box::new(Dense::new(&[inputs, 1], false, dtype, seed)?),
         })
-    }
-
-    /// The number of penalised weight tensors.
-    pub fn layers(&self) -> usize {
-        match self {
-            ModelSpec::Logreg | ModelSpec::Linear => 1,
-            ModelSpec::Mlp { hidden } => hidden.len() + 1,
-        }
     }
 }
 
