@@ -322,3 +322,29 @@ fn ift_hypergradient_matches_the_exact_ridge_hypergradient() {
         );
     }
 }
+
+#[test]
+fn ift_moves_lambda_and_tunes_an_mlp_on_digits() {
+    let splits = digits_splits(2);
+    let cfg = bilevel::IftConfig {
+        hp: HpKind::PerLayerL2,
+        seed: 5,
+        outer_iters: 4,
+        inner_epochs: 10,
+        neumann_terms: 5,
+        lower: bilevel::LowerConfig {
+            max_epochs: 300,
+            ..Default::default()
+        },
+        ..bilevel::IftConfig::default()
+    };
+    let r = bilevel::ift(&ModelSpec::Mlp { hidden: vec![32] }, &splits, &cfg).unwrap();
+    assert_eq!(r.trajectory.len(), 5);
+    let last = &r.trajectory[4].lambda;
+    assert!(
+        last.iter().any(|l| (l + 5.0).abs() > 0.3),
+        "λ must move from the start (-5, -5): {last:?}"
+    );
+    let test = r.test.unwrap();
+    assert!(test.accuracy.unwrap() > 0.85, "{test:?}");
+}

@@ -259,7 +259,8 @@ fn norm(gs: &[Tensor]) -> Result<f64> {
 /// Runs GBHO on `spec` with `splits`.
 pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoResult> {
     let start = Instant::now();
-    if !(cfg.lo < cfg.hi) || cfg.eta < 1.0 || cfg.r0 <= 0.0 {
+    if cfg.lo.is_nan() || cfg.hi.is_nan() || cfg.lo >= cfg.hi || cfg.eta < 1.0 || cfg.r0 <= 0.0
+    {
         return Err(Error::Invalid(format!(
             "gbho: need lo < hi, eta >= 1, r0 > 0 (got {}, {}, {}, {})",
             cfg.lo, cfg.hi, cfg.eta, cfg.r0
@@ -413,11 +414,11 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
                 v.set(&next).map_err(&m)?;
             }
             let mut lam_next = lam_now.clone();
-            for i in 0..d {
-                vel_l[i] = cfg.momentum * vel_l[i] + gl[i];
-                lam_next[i] = (lam_next[i] - cfg.lr_lambda * vel_l[i]).clamp(cfg.lo, cfg.hi);
-                if lam_next[i] == cfg.lo || lam_next[i] == cfg.hi {
-                    vel_l[i] = 0.0;
+            for ((l, v), g) in lam_next.iter_mut().zip(vel_l.iter_mut()).zip(&gl) {
+                *v = cfg.momentum * *v + g;
+                *l = (*l - cfg.lr_lambda * *v).clamp(cfg.lo, cfg.hi);
+                if *l == cfg.lo || *l == cfg.hi {
+                    *v = 0.0;
                 }
             }
             lam_var.set(&lambda_tensor(&lam_next, dtype)?).map_err(&m)?;

@@ -213,8 +213,8 @@ impl ValueGp {
             m += ai * self.sf2 * matern(rr);
             let s = 5f64.sqrt() * rr.sqrt();
             let dk = -self.sf2 * (5.0 / 3.0) * (1.0 + s) * (-s).exp();
-            for k in 0..self.d {
-                g[k] += ai * dk * (lambda[k] - xi[k]) / (self.ell[k] * self.ell[k]);
+            for (((gk, lk), xk), ek) in g.iter_mut().zip(lambda).zip(xi).zip(&self.ell) {
+                *gk += ai * dk * (lk - xk) / (ek * ek);
             }
         }
         (

@@ -13,8 +13,11 @@
 //!   the layers `l` that λ_k weighs (biases: 0), so `dF/dλ_k = −e^{λ_k}/n Σ_l ⟨W_l, p_l⟩`
 //!   with `p ≈ H⁻¹ ∇_w F`.
 //! - Outer loop: λ starts at the centre of the box; each outer step warm-starts w and
-//!   runs `inner_epochs` full-batch Adam steps on f (training data only), then takes a
-//!   clipped hypergradient step on λ (projected onto the box). w never sees the
+//!   runs `inner_epochs` full-batch Adam steps on f (training data only), then takes an
+//!   Adam step on λ with the hypergradient (each coordinate's step capped, projected
+//!   onto the box). Adam, as in Lorraine et al.: in log space the hypergradient scales
+//!   with e^λ (≈ 1e-5 at λ = −5 on MNIST 1K), so plain or clipped gradient steps do
+//!   not move λ at all. w never sees the
 //!   validation data. The returned λ is the visited one with the best validation loss;
 //!   its metrics are those of a model retrained from scratch on the training data
 //!   (the same routine as every baseline).
@@ -50,7 +53,7 @@ pub struct IftConfig {
     pub neumann_terms: usize,
     pub neumann_alpha: f64,
     pub hvp_eps: f64,
-    /// λ step size and clip of the hypergradient's norm.
+    /// Adam's step size on λ, and the largest step per coordinate.
     pub lr_lambda: f64,
     pub clip_lambda: f64,
     pub lower: LowerConfig,
@@ -71,7 +74,7 @@ impl Default for IftConfig {
             neumann_terms: 20,
             neumann_alpha: 0.1,
             hvp_eps: 1e-2,
-            lr_lambda: 1.0,
+            lr_lambda: 0.3,
             clip_lambda: 1.0,
             lower: LowerConfig::default(),
             dtype_f64: false,
@@ -229,6 +232,7 @@ pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoRes
     .map_err(&m)?;
     let mut trajectory = Vec::new();
     let mut best: (f64, Vec<f64>) = (f64::INFINITY, lam.clone());
+    let (mut m1, mut m2) = (vec![0.0; d], vec![0.0; d]);
     for k in 0..=cfg.outer_iters {
         if k > 0 {
             let lt = lambda_tensor(&lam, dtype)?;
@@ -272,14 +276,17 @@ pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoRes
             cfg.hvp_eps,
         )?;
         epochs += passes;
-        let gn = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let s = if gn > cfg.clip_lambda {
-            cfg.clip_lambda / gn
-        } else {
-            1.0
-        };
-        for (l, gi) in lam.iter_mut().zip(&g) {
-            *l = (*l - cfg.lr_lambda * s * gi).clamp(cfg.lo, cfg.hi);
+        // Adam on λ (as Lorraine et al.): the hypergradient in log space scales with
+        // e^λ, so a plain step barely moves small λ.
+        let t = (k + 1) as i32;
+        for (i, (l, gi)) in lam.iter_mut().zip(&g).enumerate() {
+            m1[i] = 0.9 * m1[i] + 0.1 * gi;
+            m2[i] = 0.999 * m2[i] + 0.001 * gi * gi;
+            let mh = m1[i] / (1.0 - 0.9f64.powi(t));
+            let vh = m2[i] / (1.0 - 0.999f64.powi(t));
+            let step = (cfg.lr_lambda * mh / (vh.sqrt() + 1e-12))
+                .clamp(-cfg.clip_lambda, cfg.clip_lambda);
+            *l = (*l - step).clamp(cfg.lo, cfg.hi);
         }
     }
     let (retrained, _, e) = pb.train_at(&best.1)?;
