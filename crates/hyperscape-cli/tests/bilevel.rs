@@ -18,8 +18,22 @@ fn run(args: &[&str]) -> serde_json::Value {
 #[test]
 fn gbho_on_digits_prints_the_documented_json() {
     let v = run(&[
-        "--model", "logreg", "--dataset", "digits", "--subset", "300", "--hp", "shared-l2",
-        "--outer", "1", "--max-epochs", "150", "--seed", "3", "--format", "json",
+        "--model",
+        "logreg",
+        "--dataset",
+        "digits",
+        "--subset",
+        "300",
+        "--hp",
+        "shared-l2",
+        "--outer",
+        "1",
+        "--max-epochs",
+        "150",
+        "--seed",
+        "3",
+        "--format",
+        "json",
     ]);
     assert_eq!(v["lambda"].as_array().unwrap().len(), 1);
     for split in ["train", "validation", "test"] {
@@ -33,8 +47,22 @@ fn gbho_on_digits_prints_the_documented_json() {
     assert_eq!(v["trajectory"].as_array().unwrap().len(), 2);
     // Reproducible with the seed.
     let w = run(&[
-        "--model", "logreg", "--dataset", "digits", "--subset", "300", "--hp", "shared-l2",
-        "--outer", "1", "--max-epochs", "150", "--seed", "3", "--format", "json",
+        "--model",
+        "logreg",
+        "--dataset",
+        "digits",
+        "--subset",
+        "300",
+        "--hp",
+        "shared-l2",
+        "--outer",
+        "1",
+        "--max-epochs",
+        "150",
+        "--seed",
+        "3",
+        "--format",
+        "json",
     ]);
     assert_eq!(v["lambda"], w["lambda"]);
     assert_eq!(v["test"], w["test"]);
@@ -43,8 +71,22 @@ fn gbho_on_digits_prints_the_documented_json() {
 #[test]
 fn search_baseline_and_errors() {
     let v = run(&[
-        "--model", "logreg", "--dataset", "digits", "--subset", "300", "--hp", "per-layer-l2",
-        "--method", "random", "--trials", "2", "--max-epochs", "40", "--format", "json",
+        "--model",
+        "logreg",
+        "--dataset",
+        "digits",
+        "--subset",
+        "300",
+        "--hp",
+        "per-layer-l2",
+        "--method",
+        "random",
+        "--trials",
+        "2",
+        "--max-epochs",
+        "40",
+        "--format",
+        "json",
     ]);
     assert_eq!(v["method"], "random");
     assert_eq!(v["design"].as_array().unwrap().len(), 2);

@@ -158,7 +158,7 @@ fn lambda_gradients_through_candle_match_finite_differences() {
     };
     let f = |lam: &[f64]| -> f64 {
         let t = Tensor::from_slice(lam, lam.len(), &Device::Cpu).unwrap();
-        lower_objective(model.as_ref(), &t, &data)
+        lower_objective(&model, &t, &data)
             .unwrap()
             .to_scalar::<f64>()
             .unwrap()
@@ -166,7 +166,7 @@ fn lambda_gradients_through_candle_match_finite_differences() {
     for lam in [vec![-1.0, -3.0], vec![0.5]] {
         let v =
             Var::from_tensor(&Tensor::from_slice(&lam, lam.len(), &Device::Cpu).unwrap()).unwrap();
-        let loss = lower_objective(model.as_ref(), v.as_tensor(), &data).unwrap();
+        let loss = lower_objective(&model, v.as_tensor(), &data).unwrap();
         let g: Vec<f64> = loss
             .backward()
             .unwrap()

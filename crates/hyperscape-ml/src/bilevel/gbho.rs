@@ -259,8 +259,7 @@ fn norm(gs: &[Tensor]) -> Result<f64> {
 /// Runs GBHO on `spec` with `splits`.
 pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoResult> {
     let start = Instant::now();
-    if cfg.lo.is_nan() || cfg.hi.is_nan() || cfg.lo >= cfg.hi || cfg.eta < 1.0 || cfg.r0 <= 0.0
-    {
+    if cfg.lo.is_nan() || cfg.hi.is_nan() || cfg.lo >= cfg.hi || cfg.eta < 1.0 || cfg.r0 <= 0.0 {
         return Err(Error::Invalid(format!(
             "gbho: need lo < hi, eta >= 1, r0 > 0 (got {}, {}, {}, {})",
             cfg.lo, cfg.hi, cfg.eta, cfg.r0

@@ -284,8 +284,8 @@ pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoRes
             m2[i] = 0.999 * m2[i] + 0.001 * gi * gi;
             let mh = m1[i] / (1.0 - 0.9f64.powi(t));
             let vh = m2[i] / (1.0 - 0.999f64.powi(t));
-            let step = (cfg.lr_lambda * mh / (vh.sqrt() + 1e-12))
-                .clamp(-cfg.clip_lambda, cfg.clip_lambda);
+            let step =
+                (cfg.lr_lambda * mh / (vh.sqrt() + 1e-12)).clamp(-cfg.clip_lambda, cfg.clip_lambda);
             *l = (*l - step).clamp(cfg.lo, cfg.hi);
         }
     }

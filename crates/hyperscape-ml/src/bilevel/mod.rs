@@ -25,7 +25,7 @@ pub use gp::ValueGp;
 pub use ift::{hypergradient, ift, IftConfig};
 pub use lower::{solve_lower, LowerConfig, LowerSolution};
 pub use model::{
-    data_loss, lower as lower_objective, Dense, paper_splits, penalty, set_metrics, Data, DiffModel,
-    HpKind, ModelSpec, SetMetrics, Splits,
+    data_loss, lower as lower_objective, paper_splits, penalty, set_metrics, Data, Dense,
+    DiffModel, HpKind, ModelSpec, SetMetrics, Splits,
 };
 pub use search::{search, SearchConfig, SearchMethod};

@@ -14,8 +14,8 @@ use rand_distr_free::normal;
 use serde::Serialize;
 
 use crate::data::{Dataset, ImageShape, Target};
-use crate::models::nn::{Activation, LeNetSpec, Net};
 use crate::error::{Error, Result};
+use crate::models::nn::{Activation, LeNetSpec, Net};
 
 /// Maps a candle error to ours.
 pub(crate) fn ce(model: &str) -> impl Fn(candle_core::Error) -> Error + '_ {
@@ -317,8 +317,7 @@ impl ModelSpec {
         Ok(match self {
             ModelSpec::Logreg => Box::new(Net::logreg(inputs, outputs, seed, &dev).map_err(&m)?),
             ModelSpec::Mlp { hidden } => Box::new(
-                Net::mlp(inputs, hidden, Activation::Relu, 0.0, outputs, seed, &dev)
-                    .map_err(&m)?,
+                Net::mlp(inputs, hidden, Activation::Relu, 0.0, outputs, seed, &dev).map_err(&m)?,
             ),
             ModelSpec::Lenet => {
                 let side = (inputs as f64).sqrt().round() as usize;
@@ -332,9 +331,7 @@ impl ModelSpec {
                     height: side,
                     width: side,
                 };
-                Box::new(
-                    Net::lenet(shape, &LeNetSpec::default(), outputs, seed, &dev).map_err(&m)?,
-                )
+                Box::new(Net::lenet(shape, &LeNetSpec::default(), outputs, seed, &dev).map_err(&m)?)
             }
             ModelSpec::Linear => Box::new(Dense::new(&[inputs, 1], false, dtype, seed)?),
         })
