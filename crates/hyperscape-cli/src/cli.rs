@@ -62,6 +62,8 @@ pub enum Command {
     BenchWorker(BenchWorkerArgs),
     /// Fitness landscape analysis of a CSV of evaluated configurations.
     Landscape(crate::commands::landscape::LandscapeArgs),
+    /// Gradient-based bilevel tuning of a neural model's L2 weights (GBHO), or a baseline.
+    Bilevel(crate::commands::bilevel::BilevelArgs),
     /// List the named datasets, where each comes from and whether it is installed.
     Datasets(crate::commands::datasets::DatasetsArgs),
 }

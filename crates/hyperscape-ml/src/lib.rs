@@ -8,6 +8,8 @@
 //! epochs or iterations) and, where training is iterative, reports a validation value
 //! per epoch so pruners and multi-fidelity schedulers can use it.
 
+#[cfg(feature = "neural")]
+pub mod bilevel;
 pub mod data;
 pub mod error;
 pub mod metrics;

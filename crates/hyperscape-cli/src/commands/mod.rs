@@ -4,6 +4,7 @@ mod ask;
 mod bench;
 mod bench_harness;
 mod best;
+pub mod bilevel;
 pub mod datasets;
 mod delete;
 pub mod demo;
@@ -36,6 +37,7 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::Bench(c) => bench::execute(c),
         Command::BenchWorker(a) => bench::worker(a),
         Command::Landscape(a) => landscape::execute(a),
+        Command::Bilevel(a) => bilevel::execute(a),
         Command::Datasets(a) => datasets::execute(a),
     }
 }

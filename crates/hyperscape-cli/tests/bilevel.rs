@@ -1,0 +1,105 @@
+//! `hyperscape bilevel` end to end on the built-in digits (small settings: seconds).
+
+use assert_cmd::Command;
+
+fn run(args: &[&str]) -> serde_json::Value {
+    let out = Command::cargo_bin("hyperscape")
+        .unwrap()
+        .arg("bilevel")
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn gbho_on_digits_prints_the_documented_json() {
+    let v = run(&[
+        "--model",
+        "logreg",
+        "--dataset",
+        "digits",
+        "--subset",
+        "300",
+        "--hp",
+        "shared-l2",
+        "--outer",
+        "1",
+        "--max-epochs",
+        "150",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["lambda"].as_array().unwrap().len(), 1);
+    for split in ["train", "validation", "test"] {
+        let ce = v[split]["cross_entropy"].as_f64().unwrap();
+        let acc = v[split]["accuracy"].as_f64().unwrap();
+        assert!(ce.is_finite() && ce > 0.0, "{split}: {ce}");
+        assert!(acc > 0.8, "{split}: accuracy {acc}");
+    }
+    assert!(v["wall_seconds"].as_f64().unwrap() > 0.0);
+    assert!(v["epochs"].as_u64().unwrap() > 0);
+    assert_eq!(v["trajectory"].as_array().unwrap().len(), 2);
+    // Reproducible with the seed.
+    let w = run(&[
+        "--model",
+        "logreg",
+        "--dataset",
+        "digits",
+        "--subset",
+        "300",
+        "--hp",
+        "shared-l2",
+        "--outer",
+        "1",
+        "--max-epochs",
+        "150",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["lambda"], w["lambda"]);
+    assert_eq!(v["test"], w["test"]);
+}
+
+#[test]
+fn search_baseline_and_errors() {
+    let v = run(&[
+        "--model",
+        "logreg",
+        "--dataset",
+        "digits",
+        "--subset",
+        "300",
+        "--hp",
+        "per-layer-l2",
+        "--method",
+        "random",
+        "--trials",
+        "2",
+        "--max-epochs",
+        "40",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["method"], "random");
+    assert_eq!(v["design"].as_array().unwrap().len(), 2);
+    Command::cargo_bin("hyperscape")
+        .unwrap()
+        .args(["bilevel", "--dataset", "no-such-set"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("no-such-set"));
+    Command::cargo_bin("hyperscape")
+        .unwrap()
+        .args(["bilevel", "--dataset", "digits", "--subset", "5000"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("subset of 5000"));
+}

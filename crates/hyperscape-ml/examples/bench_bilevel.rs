@@ -1,0 +1,76 @@
+//! One run of the bilevel reproduction benchmark (`scripts/bench-bilevel.sh`): a
+//! method (gbho, ift, grid, random, gp, tpe) on the paper's splits of a dataset, MLP
+//! 784-100-10, printing the result as JSON — the same JSON as
+//! `hyperscape bilevel --format json`.
+//!
+//! `cargo run --release -p hyperscape-ml --features neural --example bench_bilevel --
+//!  METHOD DATASET SUBSET [GRID_PER_DIM] [TRIALS] [SEED] [MAX_EPOCHS] [OUTER]`
+use hyperscape_ml::bilevel::{
+    gbho, ift, paper_splits, search, GbhoConfig, HpKind, IftConfig, LowerConfig, ModelSpec,
+    SearchConfig, SearchMethod,
+};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, d: &str| a.get(i).cloned().unwrap_or_else(|| d.to_string());
+    let method = arg(0, "gbho");
+    let dataset = arg(1, "mnist");
+    let subset: usize = arg(2, "1000").parse()?;
+    let grid: usize = arg(3, "30").parse()?;
+    let trials: usize = arg(4, "30").parse()?;
+    let seed: u64 = arg(5, "0").parse()?;
+    let max_epochs: usize = arg(6, "400").parse()?;
+    let outer: usize = arg(7, "8").parse()?;
+    let loaded = hyperscape_ml::data::load(&dataset)?;
+    let splits = paper_splits(&loaded, subset, seed)?;
+    let spec = ModelSpec::Mlp { hidden: vec![100] };
+    let hp = HpKind::PerLayerL2;
+    let lower = LowerConfig {
+        max_epochs,
+        ..LowerConfig::default()
+    };
+    let r = match method.as_str() {
+        "gbho" => gbho(
+            &spec,
+            &splits,
+            &GbhoConfig {
+                hp,
+                seed,
+                outer_iters: outer,
+                lower,
+                ..GbhoConfig::default()
+            },
+        )?,
+        "ift" => ift(
+            &spec,
+            &splits,
+            &IftConfig {
+                hp,
+                seed,
+                lower,
+                ..IftConfig::default()
+            },
+        )?,
+        m => search(
+            &spec,
+            &splits,
+            &SearchConfig {
+                method: match m {
+                    "grid" => SearchMethod::Grid { per_dim: grid },
+                    "random" => SearchMethod::Random,
+                    "gp" => SearchMethod::GpBo,
+                    "tpe" => SearchMethod::Tpe,
+                    _ => return Err(format!("unknown method `{m}`").into()),
+                },
+                hp,
+                seed,
+                trials,
+                lo: -10.0,
+                hi: 0.0,
+                lower,
+            },
+        )?,
+    };
+    println!("{}", serde_json::to_string(&r)?);
+    Ok(())
+}

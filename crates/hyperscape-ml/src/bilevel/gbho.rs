@@ -1,0 +1,496 @@
+//! GBHO: gradient-based bilevel hyperparameter optimisation with a GP value function
+//! and an augmented Lagrangian (Sinha, Gunwal, Kumar, arXiv 2208.12118).
+//!
+//! The bilevel problem `min_λ F(w*(λ))`, `w*(λ) = argmin_w f(λ, w)` is replaced by the
+//! single-level problem `min_{λ,w} F(w)` s.t. `c(λ, w) = f(λ, w) − φ̂(λ) ≤ 0`, where φ̂
+//! is a GP fitted to true values `φ(λ_i) = min_w f(λ_i, w)` (see [`super::gp`]).
+//!
+//! Algorithm (our choices are documented in `docs/bilevel.md`):
+//! 1. Initial design: `n_init` Latin-hypercube points in `[lo, hi]^d` (seeded); for each,
+//!    train a fresh model (same seed) to convergence on the full training set
+//!    ([`super::lower`]) and record φ. Fit the GP.
+//! 2. Start at the design point whose trained model has the lowest validation loss,
+//!    with that model's weights (iterate 0; feasible by construction).
+//! 3. Outer iteration k (augmented Lagrangian, Rockafellar's form for an inequality):
+//!    `L_R(λ, w; μ) = F(w) + (max(0, μ + R c)² − μ²) / (2R)`. Inner loop: joint
+//!    full-batch gradient descent on (λ, w) with heavy-ball momentum
+//!    (`v ← β v + g; θ ← θ − lr · v`), the gradient of each block clipped to a norm,
+//!    λ projected onto `[lo, hi]^d`. The exact gradient is `∇F + ρ ∇c` with
+//!    `ρ = max(0, μ + R c)`; `∇_λ c = ∂f/∂λ − ∇φ̂(λ)` combines candle's autograd with
+//!    the GP's analytic gradient. The inner loop stops when the relative change of
+//!    `L_R` stays below `rel_tol` for `patience` consecutive steps, or the joint
+//!    gradient norm falls below `grad_tol`, or after `inner_max_iter` steps.
+//! 4. After the inner loop: train a fresh model at λ_k to convergence (true φ(λ_k),
+//!    which is also the train-only model of λ_k), add (λ_k, φ(λ_k)) to the GP and
+//!    refit; `c_k = f(λ_k, w_k) − φ(λ_k)`; `μ ← max(0, μ + R c_k)`, `R ← η R`.
+//! 5. Return the FEASIBLE iterate (`c_k ≤ feas_abs + feas_rel · |φ(λ_k)|`, measured
+//!    against the TRUE φ(λ_k)) with the best validation loss, measured as
+//!    `F(w*(λ_k))` with the model retrained at λ_k in step 4 — the bilevel objective
+//!    itself. `F(w_k)` of the AL iterate is biased low (w_k is fitted to the
+//!    validation data through F), so it would favour the least feasible iterates.
+//!
+//! w is trained against F in step 3 (so the AL iterate has seen the validation data,
+//! as in the authors' notebooks). The headline metrics of the result are those of a
+//! model retrained on the training data only at the returned λ (what the baselines
+//! report); the AL iterate's own metrics are reported as `joint`.
+
+use std::time::Instant;
+
+use candle_core::{DType, Tensor, Var};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::gp::ValueGp;
+use super::lower::{lambda_tensor, solve_lower, LowerConfig};
+use super::model::{
+    ce, data_loss, lower, restore, scalar, set_metrics, snapshot, vec1, DiffModel, HpKind,
+    ModelSpec, SetMetrics, Splits,
+};
+use crate::error::{Error, Result};
+
+/// Settings of [`gbho`]. `Default` gives the values used in `docs/bilevel.md`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GbhoConfig {
+    pub hp: HpKind,
+    pub seed: u64,
+    /// The box of log regularisation weights (design and projection).
+    pub lo: f64,
+    pub hi: f64,
+    /// Initial design size; `None`: `3 + 3d`.
+    pub n_init: Option<usize>,
+    pub outer_iters: usize,
+    pub inner_max_iter: usize,
+    pub lr_w: f64,
+    pub lr_lambda: f64,
+    pub momentum: f64,
+    /// Gradient-norm clips of the w block and the λ block.
+    pub clip_w: f64,
+    pub clip_lambda: f64,
+    /// Initial penalty R and its growth factor η.
+    pub r0: f64,
+    pub eta: f64,
+    /// Inner stopping test.
+    pub rel_tol: f64,
+    pub patience: usize,
+    pub grad_tol: f64,
+    /// Feasibility tolerance on `c = f − φ` (absolute, relative to |φ|).
+    pub feas_abs: f64,
+    pub feas_rel: f64,
+    pub lower: LowerConfig,
+    pub dtype_f64: bool,
+}
+
+impl Default for GbhoConfig {
+    fn default() -> Self {
+        Self {
+            hp: HpKind::PerLayerL2,
+            seed: 0,
+            lo: -10.0,
+            hi: 0.0,
+            n_init: None,
+            outer_iters: 8,
+            inner_max_iter: 100,
+            lr_w: 0.05,
+            lr_lambda: 0.2,
+            momentum: 0.9,
+            clip_w: 1.0,
+            clip_lambda: 1.0,
+            r0: 10.0,
+            eta: 2.0,
+            rel_tol: 1e-4,
+            patience: 10,
+            grad_tol: 1e-5,
+            feas_abs: 1e-3,
+            feas_rel: 0.02,
+            lower: LowerConfig::default(),
+            dtype_f64: false,
+        }
+    }
+}
+
+/// Train, validation and test metrics of one model.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub train: SetMetrics,
+    pub validation: SetMetrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<SetMetrics>,
+}
+
+/// One outer iteration of the augmented Lagrangian.
+#[derive(Debug, Clone, Serialize)]
+pub struct OuterStep {
+    pub k: usize,
+    pub lambda: Vec<f64>,
+    /// `F(w_k)`: validation loss of the AL iterate.
+    pub upper: f64,
+    /// `f(λ_k, w_k)`.
+    pub lower: f64,
+    /// φ̂(λ_k) before the refit, and the true φ(λ_k).
+    pub phi_hat: f64,
+    pub phi: f64,
+    /// `c_k = f(λ_k, w_k) − φ(λ_k)` (true φ).
+    pub c: f64,
+    pub feasible: bool,
+    /// Multiplier and penalty after this iteration's update.
+    pub mu: f64,
+    pub r: f64,
+    pub inner_iters: usize,
+    /// Why the inner loop stopped: `rel-change`, `grad-norm` or `max-iter`.
+    pub stop: &'static str,
+    /// Validation loss of the model retrained on the training data only at λ_k.
+    pub retrained_validation: f64,
+}
+
+/// The result of a tuning method (GBHO, IFT, or a search baseline).
+#[derive(Debug, Clone, Serialize)]
+pub struct GbhoResult {
+    pub method: String,
+    pub lambda: Vec<f64>,
+    /// Metrics of the model trained on the training data only at `lambda`.
+    pub train: SetMetrics,
+    pub validation: SetMetrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<SetMetrics>,
+    /// GBHO only: the authors' rule — the feasible AL iterate (λ_k, w_k), k ≥ 1, with
+    /// the lowest `F(w_k)` — and its metrics. Its w was trained against the validation
+    /// loss as well, so its validation metrics are optimistic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joint: Option<Evaluation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joint_lambda: Option<Vec<f64>>,
+    /// Whether the returned iterate met the feasibility tolerance.
+    pub feasible: bool,
+    pub trajectory: Vec<OuterStep>,
+    /// Every λ trained from scratch on the training data (GBHO's initial design, every
+    /// trial of a search): (λ, φ(λ), validation loss of its model).
+    pub design: Vec<(Vec<f64>, f64, f64)>,
+    /// Passes over the training data, all training included.
+    pub epochs: usize,
+    pub wall_seconds: f64,
+}
+
+pub(crate) fn evaluate(model: &dyn DiffModel, splits: &Splits) -> Result<Evaluation> {
+    Ok(Evaluation {
+        train: set_metrics(model, &splits.train)?,
+        validation: set_metrics(model, &splits.valid)?,
+        test: splits
+            .test
+            .as_ref()
+            .map(|t| set_metrics(model, t))
+            .transpose()?,
+    })
+}
+
+/// Seeded Latin-hypercube points in `[lo, hi]^d`.
+pub fn latin_hypercube(n: usize, d: usize, lo: f64, hi: f64, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut cols: Vec<Vec<usize>> = (0..d)
+        .map(|_| {
+            let mut c: Vec<usize> = (0..n).collect();
+            c.shuffle(&mut rng);
+            c
+        })
+        .collect();
+    (0..n)
+        .map(|i| {
+            cols.iter_mut()
+                .map(|c| lo + (hi - lo) * (c[i] as f64 + rng.random::<f64>()) / n as f64)
+                .collect()
+        })
+        .collect()
+}
+
+/// Everything a tuning method needs to build and train models.
+pub struct Problem<'a> {
+    pub spec: &'a ModelSpec,
+    pub splits: &'a Splits,
+    pub inputs: usize,
+    pub outputs: usize,
+    pub dtype: DType,
+    pub seed: u64,
+    pub lower: LowerConfig,
+}
+
+impl Problem<'_> {
+    /// A fresh model (always the same initial weights: the seed is fixed).
+    pub fn fresh(&self) -> Result<Box<dyn DiffModel>> {
+        self.spec
+            .build(self.inputs, self.outputs, self.dtype, self.seed)
+    }
+    /// Trains a fresh model at λ on the training data only; returns it and φ(λ).
+    pub fn train_at(&self, lambda: &[f64]) -> Result<(Box<dyn DiffModel>, f64, usize)> {
+        let model = self.fresh()?;
+        let sol = solve_lower(model.as_ref(), lambda, &self.splits.train, &self.lower)?;
+        Ok((model, sol.phi, sol.epochs))
+    }
+    pub fn n_layers(&self) -> Result<usize> {
+        Ok(self.fresh()?.penalised().len())
+    }
+}
+
+/// The data's feature and class counts.
+pub fn shapes(splits: &Splits) -> Result<(usize, usize)> {
+    let m = ce("data");
+    let inputs = splits.train.x.dim(1).map_err(&m)?;
+    let outputs = if splits.train.is_classification() {
+        let mx = |d: &super::model::Data| -> Result<u32> {
+            d.y.max(0)
+                .and_then(|t| t.to_scalar::<u32>())
+                .map_err(ce("data"))
+        };
+        (mx(&splits.train)?.max(mx(&splits.valid)?) + 1) as usize
+    } else {
+        1
+    };
+    Ok((inputs, outputs))
+}
+
+fn norm(gs: &[Tensor]) -> Result<f64> {
+    let mut s = 0.0;
+    for g in gs {
+        s += scalar(&g.sqr().and_then(|t| t.sum_all()).map_err(ce("norm"))?)?;
+    }
+    Ok(s.sqrt())
+}
+
+/// Runs GBHO on `spec` with `splits`.
+pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoResult> {
+    let start = Instant::now();
+    if cfg.lo.is_nan() || cfg.hi.is_nan() || cfg.lo >= cfg.hi || cfg.eta < 1.0 || cfg.r0 <= 0.0 {
+        return Err(Error::Invalid(format!(
+            "gbho: need lo < hi, eta >= 1, r0 > 0 (got {}, {}, {}, {})",
+            cfg.lo, cfg.hi, cfg.eta, cfg.r0
+        )));
+    }
+    let (inputs, outputs) = shapes(splits)?;
+    let dtype = if cfg.dtype_f64 {
+        DType::F64
+    } else {
+        DType::F32
+    };
+    let pb = Problem {
+        spec,
+        splits,
+        inputs,
+        outputs,
+        dtype,
+        seed: cfg.seed,
+        lower: cfg.lower,
+    };
+    let d = cfg.hp.dim(pb.n_layers()?);
+    let n_init = cfg.n_init.unwrap_or(3 + 3 * d).max(2);
+    let mut epochs = 0usize;
+
+    // 1. Initial design.
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    let mut design = Vec::new();
+    let mut best_start: Option<(f64, Vec<f64>, Vec<Tensor>)> = None;
+    for lam in latin_hypercube(n_init, d, cfg.lo, cfg.hi, cfg.seed ^ 0x5eed) {
+        let (model, phi, e) = pb.train_at(&lam)?;
+        epochs += e;
+        let v = set_metrics(model.as_ref(), &splits.valid)?.cross_entropy;
+        design.push((lam.clone(), phi, v));
+        if best_start.as_ref().is_none_or(|(b, _, _)| v < *b) {
+            best_start = Some((v, lam.clone(), snapshot(model.as_ref())?));
+        }
+        xs.push(lam);
+        ys.push(phi);
+    }
+    let mut gp = ValueGp::fit(&xs, &ys)?;
+
+    // 2. Iterate 0.
+    let (_, lam0, w0) = best_start.expect("n_init >= 2");
+    let model = pb.fresh()?;
+    restore(model.as_ref(), &w0)?;
+    let m = ce("gbho");
+    let lam_var = Var::from_tensor(&lambda_tensor(&lam0, dtype)?).map_err(&m)?;
+    let wvars = model.vars();
+    let mut vel_w: Vec<Tensor> = wvars
+        .iter()
+        .map(|v| v.zeros_like())
+        .collect::<candle_core::Result<_>>()
+        .map_err(&m)?;
+    let mut vel_l = vec![0.0; d];
+
+    let mut mu = 0.0f64;
+    let mut r = cfg.r0;
+    let mut trajectory = Vec::new();
+    // Best feasible: (F(w*(λ_k)), λ, joint snapshot, retrained snapshot).
+    let phi0 = ys[xs.iter().position(|x| *x == lam0).unwrap_or(0)];
+    let f0 = scalar(&data_loss(model.as_ref(), &splits.valid).map_err(&m)?)?;
+    let mut best: (f64, Vec<f64>, Vec<Tensor>, Vec<Tensor>, bool) =
+        (f0, lam0.clone(), w0.clone(), w0.clone(), true);
+    // The authors' rule: best F(w_k) among feasible iterates k ≥ 1.
+    let mut best_joint: Option<(f64, Vec<f64>, Vec<Tensor>)> = None;
+    trajectory.push(OuterStep {
+        k: 0,
+        lambda: lam0.clone(),
+        upper: f0,
+        lower: phi0,
+        phi_hat: gp.mean(&lam0),
+        phi: phi0,
+        c: 0.0,
+        feasible: true,
+        mu,
+        r,
+        inner_iters: 0,
+        stop: "start",
+        retrained_validation: f0,
+    });
+
+    for k in 1..=cfg.outer_iters {
+        // 3. Inner loop.
+        let mut prev_al: Option<f64> = None;
+        let mut calm = 0;
+        let mut stop = "max-iter";
+        let mut iters = 0;
+        while iters < cfg.inner_max_iter {
+            let lam_now = vec1(lam_var.as_tensor())?;
+            let (phi_hat, dphi) = gp.mean_grad(&lam_now);
+            let upper = data_loss(model.as_ref(), &splits.valid).map_err(&m)?;
+            let low = lower(model.as_ref(), lam_var.as_tensor(), &splits.train).map_err(&m)?;
+            let (fv, lv) = (scalar(&upper)?, scalar(&low)?);
+            let c = lv - phi_hat;
+            let rho = (mu + r * c).max(0.0);
+            let al = fv + (rho * rho - mu * mu) / (2.0 * r);
+            let obj = (upper + (low * rho).map_err(&m)?).map_err(&m)?;
+            let grads = obj.backward().map_err(&m)?;
+            let mut gw: Vec<Tensor> = wvars
+                .iter()
+                .map(|v| {
+                    grads
+                        .get(v.as_tensor())
+                        .cloned()
+                        .map_or_else(|| v.zeros_like(), Ok)
+                })
+                .collect::<candle_core::Result<_>>()
+                .map_err(&m)?;
+            let mut gl = match grads.get(lam_var.as_tensor()) {
+                Some(g) => vec1(g)?,
+                None => vec![0.0; d],
+            };
+            for (g, dp) in gl.iter_mut().zip(&dphi) {
+                *g -= rho * dp;
+            }
+            let nw = norm(&gw)?;
+            let nl = gl.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let gnorm = (nw * nw + nl * nl).sqrt();
+            if let Some(p) = prev_al {
+                if (al - p).abs() / p.abs().max(1e-12) < cfg.rel_tol {
+                    calm += 1;
+                } else {
+                    calm = 0;
+                }
+            }
+            prev_al = Some(al);
+            if calm >= cfg.patience {
+                stop = "rel-change";
+                break;
+            }
+            if gnorm < cfg.grad_tol {
+                stop = "grad-norm";
+                break;
+            }
+            if nw > cfg.clip_w {
+                let s = cfg.clip_w / nw;
+                gw = gw
+                    .iter()
+                    .map(|g| g.affine(s, 0.0))
+                    .collect::<candle_core::Result<_>>()
+                    .map_err(&m)?;
+            }
+            if nl > cfg.clip_lambda {
+                let s = cfg.clip_lambda / nl;
+                gl.iter_mut().for_each(|g| *g *= s);
+            }
+            for ((v, vel), g) in wvars.iter().zip(vel_w.iter_mut()).zip(&gw) {
+                *vel = (vel.affine(cfg.momentum, 0.0).map_err(&m)? + g).map_err(&m)?;
+                let next = (v.as_tensor() - vel.affine(cfg.lr_w, 0.0).map_err(&m)?).map_err(&m)?;
+                v.set(&next).map_err(&m)?;
+            }
+            let mut lam_next = lam_now.clone();
+            for ((l, v), g) in lam_next.iter_mut().zip(vel_l.iter_mut()).zip(&gl) {
+                *v = cfg.momentum * *v + g;
+                *l = (*l - cfg.lr_lambda * *v).clamp(cfg.lo, cfg.hi);
+                if *l == cfg.lo || *l == cfg.hi {
+                    *v = 0.0;
+                }
+            }
+            lam_var.set(&lambda_tensor(&lam_next, dtype)?).map_err(&m)?;
+            iters += 1;
+        }
+        epochs += iters;
+
+        // 4. True φ at λ_k, refit, multiplier and penalty updates.
+        let lam_k = vec1(lam_var.as_tensor())?;
+        let phi_hat = gp.mean(&lam_k);
+        let upper = scalar(&data_loss(model.as_ref(), &splits.valid).map_err(&m)?)?;
+        let low = scalar(&lower(model.as_ref(), lam_var.as_tensor(), &splits.train).map_err(&m)?)?;
+        let (retrained, phi, e) = pb.train_at(&lam_k)?;
+        epochs += e;
+        xs.push(lam_k.clone());
+        ys.push(phi);
+        gp = ValueGp::fit(&xs, &ys)?;
+        let c = low - phi;
+        let feasible = c <= cfg.feas_abs + cfg.feas_rel * phi.abs();
+        mu = (mu + r * c).max(0.0);
+        r *= cfg.eta;
+        let retrained_validation = set_metrics(retrained.as_ref(), &splits.valid)?.cross_entropy;
+        if feasible && best_joint.as_ref().is_none_or(|(b, _, _)| upper < *b) {
+            best_joint = Some((upper, lam_k.clone(), snapshot(model.as_ref())?));
+        }
+        if feasible && retrained_validation < best.0 {
+            best = (
+                retrained_validation,
+                lam_k.clone(),
+                snapshot(model.as_ref())?,
+                snapshot(retrained.as_ref())?,
+                true,
+            );
+        }
+        trajectory.push(OuterStep {
+            k,
+            lambda: lam_k,
+            upper,
+            lower: low,
+            phi_hat,
+            phi,
+            c,
+            feasible,
+            mu,
+            r,
+            inner_iters: iters,
+            stop,
+            retrained_validation,
+        });
+    }
+
+    let (_, lambda, _, train_w, feasible) = best;
+    let joint_model = pb.fresh()?;
+    let (joint_lambda, joint_w) = match best_joint {
+        Some((_, l, w)) => (l, w),
+        None => (lam0.clone(), w0.clone()),
+    };
+    restore(joint_model.as_ref(), &joint_w)?;
+    let joint = evaluate(joint_model.as_ref(), splits)?;
+    restore(joint_model.as_ref(), &train_w)?;
+    let ev = evaluate(joint_model.as_ref(), splits)?;
+    Ok(GbhoResult {
+        method: "gbho".into(),
+        lambda,
+        train: ev.train,
+        validation: ev.validation,
+        test: ev.test,
+        joint: Some(joint),
+        joint_lambda: Some(joint_lambda),
+        feasible,
+        trajectory,
+        design,
+        epochs,
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,128 @@
+//! The lower-level solver: `φ(λ) = min_w f(λ, w)` by full-batch Adam on the WHOLE
+//! training set, so φ is the value of the training objective itself (not of the last
+//! minibatch).
+//!
+//! Convergence: every step is one epoch (one pass over the training data). When the
+//! relative decrease of `f` over the last `window` steps (relative to
+//! `max(|f|, floor)`) falls below `tol`, the
+//! learning rate is multiplied by 0.3; the third time this happens the solver stops.
+//! `max_epochs` bounds the cost. The returned φ is `f` at the final weights.
+//! Every baseline (grid, random, GP-BO, TPE) trains with this same routine.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use serde::Serialize;
+
+use super::model::{ce, lower, scalar, Data, DiffModel};
+use crate::error::Result;
+
+/// Settings of the lower-level solver.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LowerConfig {
+    /// Adam's initial learning rate.
+    pub lr: f64,
+    pub max_epochs: usize,
+    /// Steps over which the relative decrease is measured.
+    pub window: usize,
+    /// Relative decrease below which the learning rate is cut.
+    pub tol: f64,
+    /// Floor of the denominator of the relative decrease, so that objectives that go
+    /// to zero (interpolating models) still converge: `Δf / max(|f|, floor) < tol`.
+    pub floor: f64,
+}
+
+impl Default for LowerConfig {
+    fn default() -> Self {
+        Self {
+            lr: 0.01,
+            max_epochs: 400,
+            window: 20,
+            tol: 1e-3,
+            floor: 0.05,
+        }
+    }
+}
+
+/// The outcome of one lower-level solve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LowerSolution {
+    /// `f(λ, w)` at the final weights.
+    pub phi: f64,
+    pub epochs: usize,
+    /// Whether the stopping test fired before `max_epochs`.
+    pub converged: bool,
+}
+
+/// λ as a constant tensor in the model's dtype.
+pub fn lambda_tensor(lambda: &[f64], dtype: DType) -> Result<Tensor> {
+    Tensor::from_slice(lambda, lambda.len(), &Device::Cpu)
+        .and_then(|t| t.to_dtype(dtype))
+        .map_err(ce("lambda"))
+}
+
+/// Minimises `f(λ, ·)` from the model's current weights (in place).
+pub fn solve_lower(
+    model: &dyn DiffModel,
+    lambda: &[f64],
+    train: &Data,
+    cfg: &LowerConfig,
+) -> Result<LowerSolution> {
+    let m = ce("lower-level training");
+    let dtype = train.x.dtype();
+    let lam = lambda_tensor(
+        lambda,
+        if dtype == DType::U32 {
+            DType::F32
+        } else {
+            dtype
+        },
+    )?;
+    let mut opt = AdamW::new(
+        model.vars(),
+        ParamsAdamW {
+            lr: cfg.lr,
+            weight_decay: 0.0,
+            ..Default::default()
+        },
+    )
+    .map_err(&m)?;
+    let mut hist: Vec<f64> = Vec::with_capacity(cfg.max_epochs + 1);
+    let mut cuts = 0;
+    let mut lr = cfg.lr;
+    let mut since_cut = 0;
+    let mut converged = false;
+    let mut epochs = 0;
+    while epochs < cfg.max_epochs {
+        let loss = lower(model, &lam, train).map_err(&m)?;
+        let v = scalar(&loss)?;
+        if !v.is_finite() {
+            return Err(crate::Error::Training {
+                model: "lower-level training".into(),
+                reason: format!("objective became {v} at epoch {epochs} (λ = {lambda:?})"),
+            });
+        }
+        hist.push(v);
+        since_cut += 1;
+        if since_cut > cfg.window {
+            let old = hist[hist.len() - 1 - cfg.window];
+            if (old - v) / v.abs().max(cfg.floor) < cfg.tol {
+                cuts += 1;
+                since_cut = 0;
+                if cuts == 3 {
+                    converged = true;
+                    break;
+                }
+                lr *= 0.3;
+                opt.set_learning_rate(lr);
+            }
+        }
+        opt.backward_step(&loss).map_err(&m)?;
+        epochs += 1;
+    }
+    let phi = scalar(&lower(model, &lam, train).map_err(&m)?)?;
+    Ok(LowerSolution {
+        phi,
+        epochs,
+        converged,
+    })
+}
