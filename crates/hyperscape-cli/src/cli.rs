@@ -62,6 +62,8 @@ pub enum Command {
     BenchWorker(BenchWorkerArgs),
     /// Fitness landscape analysis of a CSV of evaluated configurations.
     Landscape(crate::commands::landscape::LandscapeArgs),
+    /// Tune a built-in model on a dataset: validation-scored study, then a held-out test score.
+    Tune(Box<crate::commands::tune::TuneArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +166,15 @@ pub struct RunArgs {
     pub max_retry: u32,
     #[command(flatten)]
     pub pruner: PrunerArgs,
+    /// Seconds a pruned command has to exit after SIGTERM (to its process group)
+    /// before SIGKILL.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 5.0,
+        help_heading = "Pruning"
+    )]
+    pub prune_grace: f64,
     /// The objective command and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -175,13 +186,10 @@ pub struct RunArgs {
 #[command(next_help_heading = "Pruning")]
 pub struct PrunerArgs {
     /// Pruner: none, median, percentile, patient, threshold, sha, hyperband, wilcoxon,
-    /// pareto. The command reports progress as `{"step": s, "value": v}` lines.
+    /// pareto. Steps are what trials report: the `{"step": s, "value": v}` lines of a
+    /// `run` command, the epochs of a `tune` model.
     #[arg(long, default_value = "none")]
     pub pruner: String,
-    /// Seconds a pruned command has to exit after SIGTERM (to its process group)
-    /// before SIGKILL.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub prune_grace: f64,
     /// Complete trials needed before pruning starts (median, percentile, pareto; default 5).
     #[arg(long, value_name = "N")]
     pub pruner_startup_trials: Option<usize>,

@@ -13,6 +13,7 @@ mod studies;
 mod study;
 mod tell;
 mod trials;
+pub mod tune;
 mod worker;
 
 use anyhow::Result;
@@ -35,5 +36,6 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::Bench(c) => bench::execute(c),
         Command::BenchWorker(a) => bench::worker(a),
         Command::Landscape(a) => landscape::execute(a),
+        Command::Tune(a) => tune::execute(*a),
     }
 }

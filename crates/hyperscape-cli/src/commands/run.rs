@@ -50,7 +50,7 @@ impl RunConfig {
         if a.command.first().is_none_or(|c| c.is_empty()) {
             bail!("no objective command given after `--`");
         }
-        let prune_grace = a.pruner.prune_grace;
+        let prune_grace = a.prune_grace;
         if !(prune_grace.is_finite() && prune_grace >= 0.0) {
             bail!("--prune-grace must be a number of seconds >= 0, not {prune_grace}");
         }
