@@ -16,8 +16,8 @@
 //!    reported instead (step = folds done), so a hopeless configuration skips its
 //!    remaining folds. The validation metrics are stored as the trial's user
 //!    attributes [`VALIDATION_ATTR`] (and [`FOLDS_ATTR`], per fold).
-//! 3. **Final evaluation.** The best configuration is refitted on the whole pool (train
-//!    + validation) with the same seed and scored once on the test set. Its validation
+//! 3. **Final evaluation.** The best configuration is refitted on the whole pool
+//!    (train and validation) with the same seed and scored once on the test set. Its validation
 //!    score (the one tuning selected it by) and its test score are reported separately.
 //!
 //! Every random step takes a seed derived from [`TuneConfig::seed`] (test split,
@@ -72,7 +72,7 @@ pub enum TuneData {
     /// A dataset of the catalogue ([`data::catalog`]), loaded by [`data::load`].
     Named(String),
     /// Data already in memory; with `test: None` the test set is split off `train`.
-    Loaded(Loaded),
+    Loaded(Box<Loaded>),
 }
 
 impl From<&str> for TuneData {
@@ -87,15 +87,15 @@ impl From<String> for TuneData {
 }
 impl From<Loaded> for TuneData {
     fn from(l: Loaded) -> Self {
-        TuneData::Loaded(l)
+        TuneData::Loaded(Box::new(l))
     }
 }
 impl From<Dataset> for TuneData {
     fn from(d: Dataset) -> Self {
-        TuneData::Loaded(Loaded {
+        TuneData::Loaded(Box::new(Loaded {
             train: d,
             test: None,
-        })
+        }))
     }
 }
 
@@ -509,7 +509,7 @@ impl Tuner {
                 check_dataset_name(&name)?;
                 data::load(&name)?
             }
-            TuneData::Loaded(l) => l,
+            TuneData::Loaded(l) => *l,
         };
         let dataset = loaded.train.name.clone();
         let task = loaded.train.task();
@@ -901,11 +901,13 @@ impl Tuner {
     }
 }
 
-/// An error naming the known datasets unless `name` is one of the catalogue.
-pub fn check_dataset_name(name: &str) -> Result<()> {
+/// The catalogue's name for `name` (case, `-` and `_` do not matter), or an error
+/// naming the known datasets.
+pub fn check_dataset_name(name: &str) -> Result<&'static str> {
+    let key = |s: &str| s.trim().to_ascii_lowercase().replace('_', "-");
     let catalog = data::catalog();
-    if catalog.iter().any(|d| d.name == name) {
-        return Ok(());
+    if let Some(d) = catalog.iter().find(|d| key(d.name) == key(name)) {
+        return Ok(d.name);
     }
     let known: Vec<&str> = catalog.iter().map(|d| d.name).collect();
     Err(Error::Dataset {

@@ -125,8 +125,8 @@ fn dataset_arg(a: &TuneArgs) -> Result<(TuneData, String)> {
             a.dataset
         );
     }
-    tune::check_dataset_name(&a.dataset)?;
-    Ok((TuneData::Named(a.dataset.clone()), a.dataset.clone()))
+    let name = tune::check_dataset_name(&a.dataset)?;
+    Ok((TuneData::Named(name.to_string()), name.to_string()))
 }
 
 fn fraction(flag: &str, v: Option<f64>) -> Result<Option<f64>> {
