@@ -240,6 +240,11 @@ fn bad_flags_are_clear_errors() {
         ),
         (&["--dataset", "iris", "--pruner", "bogus"], "bogus"),
         (&["--dataset", "iris", "--label", "y"], "--label"),
+        (
+            &["--dataset", "iris", "--categorical", "a,b"],
+            "--categorical",
+        ),
+        (&["--dataset", "missing/file.csv"], "missing/file.csv"),
     ];
     for (args, want) in cases {
         let out = env
@@ -268,4 +273,61 @@ fn help_has_examples() {
     ] {
         assert!(text.contains(want), "`{want}` missing in:\n{text}");
     }
+}
+
+/// 200 rows `x0,x1,y`: y is `hi` when x0 + x1 > 1 (x uniform in [0, 1) from a fixed LCG).
+fn separable_csv() -> String {
+    let mut state: u64 = 7;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut text = String::from("id,x0,x1,y\n");
+    for i in 0..200 {
+        let (a, b) = (next(), next());
+        let y = if a + b > 1.0 { "hi" } else { "lo" };
+        text.push_str(&format!("{i},{a:.4},{b:.4},{y}\n"));
+    }
+    text
+}
+
+#[test]
+fn a_csv_file_with_its_label_column() {
+    if !ready("knn", "iris") {
+        return;
+    }
+    let env = Env::new();
+    let file = env.write("points.csv", &separable_csv());
+    let v = tune_json(
+        &env,
+        &[
+            "--model",
+            "knn",
+            "--dataset",
+            &file,
+            "--label",
+            "y",
+            "--ignore",
+            "id",
+            "--trials",
+            "4",
+        ],
+    );
+    assert_eq!(v["study"], "tune-knn-points");
+    assert_eq!(v["n_test"], 40);
+    assert!(accuracy(&v, "test") > 0.85, "{v}");
+
+    // A malformed file: the error names the file and the line.
+    let bad = env.write("bad.csv", "x0,x1,y\n0.1,0.2,lo\n0.3,hi\n");
+    let out = env
+        .hs()
+        .args(["tune", "--storage", &env.storage(), "--model", "knn"])
+        .args(["--dataset", &bad, "--label", "y"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv:3"), "{err}");
 }

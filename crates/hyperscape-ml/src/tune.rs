@@ -915,7 +915,10 @@ pub fn check_dataset_name(name: &str) -> Result<&'static str> {
         reason: if known.is_empty() {
             "unknown dataset; this build has no named datasets".into()
         } else {
-            format!("unknown dataset; known datasets: {}", known.join(", "))
+            format!(
+                "unknown dataset; known datasets: {} (or a data file: .csv, .tsv, .arff, IDX)",
+                known.join(", ")
+            )
         },
     })
 }

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use hyperscape_core::{Error as CoreError, HeartbeatConfig, OptimizeOptions, Study, TrialState};
+use hyperscape_ml::data::LoadOptions;
 use hyperscape_ml::tune::{self, TuneConfig, TuneData, TuneReport, TuneSettings, Tuner};
-use hyperscape_ml::{Fidelity, Metrics};
+use hyperscape_ml::{Fidelity, Metrics, Task};
 
 use crate::cli::{ListFormat, PrunerArgs, StorageArg};
 use crate::common::{self, OpenStudy};
@@ -39,13 +40,33 @@ pub struct TuneArgs {
     /// Model to tune: logreg, svm, knn, rf, gbt, mlp, lenet.
     #[arg(long)]
     pub model: String,
-    /// Dataset: a name (iris, wine, breast_cancer, digits, diabetes, mnist,
-    /// fashion-mnist, ...: see `hyperscape datasets`), or a CSV, ARFF or IDX file.
+    /// Dataset: a name (iris, wine, breast_cancer, digits, diabetes, mnist, mnist-5k,
+    /// fashion-mnist: see `hyperscape datasets`), or a CSV, ARFF or IDX file (see
+    /// docs/datasets.md; --label, --task, --categorical and --ignore declare its layout).
     #[arg(long)]
     pub dataset: String,
-    /// The label column of a CSV or ARFF --dataset file.
-    #[arg(long, value_name = "COLUMN")]
+    /// The label (target) column of a CSV or ARFF --dataset file (default: the last).
+    #[arg(long, value_name = "COLUMN", help_heading = "Data files")]
     pub label: Option<String>,
+    /// The task of a --dataset file's label (default: inferred from its values).
+    #[arg(long, value_enum, help_heading = "Data files")]
+    pub task: Option<TaskArg>,
+    /// Feature columns of a --dataset file to encode as categories (comma-separated).
+    #[arg(
+        long,
+        value_name = "COLUMNS",
+        value_delimiter = ',',
+        help_heading = "Data files"
+    )]
+    pub categorical: Vec<String>,
+    /// Columns of a --dataset file to leave out, such as identifiers (comma-separated).
+    #[arg(
+        long,
+        value_name = "COLUMNS",
+        value_delimiter = ',',
+        help_heading = "Data files"
+    )]
+    pub ignore: Vec<String>,
     /// Trials to add in this invocation.
     #[arg(long, default_value_t = 20)]
     pub trials: usize,
@@ -90,11 +111,17 @@ pub struct TuneArgs {
     pub pruner: PrunerArgs,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    Classification,
+    Regression,
+}
+
 /// Seconds between heartbeats of running trials, so a resumed study fails the trials
 /// of a process that died.
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
-/// Whether `--dataset` names a file rather than a catalogue entry.
+/// Whether `--dataset`, not a catalogue name, names a file.
 fn is_path(arg: &str) -> bool {
     let p = Path::new(arg);
     let ext = p
@@ -110,22 +137,48 @@ fn is_path(arg: &str) -> bool {
         )
 }
 
-/// What `--dataset` (and `--label`) select, and the name used in the study's name.
+/// What `--dataset` (and the data-file flags) select, and the name used in the study's
+/// name.
 fn dataset_arg(a: &TuneArgs) -> Result<(TuneData, String)> {
-    if is_path(&a.dataset) {
+    let named = tune::check_dataset_name(&a.dataset);
+    if named.is_err() && is_path(&a.dataset) {
+        let path = Path::new(&a.dataset);
+        let mut opts = LoadOptions::default()
+            .categorical(a.categorical.iter().cloned())
+            .ignore(a.ignore.iter().cloned());
+        if let Some(label) = &a.label {
+            opts = opts.label(label.as_str());
+        }
+        if let Some(task) = a.task {
+            opts = opts.task(match task {
+                TaskArg::Classification => Task::Classification,
+                TaskArg::Regression => Task::Regression,
+            });
+        }
+        let mut data = hyperscape_ml::data::load_path(path, &opts)
+            .with_context(|| format!("--dataset `{}`", a.dataset))?;
+        let stem = data.name.clone();
+        // The study records the file by its absolute path, so that a study resumed on
+        // another file of the same name is refused.
+        data.name = std::fs::canonicalize(path)
+            .map_or_else(|_| a.dataset.clone(), |p| p.display().to_string());
+        return Ok((TuneData::from(data), stem));
+    }
+    let file_flag = [
+        ("--label", a.label.is_some()),
+        ("--task", a.task.is_some()),
+        ("--categorical", !a.categorical.is_empty()),
+        ("--ignore", !a.ignore.is_empty()),
+    ]
+    .into_iter()
+    .find(|(_, given)| *given);
+    if let Some((flag, _)) = file_flag {
         bail!(
-            "--dataset `{}`: loading data files (CSV, ARFF, IDX) is not available in this \
-             build yet; use a named dataset (see `hyperscape datasets`)",
+            "{flag} applies to a CSV, ARFF or IDX --dataset file; `{}` is a named dataset",
             a.dataset
         );
     }
-    if a.label.is_some() {
-        bail!(
-            "--label applies to a CSV or ARFF --dataset file; `{}` is a named dataset",
-            a.dataset
-        );
-    }
-    let name = tune::check_dataset_name(&a.dataset)?;
+    let name = named?;
     Ok((TuneData::Named(name.to_string()), name.to_string()))
 }
 
