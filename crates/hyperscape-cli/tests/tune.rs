@@ -1,32 +1,23 @@
-//! `hyperscape tune` end to end. The runs that train real models skip (with a message)
-//! while the model or the dataset is not in this build.
+//! `hyperscape tune` end to end, with real models (knn, svm) on built-in datasets.
 
 mod common;
 
 use common::Env;
 use serde_json::Value;
 
-/// Whether `model` is built in and `dataset` is installed; prints why not.
-fn ready(model: &str, dataset: &str) -> bool {
-    let model_ok = hyperscape_ml::model_by_name(model).is_ok();
-    let data_ok = hyperscape_ml::data::catalog()
-        .iter()
-        .any(|d| d.name == dataset && d.installed);
-    if !(model_ok && data_ok) {
-        eprintln!(
-            "SKIPPED: `hyperscape tune --model {model} --dataset {dataset}` needs the model \
-             (built: {model_ok}) and the dataset (installed: {data_ok})"
-        );
-    }
-    model_ok && data_ok
-}
-
-/// The catalogue's name for breast cancer.
-fn breast_cancer() -> String {
-    hyperscape_ml::data::catalog()
-        .iter()
-        .find(|d| d.name.contains("breast"))
-        .map_or("breast_cancer".into(), |d| d.name.to_string())
+/// The binary is built with the classic models and the built-in datasets: a test that
+/// needs them fails, rather than skips, when they are missing.
+fn require(model: &str, dataset: &str) {
+    assert!(
+        hyperscape_ml::model_by_name(model).is_ok(),
+        "model `{model}` is not in this build"
+    );
+    assert!(
+        hyperscape_ml::data::catalog()
+            .iter()
+            .any(|d| d.name == dataset && d.installed),
+        "dataset `{dataset}` is not installed"
+    );
 }
 
 /// `hyperscape tune ... --format json` as JSON, asserting success.
@@ -46,9 +37,7 @@ fn accuracy(v: &Value, part: &str) -> f64 {
 
 #[test]
 fn knn_on_iris_end_to_end_and_resumed() {
-    if !ready("knn", "iris") {
-        return;
-    }
+    require("knn", "iris");
     let env = Env::new();
     let args = [
         "--model",
@@ -134,10 +123,8 @@ fn knn_on_iris_end_to_end_and_resumed() {
 
 #[test]
 fn svm_on_breast_cancer_with_cross_validation() {
-    let dataset = breast_cancer();
-    if !ready("svm", &dataset) {
-        return;
-    }
+    let dataset = "breast_cancer";
+    require("svm", dataset);
     let env = Env::new();
     let v = tune_json(
         &env,
@@ -145,7 +132,7 @@ fn svm_on_breast_cancer_with_cross_validation() {
             "--model",
             "svm",
             "--dataset",
-            &dataset,
+            dataset,
             "--trials",
             "6",
             "--cv",
@@ -168,9 +155,7 @@ fn svm_on_breast_cancer_with_cross_validation() {
 
 #[test]
 fn a_space_name_the_model_does_not_know_is_a_clear_error() {
-    if !ready("knn", "iris") {
-        return;
-    }
+    require("knn", "iris");
     let env = Env::new();
     let space = env.write(
         "space.toml",
@@ -295,9 +280,7 @@ fn separable_csv() -> String {
 
 #[test]
 fn a_csv_file_with_its_label_column() {
-    if !ready("knn", "iris") {
-        return;
-    }
+    require("knn", "iris");
     let env = Env::new();
     let file = env.write("points.csv", &separable_csv());
     let v = tune_json(
