@@ -47,6 +47,11 @@ pub enum Error {
 
     #[error(transparent)]
     Core(#[from] hyperscape_core::Error),
+
+    /// A tensor operation failed inside candle (neural models).
+    #[cfg(feature = "neural")]
+    #[error("candle: {0}")]
+    Candle(#[from] candle_core::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -402,20 +402,23 @@ fn classic_models() -> Vec<&'static str> {
 }
 
 #[test]
-fn seeded_fits_are_reproducible() {
+fn seeded_fits_are_reproducible_whatever_the_thread_count() {
     let data = digits_subset();
     let (train, test) = holdout(&data);
     for model in classic_models() {
         let m = model_by_name(model).unwrap();
-        let run = || {
+        let run = |threads: usize| {
             let mut opts = FitOptions::seeded(42);
             opts.fidelity.train_fraction = 0.5;
+            opts.threads = threads;
             m.fit(&Params::new(), &train, opts)
                 .unwrap()
                 .predict(&test)
                 .unwrap()
         };
-        assert_eq!(run(), run(), "{model}");
+        let first = run(1);
+        assert_eq!(first, run(1), "{model}");
+        assert_eq!(first, run(2), "{model} with 2 threads");
     }
 }
 

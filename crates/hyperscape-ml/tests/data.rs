@@ -70,6 +70,10 @@ fn idx_bytes(type_code: u8, shape: &[u32], body: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------- built-in datasets
 
 #[test]
+#[cfg_attr(
+    not(feature = "builtin-data"),
+    ignore = "needs the builtin-data feature"
+)]
 fn iris_has_150_samples_in_three_balanced_classes() {
     let d = load("iris").unwrap();
     assert!(d.test.is_none());
@@ -94,6 +98,10 @@ fn wine_is_the_uci_table() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "builtin-data"),
+    ignore = "needs the builtin-data feature"
+)]
 fn breast_cancer_has_212_malignant_and_357_benign() {
     let d = load("breast_cancer").unwrap().train;
     assert_eq!((d.n_samples(), d.n_features), (569, 30));
@@ -106,6 +114,10 @@ fn breast_cancer_has_212_malignant_and_357_benign() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "builtin-data"),
+    ignore = "needs the builtin-data feature"
+)]
 fn digits_are_8x8_images_in_unit_range() {
     let d = load("digits").unwrap().train;
     assert_eq!((d.n_samples(), d.n_features), (1797, 64));
@@ -128,6 +140,10 @@ fn digits_are_8x8_images_in_unit_range() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "builtin-data"),
+    ignore = "needs the builtin-data feature"
+)]
 fn diabetes_is_a_regression_target() {
     let d = load("diabetes").unwrap().train;
     assert_eq!((d.n_samples(), d.n_features), (442, 10));
@@ -142,6 +158,10 @@ fn diabetes_is_a_regression_target() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "builtin-data"),
+    ignore = "needs the builtin-data feature"
+)]
 fn catalog_lists_every_dataset_and_agrees_with_what_loads() {
     let cat = data::catalog();
     let names: Vec<&str> = cat.iter().map(|e| e.name).collect();
@@ -787,6 +807,10 @@ fn check_split(d: &Dataset, valid: f64, test: f64, seed: u64) {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "builtin-data"),
+    ignore = "needs the builtin-data feature"
+)]
 fn train_valid_test_splits_are_stratified_disjoint_complete_and_seeded() {
     for name in ["iris", "wine", "breast_cancer", "digits"] {
         let d = load(name).unwrap().train;
@@ -801,6 +825,10 @@ fn train_valid_test_splits_are_stratified_disjoint_complete_and_seeded() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "builtin-data"),
+    ignore = "needs the builtin-data feature"
+)]
 fn kfold_is_stratified_disjoint_complete_and_seeded() {
     for name in ["iris", "wine", "digits"] {
         let d = load(name).unwrap().train;

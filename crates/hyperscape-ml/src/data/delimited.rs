@@ -53,6 +53,7 @@ pub fn read_csv(
         .from_reader(reader);
     let csv_err = |e: csv::Error| {
         let line = e.position().map(|p| p.line() as usize);
+        let shown = e.to_string();
         match e.into_kind() {
             csv::ErrorKind::Io(source) => Error::Io {
                 path: path.to_path_buf(),
@@ -63,10 +64,10 @@ pub fn read_csv(
                 line: pos.map(|p| p.line() as usize).or(line),
                 reason: format!("not UTF-8 text: {err}"),
             },
-            other => Error::Parse {
+            _ => Error::Parse {
                 path: path.to_path_buf(),
                 line,
-                reason: format!("{other:?}"),
+                reason: shown,
             },
         }
     };

@@ -92,11 +92,6 @@ pub(crate) fn check_features(model: &str, n_features: usize, data: &Dataset) -> 
     check_finite(data)
 }
 
-/// The class count of a classification dataset (the caller checked the task).
-pub(crate) fn n_classes(data: &Dataset) -> usize {
-    data.target.n_classes().unwrap_or(0)
-}
-
 /// Per-feature standardisation `(x − mean) / std`, fitted on training rows only.
 ///
 /// Written here rather than taken from smartcore's `StandardScaler`, which divides a

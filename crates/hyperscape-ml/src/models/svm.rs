@@ -24,7 +24,7 @@
 //!
 //! The SMO solver is deterministic, so the seed only picks the fidelity subset.
 //! linfa-svm holds the full `n × n` kernel matrix of each binary problem in memory:
-//! fine for tens of thousands of rows per pair at most.
+//! comfortable up to ~10⁴ rows per pair of classes.
 
 use hyperscape_core::{Distribution, ParamValue, SpaceDecl};
 use linfa::traits::{Fit, Predict};

@@ -1,0 +1,292 @@
+//! What the neural models share between their hyperparameters and [`nn`]: checking
+//! the data, the training-fraction fidelity, input standardisation, the fit driver and
+//! the predictor.
+
+use candle_core::{Device, Tensor};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::nn::{train, Data, Net, TrainConfig};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::model::{FitOptions, Prediction, Predictor};
+use crate::split::fraction_of;
+
+/// Per-feature standardisation `(x − mean) / std`, fitted on the training rows; a
+/// constant feature keeps scale 1 (it is only centred).
+#[derive(Debug, Clone)]
+pub(crate) struct Standardiser {
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+}
+
+impl Standardiser {
+    pub(crate) fn fit(features: &[f32], n_features: usize) -> Self {
+        let n = (features.len() / n_features).max(1) as f64;
+        let mut mean = vec![0.0f64; n_features];
+        for row in features.chunks(n_features) {
+            for (m, &v) in mean.iter_mut().zip(row) {
+                *m += v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n);
+        let mut var = vec![0.0f64; n_features];
+        for row in features.chunks(n_features) {
+            for ((s, &v), m) in var.iter_mut().zip(row).zip(&mean) {
+                let d = v as f64 - m;
+                *s += d * d;
+            }
+        }
+        let inv_std = var
+            .iter()
+            .map(|s| {
+                let sd = (s / n).sqrt();
+                if sd > 1e-12 {
+                    (1.0 / sd) as f32
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Self {
+            mean: mean.into_iter().map(|m| m as f32).collect(),
+            inv_std,
+        }
+    }
+
+    pub(crate) fn apply(&self, features: &[f32]) -> Vec<f32> {
+        let k = self.mean.len();
+        let mut out = features.to_vec();
+        for row in out.chunks_mut(k) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.inv_std) {
+                *v = (*v - m) * s;
+            }
+        }
+        out
+    }
+}
+
+/// Training (and validation) data as tensors, after the fidelity subsample and the
+/// standardisation.
+pub(crate) struct Prepared {
+    pub train: Data,
+    pub valid: Option<Data>,
+    pub scaler: Option<Standardiser>,
+    pub n_features: usize,
+    pub n_classes: usize,
+}
+
+/// Separates the seed of the training-fraction subsample from the other streams.
+const SUBSAMPLE_STREAM: u64 = 0xbb67_ae85_84ca_a73b;
+
+/// Checks that `train` (and the validation set) suit a classifier, keeps the
+/// `fidelity.train_fraction` share of the training rows (a seeded random subset; a
+/// larger fraction contains a smaller one) and standardises the features when
+/// `standardise` is set.
+pub(crate) fn prepare(
+    model: &'static str,
+    train: &Dataset,
+    opts: &FitOptions<'_>,
+    standardise: bool,
+) -> Result<Prepared> {
+    let n_classes = classes_of(model, train)?;
+    let fraction = opts.fidelity.train_fraction;
+    if !(fraction > 0.0 && fraction <= 1.0) {
+        return Err(Error::Invalid(format!(
+            "training fraction {fraction} is outside (0, 1]"
+        )));
+    }
+    if opts.fidelity.epochs == Some(0) {
+        return Err(Error::Invalid("the epoch fidelity must be positive".into()));
+    }
+    let subset;
+    let train = if fraction < 1.0 {
+        let mut rows: Vec<usize> = (0..train.n_samples()).collect();
+        rows.shuffle(&mut ChaCha8Rng::seed_from_u64(opts.seed ^ SUBSAMPLE_STREAM));
+        subset = train.select(fraction_of(&rows, fraction));
+        &subset
+    } else {
+        train
+    };
+    if train.n_samples() == 0 {
+        return Err(Error::Invalid(format!(
+            "model `{model}`: dataset `{}` has no training rows",
+            train.name
+        )));
+    }
+    let k = train.n_features;
+    let scaler = standardise.then(|| Standardiser::fit(&train.features, k));
+    let tensors = |d: &Dataset| -> Result<Data> {
+        let x = match &scaler {
+            Some(s) => s.apply(&d.features),
+            None => d.features.clone(),
+        };
+        let labels = d.target.labels().unwrap_or_default().to_vec();
+        Ok(Data::new(x, k, labels, n_classes, &Device::Cpu)?)
+    };
+    let valid = match opts.valid {
+        None => None,
+        Some(v) => {
+            if v.n_features != k {
+                return Err(Error::Invalid(format!(
+                    "validation set `{}` has {} features, training set `{}` has {k}",
+                    v.name, v.n_features, train.name
+                )));
+            }
+            let vk = classes_of(model, v)?;
+            if vk != n_classes {
+                return Err(Error::Invalid(format!(
+                    "validation set `{}` has {vk} classes, training set `{}` has {n_classes}",
+                    v.name, train.name
+                )));
+            }
+            (v.n_samples() > 0).then(|| tensors(v)).transpose()?
+        }
+    };
+    Ok(Prepared {
+        train: tensors(train)?,
+        valid,
+        scaler,
+        n_features: k,
+        n_classes,
+    })
+}
+
+fn classes_of(model: &'static str, data: &Dataset) -> Result<usize> {
+    match data.target.n_classes() {
+        Some(k) if k >= 2 => Ok(k),
+        Some(k) => Err(Error::Invalid(format!(
+            "model `{model}` needs at least two classes; dataset `{}` has {k}",
+            data.name
+        ))),
+        None => Err(Error::Invalid(format!(
+            "model `{model}` is a classifier; dataset `{}` has a regression target",
+            data.name
+        ))),
+    }
+}
+
+/// Trains `net` with `cfg` (epochs already resolved against the fidelity) and wraps
+/// it as a predictor. The epoch callback is used when a validation set is given.
+pub(crate) fn fit_net(
+    model: &'static str,
+    net: Net,
+    data: Prepared,
+    mut cfg: TrainConfig,
+    opts: FitOptions<'_>,
+) -> Result<Box<dyn Predictor>> {
+    cfg.threads = opts.threads;
+    let on_epoch = if data.valid.is_some() {
+        opts.on_epoch
+    } else {
+        None
+    };
+    train(&net, &data.train, data.valid.as_ref(), &cfg, on_epoch).map_err(|e| match e {
+        Error::Training { reason, .. } => Error::Training {
+            model: model.to_string(),
+            reason,
+        },
+        other => other,
+    })?;
+    Ok(Box::new(NetPredictor {
+        model,
+        net,
+        scaler: data.scaler,
+        n_features: data.n_features,
+        n_classes: data.n_classes,
+    }))
+}
+
+/// A trained network with its input standardisation.
+pub(crate) struct NetPredictor {
+    model: &'static str,
+    net: Net,
+    scaler: Option<Standardiser>,
+    n_features: usize,
+    n_classes: usize,
+}
+
+impl Predictor for NetPredictor {
+    fn predict(&self, data: &Dataset) -> Result<Prediction> {
+        if data.n_features != self.n_features {
+            return Err(Error::Invalid(format!(
+                "model `{}` was trained on {} features; dataset `{}` has {}",
+                self.model, self.n_features, data.name, data.n_features
+            )));
+        }
+        let n = data.n_samples();
+        if n == 0 {
+            return Ok(Prediction::Probabilities {
+                p: Vec::new(),
+                n_classes: self.n_classes,
+            });
+        }
+        let x = match &self.scaler {
+            Some(s) => s.apply(&data.features),
+            None => data.features.clone(),
+        };
+        let x = Tensor::from_vec(x, (n, self.n_features), &Device::Cpu)?;
+        Ok(Prediction::Probabilities {
+            p: self.net.predict_proba(&x)?,
+            n_classes: self.n_classes,
+        })
+    }
+}
+
+/// The epochs of a fit: the fidelity's when set, else the configuration's.
+pub(crate) fn epochs(opts: &FitOptions<'_>, configured: i64) -> u32 {
+    opts.fidelity.epochs.unwrap_or(configured as u32)
+}
+
+#[cfg(test)]
+pub(crate) mod testdata {
+    //! Small real data sets for the neural model tests.
+    use crate::data::{Dataset, ImageShape, Target};
+    use crate::split::train_valid_test;
+
+    fn classes(labels: Vec<u32>) -> Target {
+        let n_classes = *labels.iter().max().unwrap() as usize + 1;
+        Target::Classes {
+            labels,
+            n_classes,
+            names: (0..n_classes).map(|c| c.to_string()).collect(),
+        }
+    }
+
+    pub fn iris() -> Dataset {
+        let d = smartcore::dataset::iris::load_dataset();
+        Dataset::new("iris", d.data, d.num_features, classes(d.target)).unwrap()
+    }
+
+    /// The 1,797 8×8 digits (pixel values 0..16), as images scaled to [0, 1].
+    pub fn digits() -> Dataset {
+        let d = smartcore::dataset::digits::load_dataset();
+        let labels = d.target.iter().map(|&y| y as u32).collect();
+        let x = d.data.iter().map(|&v| v / 16.0).collect();
+        Dataset::new("digits", x, d.num_features, classes(labels))
+            .unwrap()
+            .with_image(ImageShape {
+                channels: 1,
+                height: 8,
+                width: 8,
+            })
+    }
+
+    /// Stratified train / validation / test parts.
+    pub fn split(d: &Dataset, seed: u64) -> (Dataset, Dataset, Dataset) {
+        let s = train_valid_test(d, 0.2, 0.2, seed).unwrap();
+        (d.select(&s.train), d.select(&s.valid), d.select(&s.test))
+    }
+
+    /// The share of the majority class in `d`: the trivial baseline's accuracy.
+    pub fn majority(d: &Dataset) -> f64 {
+        let labels = d.target.labels().unwrap();
+        let k = d.target.n_classes().unwrap();
+        let mut counts = vec![0usize; k];
+        for &l in labels {
+            counts[l as usize] += 1;
+        }
+        *counts.iter().max().unwrap() as f64 / labels.len() as f64
+    }
+}

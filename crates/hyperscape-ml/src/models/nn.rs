@@ -1,0 +1,1335 @@
+//! The shared network core of the neural models (logistic regression, MLP, LeNet),
+//! on candle's CPU backend with autograd.
+//!
+//! - [`Net`] is a feed-forward classifier built from a spec: [`Net::logreg`] (one
+//!   dense layer), [`Net::mlp`] (dense hidden layers with an [`Activation`] and
+//!   dropout) and [`Net::lenet`] (two convolution + pooling blocks, then dense layers:
+//!   a LeNet-5 style network, see [`LeNetSpec`]). [`Net::forward`] gives the logits.
+//! - [`weight_penalty`] is Σ_l l1_l·‖W_l‖₁ + l2_l·½‖W_l‖² over the weight tensors of
+//!   [`Net::penalised_weights`] (biases are never penalised). The coefficients are
+//!   scalar tensors, which may be [`Var`]s themselves, so the gradient of a loss with
+//!   respect to each regularisation weight is available (the bilevel method uses it).
+//! - [`train`] is the minibatch training loop: seeded shuffling, SGD with (Nesterov)
+//!   momentum or Adam (candle-nn's `AdamW` with no decoupled decay), L1/L2 penalties
+//!   per layer (L1 optionally as a proximal soft-threshold step, which gives exact
+//!   zeros), validation metrics after every epoch handed to a callback that may stop
+//!   training.
+//!
+//! Reproducibility: initial weights, dropout masks and the batch order all come from
+//! ChaCha8 streams derived from the seed (candle's own CPU RNG cannot be seeded per
+//! call); candle's CPU kernels split work over rows and batch items, never a sum, so a
+//! fit with the same seed and thread count gives bit-identical weights.
+//!
+//! Threads: candle's CPU kernels run on the current rayon pool; [`with_threads`] runs a
+//! closure inside a pool of the requested size (`FitOptions::threads`; 0 keeps the
+//! global pool). candle's matrix products (the `gemm` crate) additionally split their
+//! work into `RAYON_NUM_THREADS` parts (default: the physical core count), a setting
+//! read from the environment on every product; with a smaller pool those parts run one
+//! after another. For the best single-thread speed set `RAYON_NUM_THREADS` to the pool
+//! size as well (the training benchmark does).
+
+mod pool;
+
+use std::sync::Mutex;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::data::{ImageShape, Target};
+use crate::error::{Error, Result};
+use crate::metrics::{evaluate, Metrics};
+use crate::model::{Control, EpochCallback, Prediction};
+
+/// A hidden-layer activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Relu,
+    Tanh,
+    Sigmoid,
+    /// GELU with the exact (erf) form, as PyTorch's default.
+    Gelu,
+}
+
+impl Activation {
+    /// The hyperparameter names, in [`Activation::parse`] order.
+    pub const NAMES: &'static [&'static str] = &["relu", "tanh", "sigmoid", "gelu"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "relu" => Activation::Relu,
+            "tanh" => Activation::Tanh,
+            "sigmoid" => Activation::Sigmoid,
+            "gelu" => Activation::Gelu,
+            _ => return None,
+        })
+    }
+
+    pub fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Activation::Relu => x.relu(),
+            Activation::Tanh => x.tanh(),
+            Activation::Sigmoid => candle_nn::ops::sigmoid(x),
+            Activation::Gelu => x.gelu_erf(),
+        }
+    }
+}
+
+/// The pooling of a convolution block (window 2, stride 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    Max,
+    Avg,
+}
+
+/// A LeNet-5 style network: conv(k, stride, "same" padding) → activation → pool 2 →
+/// conv(k, stride, no padding) → activation → pool 2 → dense hidden layers (with
+/// dropout) → output. The default is LeNet-5 itself on 28×28 inputs: 5×5 kernels,
+/// 6 and 16 channels, max pooling, dense 120 and 84, ReLU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeNetSpec {
+    pub kernel_size: usize,
+    pub stride: usize,
+    /// Output channels of the two convolutions.
+    pub channels: [usize; 2],
+    pub pooling: Pooling,
+    /// Widths of the dense hidden layers after the convolutions.
+    pub dense: Vec<usize>,
+    pub activation: Activation,
+    /// Dropout probability after each dense hidden layer, in [0, 1).
+    pub dropout: f64,
+}
+
+impl Default for LeNetSpec {
+    fn default() -> Self {
+        Self {
+            kernel_size: 5,
+            stride: 1,
+            channels: [6, 16],
+            pooling: Pooling::Max,
+            dense: vec![120, 84],
+            activation: Activation::Relu,
+            dropout: 0.0,
+        }
+    }
+}
+
+impl LeNetSpec {
+    /// The spatial size (height, width) after each of the two conv + pool blocks, or
+    /// why the spec does not fit images of this shape.
+    pub fn feature_sizes(
+        &self,
+        shape: ImageShape,
+    ) -> std::result::Result<[(usize, usize); 2], String> {
+        let k = self.kernel_size;
+        let s = self.stride;
+        if k == 0 || s == 0 {
+            return Err("kernel size and stride must be positive".into());
+        }
+        if self.channels.contains(&0) || self.dense.contains(&0) {
+            return Err("channel counts and dense widths must be positive".into());
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("dropout {} is outside [0, 1)", self.dropout));
+        }
+        let conv = |n: usize, pad: usize| (n + 2 * pad).checked_sub(k).map(|m| m / s + 1);
+        let mut sizes = [(0, 0); 2];
+        let (mut h, mut w) = (shape.height, shape.width);
+        for (i, pad) in [k / 2, 0].into_iter().enumerate() {
+            let (ch, cw) = match (conv(h, pad), conv(w, pad)) {
+                (Some(a), Some(b)) => (a, b),
+                _ => {
+                    return Err(format!(
+                        "convolution {} with kernel {k} does not fit a {h}×{w} input \
+                         (images are {}×{})",
+                        i + 1,
+                        shape.height,
+                        shape.width
+                    ))
+                }
+            };
+            (h, w) = (ch / 2, cw / 2);
+            if h == 0 || w == 0 {
+                return Err(format!(
+                    "block {} leaves a {ch}×{cw} map, too small to pool 2×2 (images are {}×{}; \
+                     use a smaller kernel or stride)",
+                    i + 1,
+                    shape.height,
+                    shape.width
+                ));
+            }
+            sizes[i] = (h, w);
+        }
+        Ok(sizes)
+    }
+}
+
+#[derive(Debug)]
+struct Dense {
+    /// `[out, in]`, as PyTorch stores it.
+    w: Var,
+    b: Var,
+}
+
+#[derive(Debug)]
+struct Conv {
+    /// `[c_out, c_in, k, k]`.
+    w: Var,
+    b: Var,
+    padding: usize,
+    stride: usize,
+}
+
+/// A feed-forward classifier: optional convolution blocks, then dense layers; the last
+/// dense layer gives the logits.
+#[derive(Debug)]
+pub struct Net {
+    n_in: usize,
+    image: Option<ImageShape>,
+    convs: Vec<Conv>,
+    pooling: Pooling,
+    dense: Vec<Dense>,
+    activation: Activation,
+    dropout: f64,
+    n_classes: usize,
+    /// Draws the dropout masks.
+    rng: Mutex<ChaCha8Rng>,
+}
+
+/// Uniform(−1/√fan_in, 1/√fan_in) values: PyTorch's default initialisation of both
+/// the weights and the biases of `Linear` and `Conv2d`.
+fn uniform_var(
+    rng: &mut ChaCha8Rng,
+    shape: &[usize],
+    fan_in: usize,
+    device: &Device,
+) -> candle_core::Result<Var> {
+    let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
+    let n: usize = shape.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..bound)).collect();
+    Var::from_tensor(&Tensor::from_vec(values, shape, device)?)
+}
+
+fn dense_layer(
+    rng: &mut ChaCha8Rng,
+    n_in: usize,
+    n_out: usize,
+    device: &Device,
+) -> candle_core::Result<Dense> {
+    Ok(Dense {
+        w: uniform_var(rng, &[n_out, n_in], n_in, device)?,
+        b: uniform_var(rng, &[n_out], n_in, device)?,
+    })
+}
+
+const DROPOUT_STREAM: u64 = 0x6a09_e667_f3bc_c908;
+
+impl Net {
+    fn with_layers(
+        n_in: usize,
+        image: Option<ImageShape>,
+        convs: Vec<Conv>,
+        dense: Vec<Dense>,
+        activation: Activation,
+        dropout: f64,
+        seed: u64,
+    ) -> Self {
+        let n_classes = dense.last().map_or(0, |d| d.b.dim(0).unwrap_or(0));
+        Self {
+            n_in,
+            image,
+            convs,
+            pooling: Pooling::Max,
+            dense,
+            activation,
+            dropout,
+            n_classes,
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ DROPOUT_STREAM)),
+        }
+    }
+
+    /// Multinomial logistic regression: one dense layer, started at zero (the problem is
+    /// convex; the seed only matters for the batch order of [`train`]).
+    pub fn logreg(
+        n_in: usize,
+        n_classes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> candle_core::Result<Self> {
+        check_sizes(n_in, n_classes)?;
+        let layer = Dense {
+            w: Var::zeros((n_classes, n_in), DType::F32, device)?,
+            b: Var::zeros(n_classes, DType::F32, device)?,
+        };
+        Ok(Self::with_layers(
+            n_in,
+            None,
+            Vec::new(),
+            vec![layer],
+            Activation::Relu,
+            0.0,
+            seed,
+        ))
+    }
+
+    /// A multilayer perceptron with hidden layers of widths `hidden` (may be empty),
+    /// `activation` after each, and dropout with probability `dropout` after each
+    /// hidden activation while training.
+    pub fn mlp(
+        n_in: usize,
+        hidden: &[usize],
+        activation: Activation,
+        dropout: f64,
+        n_classes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> candle_core::Result<Self> {
+        check_sizes(n_in, n_classes)?;
+        if hidden.contains(&0) {
+            candle_core::bail!("hidden layer widths must be positive, got {hidden:?}");
+        }
+        if !(0.0..1.0).contains(&dropout) {
+            candle_core::bail!("dropout {dropout} is outside [0, 1)");
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut widths = vec![n_in];
+        widths.extend_from_slice(hidden);
+        widths.push(n_classes);
+        let dense = widths
+            .windows(2)
+            .map(|w| dense_layer(&mut rng, w[0], w[1], device))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self::with_layers(
+            n_in,
+            None,
+            Vec::new(),
+            dense,
+            activation,
+            dropout,
+            seed,
+        ))
+    }
+
+    /// A LeNet-5 style convolutional network on images of `shape` (rows of the input
+    /// are `channels × height × width`).
+    pub fn lenet(
+        shape: ImageShape,
+        spec: &LeNetSpec,
+        n_classes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> candle_core::Result<Self> {
+        let n_in = shape.channels * shape.height * shape.width;
+        check_sizes(n_in, n_classes)?;
+        let sizes = spec.feature_sizes(shape).map_err(candle_core::Error::msg)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let k = spec.kernel_size;
+        let mut convs = Vec::new();
+        let mut c_in = shape.channels;
+        for (i, &c_out) in spec.channels.iter().enumerate() {
+            let fan_in = c_in * k * k;
+            convs.push(Conv {
+                w: uniform_var(&mut rng, &[c_out, c_in, k, k], fan_in, device)?,
+                b: uniform_var(&mut rng, &[c_out], fan_in, device)?,
+                padding: if i == 0 { k / 2 } else { 0 },
+                stride: spec.stride,
+            });
+            c_in = c_out;
+        }
+        let (h, w) = sizes[1];
+        let mut widths = vec![c_in * h * w];
+        widths.extend_from_slice(&spec.dense);
+        widths.push(n_classes);
+        let dense = widths
+            .windows(2)
+            .map(|w| dense_layer(&mut rng, w[0], w[1], device))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let mut net = Self::with_layers(
+            n_in,
+            Some(shape),
+            convs,
+            dense,
+            spec.activation,
+            spec.dropout,
+            seed,
+        );
+        net.pooling = spec.pooling;
+        Ok(net)
+    }
+
+    /// Input features per row.
+    pub fn n_in(&self) -> usize {
+        self.n_in
+    }
+
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// Reseeds the dropout masks (a fresh fit of the same net starts over).
+    pub fn reseed_dropout(&self, seed: u64) {
+        *self.rng.lock().unwrap_or_else(|e| e.into_inner()) =
+            ChaCha8Rng::seed_from_u64(seed ^ DROPOUT_STREAM);
+    }
+
+    /// The logits `[batch, n_classes]` of the rows of `x` (`[batch, n_in]`). Dropout
+    /// applies only when `train` is set.
+    pub fn forward(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        let mut h = x.clone();
+        if let Some(shape) = self.image.filter(|_| !self.convs.is_empty()) {
+            let b = h.dim(0)?;
+            h = h.reshape((b, shape.channels, shape.height, shape.width))?;
+            for conv in &self.convs {
+                h = h.conv2d(&conv.w, conv.padding, conv.stride, 1, 1)?;
+                let c = conv.b.dim(0)?;
+                h = h.broadcast_add(&conv.b.reshape((1, c, 1, 1))?)?;
+                h = self.activation.apply(&h)?;
+                // Pooling drops an odd last row / column; cropping it first gives the
+                // same values, and keeps candle's pooling gradients (which upsample
+                // back to the input size) aligned.
+                let (_, _, ph, pw) = h.dims4()?;
+                if ph % 2 == 1 {
+                    h = h.narrow(2, 0, ph - 1)?;
+                }
+                if pw % 2 == 1 {
+                    h = h.narrow(3, 0, pw - 1)?;
+                }
+                h = match self.pooling {
+                    Pooling::Max => h.contiguous()?.apply_op1(pool::MaxPool2)?,
+                    Pooling::Avg => h.avg_pool2d(2)?,
+                };
+            }
+            h = h.flatten_from(1)?;
+        }
+        let last = self.dense.len() - 1;
+        for (i, layer) in self.dense.iter().enumerate() {
+            h = h.matmul(&layer.w.t()?)?.broadcast_add(&layer.b)?;
+            if i < last {
+                h = self.activation.apply(&h)?;
+                if train && self.dropout > 0.0 {
+                    h = self.dropout_mask(&h)?;
+                }
+            }
+        }
+        Ok(h)
+    }
+
+    /// Inverted dropout with a mask from the net's own seeded stream.
+    fn dropout_mask(&self, h: &Tensor) -> candle_core::Result<Tensor> {
+        let keep = 1.0 - self.dropout;
+        let scale = (1.0 / keep) as f32;
+        let n = h.elem_count();
+        let mask: Vec<f32> = {
+            let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+            (0..n)
+                .map(|_| if rng.random_bool(keep) { scale } else { 0.0 })
+                .collect()
+        };
+        h.mul(&Tensor::from_vec(mask, h.shape(), h.device())?)
+    }
+
+    /// The weight tensors of each layer, biases excluded, in layer order (convolutions
+    /// first, then dense layers; the output layer last).
+    pub fn penalised_weights(&self) -> Vec<Var> {
+        self.convs
+            .iter()
+            .map(|c| c.w.clone())
+            .chain(self.dense.iter().map(|d| d.w.clone()))
+            .collect()
+    }
+
+    /// Every trainable variable: each layer's weight, then its bias.
+    pub fn vars(&self) -> Vec<Var> {
+        self.convs
+            .iter()
+            .flat_map(|c| [c.w.clone(), c.b.clone()])
+            .chain(self.dense.iter().flat_map(|d| [d.w.clone(), d.b.clone()]))
+            .collect()
+    }
+
+    /// Class probabilities of the rows of `x`, row-major, computed in chunks.
+    pub fn predict_proba(&self, x: &Tensor) -> candle_core::Result<Vec<f32>> {
+        const CHUNK: usize = 2048;
+        let n = x.dim(0)?;
+        let mut out = Vec::with_capacity(n * self.n_classes);
+        let mut start = 0;
+        while start < n {
+            let len = CHUNK.min(n - start);
+            let logits = self.forward(&x.narrow(0, start, len)?, false)?;
+            let p = candle_nn::ops::softmax_last_dim(&logits)?;
+            out.extend(p.flatten_all()?.to_vec1::<f32>()?);
+            start += len;
+        }
+        Ok(out)
+    }
+}
+
+fn check_sizes(n_in: usize, n_classes: usize) -> candle_core::Result<()> {
+    if n_in == 0 {
+        candle_core::bail!("a network needs at least one input feature");
+    }
+    if n_classes < 2 {
+        candle_core::bail!("a classifier needs at least two classes, got {n_classes}");
+    }
+    Ok(())
+}
+
+/// Σ_l l1_l·‖W_l‖₁ + l2_l·½‖W_l‖² as a scalar tensor.
+///
+/// `l1` and `l2` each hold no coefficient (that term is left out), one (shared by
+/// every layer) or one per weight tensor; each coefficient is a scalar (rank-0 or
+/// one-element) tensor and may be a [`Var`], so that `backward` yields the gradient of
+/// the loss with respect to it.
+pub fn weight_penalty(
+    weights: &[Var],
+    l1: &[Tensor],
+    l2: &[Tensor],
+) -> candle_core::Result<Tensor> {
+    let coef = |c: &[Tensor], i: usize, what: &str| -> candle_core::Result<Option<Tensor>> {
+        match c.len() {
+            0 => Ok(None),
+            1 => Ok(Some(c[0].reshape(())?)),
+            n if n == weights.len() => Ok(Some(c[i].reshape(())?)),
+            n => candle_core::bail!(
+                "{n} {what} coefficients for {} weight tensors (give 0, 1 or one per layer)",
+                weights.len()
+            ),
+        }
+    };
+    let device = weights
+        .first()
+        .map(|w| w.device().clone())
+        .unwrap_or(Device::Cpu);
+    let mut total = Tensor::zeros((), DType::F32, &device)?;
+    for (i, w) in weights.iter().enumerate() {
+        if let Some(c) = coef(l1, i, "L1")? {
+            total = (total + c.mul(&w.abs()?.sum_all()?)?)?;
+        }
+        if let Some(c) = coef(l2, i, "L2")? {
+            total = (total + c.mul(&w.sqr()?.sum_all()?.affine(0.5, 0.0)?)?)?;
+        }
+    }
+    Ok(total)
+}
+
+/// A labelled data set as tensors: `x` is `[n, n_in]` f32, `y` is `[n]` u32.
+#[derive(Debug, Clone)]
+pub struct Data {
+    pub x: Tensor,
+    pub y: Tensor,
+    pub labels: Vec<u32>,
+    pub n_classes: usize,
+}
+
+impl Data {
+    /// From row-major features and class labels; checks the sizes and labels.
+    pub fn new(
+        features: Vec<f32>,
+        n_features: usize,
+        labels: Vec<u32>,
+        n_classes: usize,
+        device: &Device,
+    ) -> candle_core::Result<Self> {
+        let n = labels.len();
+        if n == 0 || n_features == 0 || features.len() != n * n_features {
+            candle_core::bail!(
+                "{} feature values for {n} labels × {n_features} features",
+                features.len()
+            );
+        }
+        if let Some(bad) = labels.iter().find(|&&l| l as usize >= n_classes) {
+            candle_core::bail!("label {bad} is not below the class count {n_classes}");
+        }
+        Ok(Self {
+            x: Tensor::from_vec(features, (n, n_features), device)?,
+            y: Tensor::from_vec(labels.clone(), n, device)?,
+            labels,
+            n_classes,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// Accuracy and cross-entropy of `net` on `data` (the definitions of
+/// [`crate::metrics::evaluate`]).
+pub fn evaluate_net(net: &Net, data: &Data) -> Result<Metrics> {
+    let p = net.predict_proba(&data.x)?;
+    let target = Target::Classes {
+        labels: data.labels.clone(),
+        n_classes: data.n_classes,
+        names: Vec::new(),
+    };
+    evaluate(
+        &Prediction::Probabilities {
+            p,
+            n_classes: net.n_classes(),
+        },
+        &target,
+    )
+}
+
+/// The optimiser of [`train`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Optimiser {
+    /// SGD with heavy-ball momentum (PyTorch's form: v ← μv + g, w ← w − lr·v) or
+    /// Nesterov momentum (w ← w − lr·(g + μv)); momentum 0 is plain SGD.
+    Sgd {
+        lr: f64,
+        momentum: f64,
+        nesterov: bool,
+    },
+    /// Adam (candle-nn's `AdamW` with no decoupled weight decay).
+    Adam {
+        lr: f64,
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+    },
+}
+
+impl Optimiser {
+    pub fn adam(lr: f64) -> Self {
+        Optimiser::Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+
+    pub fn sgd(lr: f64, momentum: f64) -> Self {
+        Optimiser::Sgd {
+            lr,
+            momentum,
+            nesterov: false,
+        }
+    }
+
+    pub fn lr(&self) -> f64 {
+        match *self {
+            Optimiser::Sgd { lr, .. } | Optimiser::Adam { lr, .. } => lr,
+        }
+    }
+}
+
+/// Settings of [`train`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    pub optimiser: Optimiser,
+    /// Rows per minibatch; at least the row count means full-batch gradient steps.
+    pub batch_size: usize,
+    pub epochs: u32,
+    /// L1 coefficients of the weight tensors ([`Net::penalised_weights`]): none, one
+    /// shared, or one per tensor (as [`weight_penalty`]).
+    pub l1: Vec<f64>,
+    /// L2 coefficients (of ½‖W‖²), given as `l1` is.
+    pub l2: Vec<f64>,
+    /// Apply L1 as a proximal soft-threshold step after each update (threshold
+    /// lr·l1_l) instead of adding its subgradient to the loss: weights then become
+    /// exactly zero.
+    pub l1_proximal: bool,
+    /// Seeds the batch order.
+    pub seed: u64,
+    /// Worker threads (0: the current pool), see [`with_threads`].
+    pub threads: usize,
+}
+
+impl TrainConfig {
+    pub fn new(optimiser: Optimiser, batch_size: usize, epochs: u32, seed: u64) -> Self {
+        Self {
+            optimiser,
+            batch_size,
+            epochs,
+            l1: Vec::new(),
+            l2: Vec::new(),
+            l1_proximal: false,
+            seed,
+            threads: 0,
+        }
+    }
+}
+
+/// What [`train`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Epochs completed.
+    pub epochs_run: u32,
+    /// Whether the callback stopped training early.
+    pub stopped: bool,
+    /// The mean training objective (cross-entropy plus penalty) over the batches of
+    /// each epoch.
+    pub train_loss: Vec<f64>,
+    /// The validation metrics after each epoch (empty without a validation set).
+    pub valid: Vec<Metrics>,
+}
+
+/// SGD with momentum; candle-nn's `SGD` has none.
+struct MomentumSgd {
+    vars: Vec<Var>,
+    velocity: Vec<Option<Tensor>>,
+    lr: f64,
+    momentum: f64,
+    nesterov: bool,
+}
+
+impl MomentumSgd {
+    fn step(&mut self, grads: &candle_core::backprop::GradStore) -> candle_core::Result<()> {
+        for (var, vel) in self.vars.iter().zip(self.velocity.iter_mut()) {
+            let Some(g) = grads.get(var) else { continue };
+            let v = match vel.take() {
+                None => g.clone(),
+                Some(v) => ((v * self.momentum)? + g)?,
+            };
+            let update = if self.nesterov {
+                (g + (&v * self.momentum)?)?
+            } else {
+                v.clone()
+            };
+            var.set(&(var.as_tensor() - (update * self.lr)?)?)?;
+            *vel = Some(v);
+        }
+        Ok(())
+    }
+}
+
+enum Opt {
+    Plain(candle_nn::SGD),
+    Momentum(MomentumSgd),
+    Adam(AdamW),
+}
+
+impl Opt {
+    fn new(optimiser: Optimiser, vars: Vec<Var>) -> candle_core::Result<Self> {
+        Ok(match optimiser {
+            Optimiser::Sgd {
+                lr, momentum: 0.0, ..
+            } => Opt::Plain(candle_nn::SGD::new(vars, lr)?),
+            Optimiser::Sgd {
+                lr,
+                momentum,
+                nesterov,
+            } => Opt::Momentum(MomentumSgd {
+                velocity: vec![None; vars.len()],
+                vars,
+                lr,
+                momentum,
+                nesterov,
+            }),
+            Optimiser::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => Opt::Adam(AdamW::new(
+                vars,
+                ParamsAdamW {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay: 0.0,
+                },
+            )?),
+        })
+    }
+
+    fn step(&mut self, grads: &candle_core::backprop::GradStore) -> candle_core::Result<()> {
+        match self {
+            Opt::Plain(o) => o.step(grads),
+            Opt::Momentum(o) => o.step(grads),
+            Opt::Adam(o) => o.step(grads),
+        }
+    }
+}
+
+/// Expands 0, 1 or `n` coefficients to `n`.
+fn per_layer(c: &[f64], n: usize, what: &str) -> Result<Vec<f64>> {
+    match c.len() {
+        0 => Ok(vec![0.0; n]),
+        1 => Ok(vec![c[0]; n]),
+        m if m == n => Ok(c.to_vec()),
+        m => Err(Error::Invalid(format!(
+            "{m} {what} coefficients for {n} weight tensors (give 0, 1 or one per layer)"
+        ))),
+    }
+}
+
+/// A rayon pool of a fixed size for candle's CPU kernels (or the current pool).
+pub struct Threads(Option<rayon::ThreadPool>);
+
+impl Threads {
+    /// A pool of `threads` workers; 0 keeps the current (global) pool.
+    pub fn new(threads: usize) -> Result<Self> {
+        if threads == 0 {
+            return Ok(Self(None));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map(|p| Self(Some(p)))
+            .map_err(|e| Error::Invalid(format!("cannot start {threads} worker threads: {e}")))
+    }
+
+    /// Runs `f` with candle's kernels on this pool.
+    pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.0 {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+}
+
+/// Runs `f` on a rayon pool of `threads` workers (0: on the current pool), so candle's
+/// CPU kernels inside use at most that many threads.
+pub fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
+    Ok(Threads::new(threads)?.run(f))
+}
+
+/// Trains `net` on `data` for `cfg.epochs` epochs of shuffled minibatches, minimising
+/// the mean cross-entropy plus the weight penalty. After each epoch, when `valid` is
+/// given, its metrics (accuracy, cross-entropy) go to `on_epoch` with the 1-based
+/// epoch; [`Control::Stop`] ends training there. The epochs run on a pool of
+/// `cfg.threads` workers; the callback runs on the calling thread.
+pub fn train(
+    net: &Net,
+    data: &Data,
+    valid: Option<&Data>,
+    cfg: &TrainConfig,
+    mut on_epoch: Option<&mut EpochCallback<'_>>,
+) -> Result<TrainReport> {
+    if cfg.batch_size == 0 {
+        return Err(Error::Invalid("batch size must be positive".into()));
+    }
+    if data.x.dim(1)? != net.n_in() || data.n_classes != net.n_classes() {
+        return Err(Error::Invalid(format!(
+            "data with {} features and {} classes for a net of {} inputs and {} classes",
+            data.x.dim(1)?,
+            data.n_classes,
+            net.n_in(),
+            net.n_classes()
+        )));
+    }
+    let lr = cfg.optimiser.lr();
+    if !(lr > 0.0 && lr.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "learning rate must be positive, got {lr}"
+        )));
+    }
+    let weights = net.penalised_weights();
+    let l1 = per_layer(&cfg.l1, weights.len(), "L1")?;
+    let l2 = per_layer(&cfg.l2, weights.len(), "L2")?;
+    if l1.iter().chain(&l2).any(|c| !(*c >= 0.0 && c.is_finite())) {
+        return Err(Error::Invalid(
+            "penalty coefficients must be finite and non-negative".into(),
+        ));
+    }
+    let threads = Threads::new(cfg.threads)?;
+    let device = data.x.device();
+    let scalars = |c: &[f64]| -> candle_core::Result<Vec<Tensor>> {
+        if c.iter().all(|&v| v == 0.0) {
+            return Ok(Vec::new());
+        }
+        c.iter().map(|&v| Tensor::new(v as f32, device)).collect()
+    };
+    let prox = cfg.l1_proximal && l1.iter().any(|&v| v > 0.0);
+    let mut step = Step {
+        net,
+        weights: &weights,
+        l1_loss: if prox { Vec::new() } else { scalars(&l1)? },
+        l2_loss: scalars(&l2)?,
+        prox: if prox { l1.clone() } else { Vec::new() },
+        opt: Opt::new(cfg.optimiser, net.vars())?,
+        lr,
+    };
+    let n = data.len();
+    let full_batch = cfg.batch_size >= n;
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut report = TrainReport {
+        epochs_run: 0,
+        stopped: false,
+        train_loss: Vec::new(),
+        valid: Vec::new(),
+    };
+    for epoch in 1..=cfg.epochs {
+        if !full_batch {
+            order.shuffle(&mut rng);
+        }
+        let (mean_loss, metrics) = threads.run(|| -> Result<(f64, Option<Metrics>)> {
+            let mut loss_sum = 0.0f64;
+            let mut batches = 0usize;
+            for chunk in order.chunks(cfg.batch_size) {
+                let (x, y) = if full_batch {
+                    (data.x.clone(), data.y.clone())
+                } else {
+                    let idx = Tensor::from_slice(chunk, chunk.len(), device)?;
+                    (data.x.index_select(&idx, 0)?, data.y.index_select(&idx, 0)?)
+                };
+                loss_sum += step.run(&x, &y)?;
+                batches += 1;
+            }
+            let metrics = valid.map(|v| evaluate_net(net, v)).transpose()?;
+            Ok((loss_sum / batches.max(1) as f64, metrics))
+        })?;
+        if !mean_loss.is_finite() {
+            return Err(Error::Training {
+                model: "network".into(),
+                reason: format!(
+                    "the training loss diverged to {mean_loss} in epoch {epoch}; \
+                     lower the learning rate"
+                ),
+            });
+        }
+        report.train_loss.push(mean_loss);
+        report.epochs_run = epoch;
+        if let Some(metrics) = metrics {
+            let control = match on_epoch.as_mut() {
+                Some(f) => f(epoch, &metrics),
+                None => Control::Continue,
+            };
+            report.valid.push(metrics);
+            if control == Control::Stop {
+                report.stopped = true;
+                break;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// One optimisation step on a minibatch.
+struct Step<'a> {
+    net: &'a Net,
+    weights: &'a [Var],
+    l1_loss: Vec<Tensor>,
+    l2_loss: Vec<Tensor>,
+    /// L1 coefficients applied by soft-thresholding (empty: none).
+    prox: Vec<f64>,
+    opt: Opt,
+    lr: f64,
+}
+
+impl Step<'_> {
+    /// Takes the step; returns the batch objective before it.
+    fn run(&mut self, x: &Tensor, y: &Tensor) -> candle_core::Result<f64> {
+        let logits = self.net.forward(x, true)?;
+        let mut loss = candle_nn::loss::cross_entropy(&logits, y)?;
+        if !self.l1_loss.is_empty() || !self.l2_loss.is_empty() {
+            loss = (loss + weight_penalty(self.weights, &self.l1_loss, &self.l2_loss)?)?;
+        }
+        let grads = loss.backward()?;
+        self.opt.step(&grads)?;
+        for (w, &c) in self.weights.iter().zip(&self.prox) {
+            if c > 0.0 {
+                let t = self.lr * c;
+                // soft(w, t) = w − clamp(w, −t, t)
+                let shrunk = (w.as_tensor() - w.as_tensor().clamp(-t, t)?)?;
+                w.set(&shrunk)?;
+            }
+        }
+        Ok(loss.to_scalar::<f32>()? as f64)
+    }
+}
+
+/// The argmax class of each row of row-major probabilities.
+pub fn argmax_rows(p: &[f32], n_classes: usize) -> Vec<u32> {
+    p.chunks(n_classes)
+        .map(|row| {
+            let mut best = 0;
+            for (j, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = j;
+                }
+            }
+            best as u32
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small 3-class problem: Gaussian blobs in 4 dimensions, seeded.
+    fn blobs(n: usize, seed: u64) -> Data {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let centres = [
+            [2.0, 0.0, 0.0, 1.0],
+            [0.0, 2.0, 0.0, -1.0],
+            [0.0, 0.0, 2.0, 0.0],
+        ];
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let c = i % 3;
+            for &m in &centres[c] {
+                x.push(m as f32 + rng.random_range(-1.0f32..1.0));
+            }
+            y.push(c as u32);
+        }
+        Data::new(x, 4, y, 3, &Device::Cpu).unwrap()
+    }
+
+    fn ce_plus_penalty(
+        net: &Net,
+        data: &Data,
+        l1: &[Tensor],
+        l2: &[Tensor],
+    ) -> candle_core::Result<Tensor> {
+        let logits = net.forward(&data.x, false)?;
+        let ce = candle_nn::loss::cross_entropy(&logits, &data.y)?;
+        ce + weight_penalty(&net.penalised_weights(), l1, l2)?
+    }
+
+    #[test]
+    fn gradient_wrt_log_regularisation_weights_matches_finite_differences() {
+        let data = blobs(30, 1);
+        let dev = Device::Cpu;
+        let net = Net::mlp(4, &[5], Activation::Tanh, 0.0, 3, 7, &dev).unwrap();
+        // One log-weight per layer for L2, one shared for L1: l = exp(λ).
+        let lam2 = [
+            Var::new(-1.0f32, &dev).unwrap(),
+            Var::new(0.5f32, &dev).unwrap(),
+        ];
+        let lam1 = Var::new(-2.0f32, &dev).unwrap();
+        let loss_at = |l2v: [f32; 2], l1v: f32| -> f64 {
+            let l2 = l2v.map(|v| Tensor::new(v.exp(), &dev).unwrap());
+            let l1 = [Tensor::new(l1v.exp(), &dev).unwrap()];
+            ce_plus_penalty(&net, &data, &l1, &l2)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap() as f64
+        };
+        let l2 = lam2.each_ref().map(|v| v.as_tensor().exp().unwrap());
+        let l1 = [lam1.as_tensor().exp().unwrap()];
+        let loss = ce_plus_penalty(&net, &data, &l1, &l2).unwrap();
+        let grads = loss.backward().unwrap();
+        let h = 1e-2f32;
+        let base = [-1.0f32, 0.5];
+        for (i, var) in lam2.iter().enumerate() {
+            let g = grads.get(var).unwrap().to_scalar::<f32>().unwrap() as f64;
+            let (mut up, mut down) = (base, base);
+            up[i] += h;
+            down[i] -= h;
+            let fd = (loss_at(up, -2.0) - loss_at(down, -2.0)) / (2.0 * h as f64);
+            assert!(g > 0.0);
+            assert!(
+                (g - fd).abs() <= 2e-3 * fd.abs().max(1.0),
+                "layer {i}: {g} vs {fd}"
+            );
+        }
+        let g = grads.get(&lam1).unwrap().to_scalar::<f32>().unwrap() as f64;
+        let fd = (loss_at(base, -2.0 + h) - loss_at(base, -2.0 - h)) / (2.0 * h as f64);
+        assert!(
+            (g - fd).abs() <= 2e-3 * fd.abs().max(1.0),
+            "L1: {g} vs {fd}"
+        );
+        // The analytic values: d/dλ exp(λ)·½‖W‖² = exp(λ)·½‖W‖².
+        let w0 = net.penalised_weights()[0]
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap() as f64;
+        let g0 = grads.get(&lam2[0]).unwrap().to_scalar::<f32>().unwrap() as f64;
+        assert!((g0 - (-1.0f64).exp() * 0.5 * w0).abs() < 1e-4 * w0.max(1.0));
+        // Gradients reach the weights too.
+        for w in net.vars() {
+            assert!(grads.get(&w).is_some());
+        }
+    }
+
+    #[test]
+    fn lenet_gradients_match_finite_differences_on_odd_sizes() {
+        let dev = Device::Cpu;
+        // 9×9 images: the first conv keeps 9×9, an odd size for the pooling.
+        let shape = ImageShape {
+            channels: 1,
+            height: 9,
+            width: 9,
+        };
+        for pooling in [Pooling::Avg, Pooling::Max] {
+            let spec = LeNetSpec {
+                kernel_size: 3,
+                channels: [2, 3],
+                pooling,
+                dense: vec![5],
+                activation: Activation::Tanh,
+                ..LeNetSpec::default()
+            };
+            let net = Net::lenet(shape, &spec, 3, 1, &dev).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(2);
+            let x: Vec<f32> = (0..4 * 81).map(|_| rng.random_range(0.0..1.0)).collect();
+            let data = Data::new(x, 81, vec![0, 1, 2, 1], 3, &dev).unwrap();
+            let loss = |net: &Net| {
+                let logits = net.forward(&data.x, false).unwrap();
+                candle_nn::loss::cross_entropy(&logits, &data.y).unwrap()
+            };
+            let grads = loss(&net).backward().unwrap();
+            let w = &net.penalised_weights()[0];
+            let g = grads
+                .get(w)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let w0 = w.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let h = 1e-2f32;
+            for i in [0, 4, 8, 13, 17] {
+                let at = |d: f32| {
+                    let mut v = w0.clone();
+                    v[i] += d;
+                    w.set(&Tensor::from_vec(v, w.shape(), &dev).unwrap())
+                        .unwrap();
+                    loss(&net).to_scalar::<f32>().unwrap() as f64
+                };
+                let fd = (at(h) - at(-h)) / (2.0 * h as f64);
+                at(0.0);
+                let tol = 2e-3 + 0.05 * fd.abs();
+                assert!(
+                    (g[i] as f64 - fd).abs() <= tol,
+                    "{pooling:?} weight {i}: {} vs {fd}",
+                    g[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn penalty_needs_zero_one_or_one_coefficient_per_layer() {
+        let dev = Device::Cpu;
+        let net = Net::mlp(4, &[5, 5], Activation::Relu, 0.0, 3, 0, &dev).unwrap();
+        let w = net.penalised_weights();
+        assert_eq!(w.len(), 3);
+        let c = |v: f32| Tensor::new(v, &dev).unwrap();
+        assert!(weight_penalty(&w, &[c(1.0), c(1.0)], &[]).is_err());
+        let none = weight_penalty(&w, &[], &[]).unwrap();
+        assert_eq!(none.to_scalar::<f32>().unwrap(), 0.0);
+        let shared = weight_penalty(&w, &[], &[c(2.0)]).unwrap();
+        let each = weight_penalty(&w, &[], &[c(2.0), c(2.0), c(2.0)]).unwrap();
+        let total: f32 = w
+            .iter()
+            .map(|w| {
+                w.sqr()
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+            })
+            .sum();
+        assert!((shared.to_scalar::<f32>().unwrap() - total).abs() < 1e-4 * total);
+        assert_eq!(
+            shared.to_scalar::<f32>().unwrap(),
+            each.to_scalar::<f32>().unwrap()
+        );
+    }
+
+    #[test]
+    fn dropout_only_in_training_and_seeded() {
+        let dev = Device::Cpu;
+        let data = blobs(12, 2);
+        let net = Net::mlp(4, &[64], Activation::Relu, 0.5, 3, 3, &dev).unwrap();
+        let eval1 = net
+            .forward(&data.x, false)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let eval2 = net
+            .forward(&data.x, false)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_eq!(eval1, eval2);
+        net.reseed_dropout(9);
+        let t1 = net
+            .forward(&data.x, true)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let t2 = net
+            .forward(&data.x, true)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_ne!(t1, eval1);
+        assert_ne!(t1, t2);
+        net.reseed_dropout(9);
+        let t1_again = net
+            .forward(&data.x, true)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_eq!(t1, t1_again);
+    }
+
+    #[test]
+    fn lenet_shapes_and_spec_checks() {
+        let dev = Device::Cpu;
+        let shape = ImageShape {
+            channels: 1,
+            height: 28,
+            width: 28,
+        };
+        let spec = LeNetSpec::default();
+        assert_eq!(spec.feature_sizes(shape).unwrap(), [(14, 14), (5, 5)]);
+        let net = Net::lenet(shape, &spec, 10, 0, &dev).unwrap();
+        let x = Tensor::zeros((3, 784), DType::F32, &dev).unwrap();
+        assert_eq!(net.forward(&x, true).unwrap().dims(), &[3, 10]);
+        // conv1, conv2, dense 400→120, 120→84, 84→10
+        let shapes: Vec<Vec<usize>> = net
+            .penalised_weights()
+            .iter()
+            .map(|w| w.dims().to_vec())
+            .collect();
+        assert_eq!(
+            shapes,
+            vec![
+                vec![6, 1, 5, 5],
+                vec![16, 6, 5, 5],
+                vec![120, 400],
+                vec![84, 120],
+                vec![10, 84]
+            ]
+        );
+        assert_eq!(net.vars().len(), 10);
+        let tiny = ImageShape {
+            channels: 1,
+            height: 8,
+            width: 8,
+        };
+        let err = spec.feature_sizes(tiny).unwrap_err();
+        assert!(err.contains("8×8"), "{err}");
+        assert!(Net::lenet(tiny, &spec, 10, 0, &dev).is_err());
+    }
+
+    #[test]
+    fn training_learns_reports_each_epoch_and_stops_on_request() {
+        let dev = Device::Cpu;
+        let data = blobs(90, 3);
+        let valid = blobs(60, 4);
+        for opt in [
+            Optimiser::adam(0.01),
+            Optimiser::sgd(0.1, 0.9),
+            Optimiser::Sgd {
+                lr: 0.1,
+                momentum: 0.9,
+                nesterov: true,
+            },
+            Optimiser::sgd(0.3, 0.0),
+        ] {
+            let net = Net::mlp(4, &[16], Activation::Relu, 0.0, 3, 5, &dev).unwrap();
+            let before = evaluate_net(&net, &valid).unwrap()["cross_entropy"];
+            let mut cfg = TrainConfig::new(opt, 16, 30, 5);
+            cfg.l2 = vec![1e-4];
+            let mut seen = Vec::new();
+            let mut cb = |epoch: u32, m: &Metrics| {
+                seen.push((epoch, m["accuracy"]));
+                Control::Continue
+            };
+            let report = train(&net, &data, Some(&valid), &cfg, Some(&mut cb)).unwrap();
+            assert_eq!(
+                seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+                (1..=30).collect::<Vec<_>>()
+            );
+            assert_eq!(report.epochs_run, 30);
+            assert!(!report.stopped);
+            let after = evaluate_net(&net, &valid).unwrap();
+            assert!(
+                after["cross_entropy"] < 0.6 * before,
+                "{opt:?}: {before} -> {after:?}"
+            );
+            assert!(after["accuracy"] > 0.85, "{opt:?}: {after:?}");
+            assert!(report.train_loss.last() < report.train_loss.first());
+        }
+        let net = Net::mlp(4, &[16], Activation::Relu, 0.0, 3, 5, &dev).unwrap();
+        let cfg = TrainConfig::new(Optimiser::adam(0.01), 16, 30, 5);
+        let mut calls = 0;
+        let mut stop_at_3 = |epoch: u32, _: &Metrics| {
+            calls += 1;
+            if epoch == 3 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        };
+        let report = train(&net, &data, Some(&valid), &cfg, Some(&mut stop_at_3)).unwrap();
+        assert_eq!(calls, 3);
+        assert_eq!(report.epochs_run, 3);
+        assert!(report.stopped);
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let dev = Device::Cpu;
+        let data = blobs(60, 5);
+        let run = |seed: u64| {
+            let net = Net::mlp(4, &[8], Activation::Gelu, 0.3, 3, seed, &dev).unwrap();
+            let cfg = TrainConfig::new(Optimiser::adam(0.01), 7, 3, seed);
+            train(&net, &data, None, &cfg, None).unwrap();
+            net.predict_proba(&data.x).unwrap()
+        };
+        assert_eq!(run(11), run(11));
+        assert_ne!(run(11), run(12));
+    }
+
+    #[test]
+    fn proximal_l1_gives_exact_zeros() {
+        let dev = Device::Cpu;
+        let data = blobs(90, 6);
+        let net = Net::logreg(4, 3, 0, &dev).unwrap();
+        let mut cfg = TrainConfig::new(Optimiser::sgd(0.1, 0.0), 90, 200, 0);
+        cfg.l1 = vec![0.05];
+        cfg.l1_proximal = true;
+        train(&net, &data, None, &cfg, None).unwrap();
+        let w = net.penalised_weights()[0]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let zeros = w.iter().filter(|&&v| v == 0.0).count();
+        assert!(zeros >= 3, "{w:?}");
+        assert!(zeros < w.len(), "{w:?}");
+        // Without the penalty no weight is exactly zero.
+        let net = Net::logreg(4, 3, 0, &dev).unwrap();
+        cfg.l1 = vec![];
+        train(&net, &data, None, &cfg, None).unwrap();
+        let w = net.penalised_weights()[0]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert!(w.iter().all(|&v| v != 0.0), "{w:?}");
+    }
+
+    #[test]
+    fn bad_training_settings_are_errors() {
+        let dev = Device::Cpu;
+        let data = blobs(30, 7);
+        let net = Net::logreg(4, 3, 0, &dev).unwrap();
+        let mut cfg = TrainConfig::new(Optimiser::adam(0.01), 0, 1, 0);
+        assert!(train(&net, &data, None, &cfg, None).is_err());
+        cfg.batch_size = 8;
+        cfg.l2 = vec![1.0, 2.0];
+        assert!(train(&net, &data, None, &cfg, None).is_err());
+        cfg.l2 = vec![-1.0];
+        assert!(train(&net, &data, None, &cfg, None).is_err());
+        let other = Net::logreg(5, 3, 0, &dev).unwrap();
+        cfg.l2 = vec![];
+        assert!(train(&other, &data, None, &cfg, None).is_err());
+        assert!(Net::mlp(4, &[0], Activation::Relu, 0.0, 3, 0, &dev).is_err());
+        assert!(Net::mlp(4, &[3], Activation::Relu, 1.0, 3, 0, &dev).is_err());
+        assert!(Net::logreg(4, 1, 0, &dev).is_err());
+    }
+}
