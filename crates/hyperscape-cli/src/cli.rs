@@ -64,6 +64,8 @@ pub enum Command {
     Landscape(crate::commands::landscape::LandscapeArgs),
     /// Gradient-based bilevel tuning of a neural model's L2 weights (GBHO), or a baseline.
     Bilevel(crate::commands::bilevel::BilevelArgs),
+    /// Tune a built-in model on a dataset: validation-scored study, then a held-out test score.
+    Tune(Box<crate::commands::tune::TuneArgs>),
     /// List the named datasets, where each comes from and whether it is installed.
     Datasets(crate::commands::datasets::DatasetsArgs),
 }
@@ -181,11 +183,12 @@ pub struct RunArgs {
 #[command(next_help_heading = "Pruning")]
 pub struct PrunerArgs {
     /// Pruner: none, median, percentile, patient, threshold, sha, hyperband, wilcoxon,
-    /// pareto. The command reports progress as `{"step": s, "value": v}` lines.
+    /// pareto. Steps are what trials report: the `{"step": s, "value": v}` lines of a
+    /// `run` command, the epochs of a `tune` model.
     #[arg(long, default_value = "none")]
     pub pruner: String,
-    /// Seconds a pruned command has to exit after SIGTERM (to its process group)
-    /// before SIGKILL.
+    /// Seconds a pruned external command has to exit after SIGTERM (to its process
+    /// group) before SIGKILL (`run`, `study create`; not used by `tune`).
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub prune_grace: f64,
     /// Complete trials needed before pruning starts (median, percentile, pareto; default 5).

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod model;
 pub mod models;
 pub mod split;
+pub mod tune;
 
 pub use data::{Dataset, ImageShape, Target, Task};
 pub use error::{Error, Result};
@@ -23,3 +24,4 @@ pub use metrics::{evaluate, Metrics};
 pub use model::{
     model_by_name, Control, Fidelity, FitOptions, Model, Params, Prediction, Predictor, MODELS,
 };
+pub use tune::{Metric, TuneConfig, TuneData, TuneReport, TuneSettings, Tuner};

@@ -15,6 +15,7 @@ mod studies;
 mod study;
 mod tell;
 mod trials;
+pub mod tune;
 mod worker;
 
 use anyhow::Result;
@@ -38,6 +39,7 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::BenchWorker(a) => bench::worker(a),
         Command::Landscape(a) => landscape::execute(a),
         Command::Bilevel(a) => bilevel::execute(a),
+        Command::Tune(a) => tune::execute(*a),
         Command::Datasets(a) => datasets::execute(a),
     }
 }
