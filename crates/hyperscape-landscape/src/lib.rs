@@ -22,17 +22,21 @@
 //! ```
 
 pub mod error;
+pub mod importance;
 pub mod landscape;
 pub mod lon;
 pub mod metrics;
+pub mod recommend;
 pub mod report;
 pub mod similarity;
 pub mod stats;
 pub mod table;
 
 pub use error::{Error, Result};
+pub use importance::{functional_anova, AnovaTarget, Importance};
 pub use landscape::{Landscape, Param, ParamKind};
 pub use metrics::Epsilon;
+pub use recommend::{recommend, Recommendation};
 pub use report::{analyze, Report, Settings};
 pub use similarity::{compare_landscapes, similarity, Similarity, DEFAULT_GAMMAS};
 pub use table::{load_csv, load_reader, LoadInfo, LoadOptions, Table};

@@ -8,9 +8,11 @@ use hyperscape_core::ParamValue;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::importance::{self, AnovaTarget, Importance};
 use crate::landscape::{Landscape, ParamKind};
 use crate::lon::{self, LonSummary};
 use crate::metrics::{self, Epsilon, LagAutocorrelation};
+use crate::recommend::{recommend, Recommendation};
 use crate::stats;
 use crate::table::LoadInfo;
 
@@ -36,6 +38,10 @@ pub struct Settings {
     /// Two-parameter perturbations per local optimum for the local optima network;
     /// 0 disables it (default 0).
     pub lon_perturbations: usize,
+    /// Functional ANOVA on the fitness values or on their ranks (default values).
+    pub importance_on: AnovaTarget,
+    /// Pairwise interactions listed by the importance, largest first (default 10).
+    pub max_listed_interactions: usize,
 }
 
 impl Default for Settings {
@@ -50,6 +56,8 @@ impl Default for Settings {
             max_listed_optima: 100,
             max_listed_basins: 10,
             lon_perturbations: 0,
+            importance_on: AnovaTarget::Values,
+            max_listed_interactions: 10,
         }
     }
 }
@@ -188,6 +196,11 @@ pub struct Report {
     pub assortativity: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lon: Option<LonSummary>,
+    /// Exact functional ANOVA ([`importance`]); absent when the grid is incomplete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub importance: Option<Importance>,
+    /// Landscape-aware search advice ([`crate::recommend`]).
+    pub recommendation: Option<Recommendation>,
     pub settings: Settings,
 }
 
@@ -302,7 +315,7 @@ pub fn analyze(l: &Landscape, settings: &Settings) -> Result<Report> {
         )
     });
 
-    Ok(Report {
+    let mut report = Report {
         fitness: l.fitness_name().to_string(),
         maximize: l.maximize(),
         params: l
@@ -337,8 +350,17 @@ pub fn analyze(l: &Landscape, settings: &Settings) -> Result<Report> {
         ffi,
         assortativity: metrics::assortativity(l),
         lon,
+        importance: importance::functional_anova(
+            l,
+            settings.importance_on,
+            settings.max_listed_interactions,
+        )
+        .ok(),
+        recommendation: None,
         settings: settings.clone(),
-    })
+    };
+    report.recommendation = Some(recommend(&report));
+    Ok(report)
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -496,6 +518,50 @@ impl Report {
                 "LON improving edges / sinks",
                 format!("{} / {}", lon.n_improving_edges, lon.n_sinks),
             );
+        }
+        match &self.importance {
+            Some(imp) => {
+                let mains: Vec<String> = imp
+                    .main_effects
+                    .iter()
+                    .map(|m| format!("{} {:.3}", m.param, m.share))
+                    .collect();
+                row(
+                    &format!("importance, main effects ({:?})", imp.on).to_lowercase(),
+                    mains.join(", "),
+                );
+                let pairs: Vec<String> = imp
+                    .interactions
+                    .iter()
+                    .take(3)
+                    .map(|p| format!("{}×{} {:.3}", p.params[0], p.params[1], p.share))
+                    .collect();
+                row(
+                    "importance, top interactions",
+                    if pairs.is_empty() {
+                        "none".into()
+                    } else {
+                        pairs.join(", ")
+                    },
+                );
+                row(
+                    "importance, main / pairs / higher",
+                    format!(
+                        "{:.3} / {:.3} / {:.3}",
+                        imp.main_effects_share, imp.interactions_share, imp.higher_order_share
+                    ),
+                );
+            }
+            None => row("importance", "skipped (incomplete grid)".into()),
+        }
+        if let Some(rec) = &self.recommendation {
+            row(
+                "recommendation",
+                format!("{}: {}", rec.class, rec.samplers.join(", ")),
+            );
+            for n in &rec.notes {
+                row("", n.clone());
+            }
         }
         s
     }
