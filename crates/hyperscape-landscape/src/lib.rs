@@ -25,6 +25,8 @@ pub mod error;
 pub mod landscape;
 pub mod lon;
 pub mod metrics;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod report;
 pub mod similarity;
 pub mod stats;
