@@ -188,3 +188,59 @@ fn compare_columns_and_files() {
     assert_eq!(v["kendall_tau_b"], 1.0);
     assert_eq!(v["spearman"], 1.0);
 }
+
+#[cfg(feature = "plot")]
+#[test]
+fn plot_writes_each_kind_and_rejects_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = grid_csv(&dir);
+    let base = |kind: &str, out: &str| {
+        let mut c = hs();
+        c.args(["landscape", "plot"])
+            .arg(&csv)
+            .args(["--fitness", "acc", "--maximize", "--categorical", "booster"])
+            .args(["--kind", kind, "--out"])
+            .arg(dir.path().join(out));
+        c
+    };
+    base("fdc", "f.svg").assert().success();
+    let s = std::fs::read_to_string(dir.path().join("f.svg")).unwrap();
+    assert!(s.starts_with("<svg"));
+    assert_eq!(s.matches("<circle").count(), 24);
+    base("marginals", "m.png").assert().success();
+    let png = std::fs::read(dir.path().join("m.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    base("interactions", "i.html")
+        .args(["--pair", "lr,depth"])
+        .assert()
+        .success();
+    base("interactions", "i.svg")
+        .assert()
+        .failure()
+        .stderr(contains("needs --pair"));
+    base("interactions", "i.svg")
+        .args(["--pair", "lr,depth,booster"])
+        .assert()
+        .failure()
+        .stderr(contains("exactly two"));
+    base("interactions", "i.svg")
+        .args(["--pair", "lr,nope"])
+        .assert()
+        .failure()
+        .stderr(contains("`nope`"));
+    base("nope", "x.svg")
+        .assert()
+        .failure()
+        .stderr(contains("invalid value 'nope'"));
+    base("fdc", "x.jpg")
+        .assert()
+        .failure()
+        .stderr(contains("unknown output format"));
+    hs().args(["landscape", "plot"])
+        .arg(&csv)
+        .args(["--fitness", "missing", "--kind", "fdc", "--out"])
+        .arg(dir.path().join("y.svg"))
+        .assert()
+        .failure()
+        .stderr(contains("`missing`"));
+}

@@ -88,4 +88,6 @@ pub enum Error {
     Setting(String),
     #[error("the landscapes share no configuration ({0})")]
     NothingShared(String),
+    #[error("plot: {0}")]
+    Plot(String),
 }

@@ -26,6 +26,8 @@ pub mod importance;
 pub mod landscape;
 pub mod lon;
 pub mod metrics;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod recommend;
 pub mod report;
 pub mod similarity;

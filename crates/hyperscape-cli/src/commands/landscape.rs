@@ -36,6 +36,15 @@ pub enum LandscapeCommand {
         hyperscape landscape compare grid.csv --fitness acc_test --against acc_train --maximize\n  \
         hyperscape landscape compare a.csv --fitness acc --against acc b.csv --maximize")]
     Compare(CompareArgs),
+    /// Plot a landscape (SVG, PNG, or an HTML page with the SVG and key metrics).
+    #[cfg(feature = "plot")]
+    #[command(after_help = "Examples:\n  \
+        hyperscape landscape plot grid.csv --fitness acc --maximize --kind fdc --out fdc.png\n  \
+        hyperscape landscape plot grid.csv --fitness acc --maximize --kind marginals --out m.svg\n  \
+        hyperscape landscape plot grid.csv --fitness acc --maximize --kind interactions \
+        --pair lr,depth --out i.html\n\n\
+        Text is drawn with DejaVu Sans (fonts-dejavu-core) or the font in $HYPERSCAPE_FONT.")]
+    Plot(PlotArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -110,6 +119,8 @@ pub fn execute(a: LandscapeArgs) -> Result<i32> {
     match a.command {
         LandscapeCommand::Analyze(a) => run_analyze(a),
         LandscapeCommand::Compare(a) => run_compare(a),
+        #[cfg(feature = "plot")]
+        LandscapeCommand::Plot(a) => run_plot(a),
     }
 }
 
@@ -219,5 +230,96 @@ fn run_compare(a: CompareArgs) -> Result<i32> {
             output::out(&text)?
         }
     }
+    Ok(0)
+}
+
+#[cfg(feature = "plot")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlotKind {
+    /// Fitness against the distance to the nearest global optimum.
+    Fdc,
+    /// Mean and min-max fitness per level, one panel per parameter.
+    Marginals,
+    /// Heatmap of the mean fitness per level pair of `--pair a,b`.
+    Interactions,
+}
+
+#[cfg(feature = "plot")]
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// CSV file, one row per configuration.
+    pub file: PathBuf,
+    /// The fitness column.
+    #[arg(long)]
+    pub fitness: String,
+    /// Higher fitness is better (default: lower is better).
+    #[arg(long)]
+    pub maximize: bool,
+    /// Hyperparameter columns (default: as for `analyze`).
+    #[arg(long, value_delimiter = ',')]
+    pub params: Option<Vec<String>>,
+    /// Parameters whose levels are unordered.
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Average duplicate configurations instead of failing.
+    #[arg(long)]
+    pub aggregate_duplicates: bool,
+    /// What to plot.
+    #[arg(long, value_enum)]
+    pub kind: PlotKind,
+    /// Output file: .svg, .png or .html.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Two parameters, for `--kind interactions`.
+    #[arg(long, value_delimiter = ',')]
+    pub pair: Option<Vec<String>>,
+    /// Seed of the randomised parts (FDC jitter).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Width in pixels.
+    #[arg(long, default_value_t = 900)]
+    pub width: u32,
+    /// Height in pixels.
+    #[arg(long, default_value_t = 600)]
+    pub height: u32,
+}
+
+#[cfg(feature = "plot")]
+fn run_plot(a: PlotArgs) -> Result<i32> {
+    use hyperscape_landscape::plot::{plot, Format, Kind, PlotOptions};
+    // Check the output name before loading a large table.
+    Format::from_path(&a.out)?;
+    let kind = match a.kind {
+        PlotKind::Fdc => Kind::Fdc,
+        PlotKind::Marginals => Kind::Marginals,
+        PlotKind::Interactions => match a.pair.as_deref() {
+            Some([x, y]) => Kind::Interactions {
+                a: x.clone(),
+                b: y.clone(),
+            },
+            Some(p) => bail!("--pair needs exactly two parameters, got {}", p.len()),
+            None => bail!("--kind interactions needs --pair a,b"),
+        },
+    };
+    if a.width < 100 || a.height < 100 {
+        bail!("--width and --height must be at least 100 pixels");
+    }
+    let opts = LoadOptions {
+        params: a.params.clone(),
+        fitness: a.fitness.clone(),
+        extra_measures: Vec::new(),
+        maximize: a.maximize,
+        categorical: a.categorical.clone(),
+        aggregate_duplicates: a.aggregate_duplicates,
+    };
+    let table = load_csv(&a.file, &opts)?;
+    let popts = PlotOptions {
+        width: a.width,
+        height: a.height,
+        seed: a.seed,
+        font: None,
+    };
+    plot(&table.landscape, &kind, &a.out, &popts)?;
+    output::out(&format!("wrote {}\n", a.out.display()))?;
     Ok(0)
 }
