@@ -362,9 +362,11 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
             let mut gw: Vec<Tensor> = wvars
                 .iter()
                 .map(|v| {
+                    // Detached: candle keeps a variable's gradient attached to the step's
+                    // graph, and the momentum buffer would chain every step's graph.
                     grads
                         .get(v.as_tensor())
-                        .cloned()
+                        .map(Tensor::detach)
                         .map_or_else(|| v.zeros_like(), Ok)
                 })
                 .collect::<candle_core::Result<_>>()
