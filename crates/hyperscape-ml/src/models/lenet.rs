@@ -189,18 +189,11 @@ impl Model for LeNet {
 
 #[cfg(test)]
 mod tests {
-    use super::super::neural::testdata::{digits, iris, majority, split};
+    use super::super::neural::testdata::{digits, iris, majority, params, split};
     use super::*;
     use crate::metrics::{evaluate, Metrics};
     use crate::model::Control;
     use hyperscape_core::ParamValue;
-
-    fn params(pairs: &[(&str, ParamValue)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
-    }
 
     /// Small LeNets for the 8×8 digits: 3×3 kernels, tanh.
     fn small(extra: &[(&str, ParamValue)]) -> Params {

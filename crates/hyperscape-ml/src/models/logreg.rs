@@ -119,18 +119,11 @@ impl Model for LogReg {
 
 #[cfg(test)]
 mod tests {
-    use super::super::neural::testdata::{digits, iris, majority, split};
+    use super::super::neural::testdata::{digits, iris, majority, params, split};
     use super::*;
     use crate::metrics::{evaluate, Metrics};
     use crate::model::{Control, Prediction};
     use crate::Error;
-
-    fn params(pairs: &[(&str, ParamValue)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
-    }
 
     #[test]
     fn beats_the_majority_baseline_on_iris_and_digits() {

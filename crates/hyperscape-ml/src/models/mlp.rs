@@ -245,17 +245,10 @@ impl Model for Mlp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::neural::testdata::{digits, iris, majority, split};
+    use super::super::neural::testdata::{digits, iris, majority, params, split};
     use super::*;
     use crate::metrics::{evaluate, Metrics};
     use crate::model::{Control, Fidelity};
-
-    fn params(pairs: &[(&str, ParamValue)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
-    }
 
     fn accuracy(p: &Params, train: &Dataset, test: &Dataset, opts: FitOptions<'_>) -> f64 {
         let model = Mlp.fit(p, train, opts).unwrap();

@@ -243,7 +243,17 @@ pub(crate) fn epochs(opts: &FitOptions<'_>, configured: i64) -> u32 {
 pub(crate) mod testdata {
     //! Small real data sets for the neural model tests.
     use crate::data::{Dataset, ImageShape, Target};
+    use crate::model::Params;
     use crate::split::train_valid_test;
+    use hyperscape_core::ParamValue;
+
+    /// A configuration from name/value pairs.
+    pub fn params(pairs: &[(&str, ParamValue)]) -> Params {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
 
     fn classes(labels: Vec<u32>) -> Target {
         let n_classes = *labels.iter().max().unwrap() as usize + 1;
