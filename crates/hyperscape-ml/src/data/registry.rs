@@ -9,21 +9,7 @@ use serde::Deserialize;
 use crate::data::{Dataset, ImageShape, LoadOptions, Target, Task};
 use crate::error::{Error, Result};
 
-/// Where registry datasets live: `$HYPERSCAPE_DATA_DIR` if set, else the repository's
-/// `.datasets` (where `scripts/fetch-datasets.sh` puts them by default) when it exists,
-/// else `~/.cache/hyperscape/datasets`.
-pub fn data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("HYPERSCAPE_DATA_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.datasets");
-    if repo.is_dir() {
-        return repo;
-    }
-    std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/hyperscape/datasets"))
-        .unwrap_or_else(|| PathBuf::from(".datasets"))
-}
+pub use hyperscape_core::paths::data_dir;
 
 const MNIST_SIDE: usize = 28;
 const MNIST_PIXELS: usize = MNIST_SIDE * MNIST_SIDE;
