@@ -318,26 +318,36 @@ impl PrunerArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  hyperscape demo\n  \
-    hyperscape demo --trials 200 --sampler sobol --seed 7\n  \
-    hyperscape trials --study branin-demo")]
+#[command(after_help = "The default demo tunes an SVM (C, kernel, gamma) on the bundled \
+    breast-cancer dataset with 5-fold cross-validation, keeps a test set apart, and \
+    reports the best configuration's validation and held-out test accuracy; it is \
+    `hyperscape tune --model svm --dataset breast_cancer --cv 5` with a study named \
+    `demo`. `--branin` runs the synthetic Branin study instead (no ML).\n\n\
+    Examples:\n  hyperscape demo\n  \
+    hyperscape demo --trials 20            # resumes the study: 20 more trials\n  \
+    hyperscape demo --branin --trials 200 --sampler sobol --seed 7\n  \
+    hyperscape trials --study demo")]
 pub struct DemoArgs {
     #[command(flatten)]
     pub storage: StorageArg,
-    /// Name of the demo study (resumed if it exists).
-    #[arg(long, default_value = "branin-demo")]
-    pub study: String,
-    /// Trials to add.
-    #[arg(long, default_value_t = 200)]
-    pub trials: usize,
-    /// Sampler: random or sobol.
-    #[arg(long, default_value = "sobol")]
-    pub sampler: String,
+    /// Name of the demo study, resumed if it exists (default: `demo`, or `branin-demo`
+    /// with --branin).
+    #[arg(long)]
+    pub study: Option<String>,
+    /// Trials to add (default: 40, or 200 with --branin).
+    #[arg(long)]
+    pub trials: Option<usize>,
+    /// Sampler (default: tpe, or sobol with --branin).
+    #[arg(long)]
+    pub sampler: Option<String>,
     #[arg(long)]
     pub seed: Option<u64>,
     /// Trials to run in parallel.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Run the synthetic Branin demo (with a conditional penalty) instead of tuning a model.
+    #[arg(long)]
+    pub branin: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,8 +1,12 @@
-//! `hyperscape demo`: a real study on the Branin function, with a conditional twist.
+//! `hyperscape demo`: the README's first command. By default it tunes a real model on
+//! bundled data — an SVM on breast cancer through `hyperscape tune`, with a held-out
+//! test set — in `./hyperscape.db`; `--branin` runs a synthetic study on the Branin
+//! function with a conditional twist instead.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
+use clap::Parser;
 use hyperscape_core::functions::{branin, BRANIN_MIN};
 use hyperscape_core::{Direction, ParamValue, SpaceDecl};
 
@@ -49,23 +53,77 @@ pub fn execute(a: DemoArgs) -> Result<i32> {
     if a.jobs == 0 {
         anyhow::bail!("--jobs must be at least 1");
     }
+    if a.branin {
+        branin_demo(a)
+    } else {
+        model_demo(a)
+    }
+}
+
+/// The model demo: exactly `hyperscape tune` with the demo's settings, parsed by the
+/// same parser, so every `tune` rule (resuming, the test split, reporting) applies.
+fn model_demo(a: DemoArgs) -> Result<i32> {
+    let mut argv: Vec<String> = [
+        "hyperscape",
+        "tune",
+        "--model",
+        "svm",
+        "--dataset",
+        "breast_cancer",
+        "--cv",
+        "5",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut flag = |name: &str, value: String| {
+        argv.push(format!("--{name}"));
+        argv.push(value);
+    };
+    let study = a.study.unwrap_or_else(|| "demo".into());
+    flag("study", study.clone());
+    flag("trials", a.trials.unwrap_or(40).to_string());
+    flag("sampler", a.sampler.unwrap_or_else(|| "tpe".into()));
+    flag("jobs", a.jobs.to_string());
+    if let Some(seed) = a.seed {
+        flag("seed", seed.to_string());
+    }
+    // What the user would type (the storage comes from their flag or environment).
+    let shown = argv[1..].join(" ");
+    argv.extend(["--storage".to_string(), a.storage.storage.clone()]);
+    let cli = crate::cli::Cli::try_parse_from(&argv).context("the demo's tune arguments")?;
+    let crate::cli::Command::Tune(tune) = cli.command else {
+        unreachable!("the demo's argument list starts with `tune`")
+    };
+    let code = crate::commands::tune::execute(*tune)?;
+    output::out(&format!(
+        "\nThis was `hyperscape {shown}`.\nNext: `hyperscape demo` again adds trials to the \
+         same study; `hyperscape trials --study {study}` lists them; `hyperscape datasets` \
+         and `hyperscape tune --help` show what else can be tuned.\n"
+    ))?;
+    Ok(code)
+}
+
+fn branin_demo(a: DemoArgs) -> Result<i32> {
+    let trials = a.trials.unwrap_or(200);
+    let study_name = a.study.clone().unwrap_or_else(|| "branin-demo".into());
+    let sampler = a.sampler.clone().unwrap_or_else(|| "sobol".into());
     let space = SpaceDecl::from_toml_str(DEMO_SPACE).context("the built-in demo space")?;
     let interrupted = signal::install()?;
     let study = common::create_or_load(OpenStudy {
-        name: &a.study,
+        name: &study_name,
         storage: common::open_storage(&a.storage.storage)?,
         directions: Some(vec![Direction::Minimize]),
-        sampler: common::sampler(&a.sampler, a.seed, &space, Some(a.trials))?,
+        sampler: common::sampler(&sampler, a.seed, &space, Some(trials))?,
         heartbeat: None,
         space: &space,
         pruner: None,
         checkpoint_root: None,
     })?;
-    let progress = Progress::new(a.trials, study.directions(), study.best_value().ok());
+    let progress = Progress::new(trials, study.directions(), study.best_value().ok());
     let spec = LoopSpec {
         study: &study,
         space: &space,
-        n_trials: a.trials,
+        n_trials: trials,
         jobs: a.jobs,
         interrupted,
         poll_interval: std::time::Duration::from_millis(100),
