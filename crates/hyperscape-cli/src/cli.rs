@@ -318,7 +318,8 @@ impl PrunerArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "The default demo tunes an SVM (C, kernel, gamma) on the bundled \
+#[command(
+    after_help = "The default demo tunes an SVM (C, kernel, gamma) on the bundled \
     breast-cancer dataset with 5-fold cross-validation, keeps a test set apart, and \
     reports the best configuration's validation and held-out test accuracy; it is \
     `hyperscape tune --model svm --dataset breast_cancer --cv 5` with a study named \
@@ -326,7 +327,8 @@ impl PrunerArgs {
     Examples:\n  hyperscape demo\n  \
     hyperscape demo --trials 20            # resumes the study: 20 more trials\n  \
     hyperscape demo --branin --trials 200 --sampler sobol --seed 7\n  \
-    hyperscape trials --study demo")]
+    hyperscape trials --study demo"
+)]
 pub struct DemoArgs {
     #[command(flatten)]
     pub storage: StorageArg,

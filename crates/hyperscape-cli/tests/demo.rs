@@ -20,7 +20,15 @@ fn demo_tunes_an_svm_on_bundled_data_and_reports_the_held_out_test() {
     let env = Env::new();
     let out = env
         .hs()
-        .args(["demo", "--storage", "memory:", "--trials", "12", "--seed", "1"])
+        .args([
+            "demo",
+            "--storage",
+            "memory:",
+            "--trials",
+            "12",
+            "--seed",
+            "1",
+        ])
         .output()
         .unwrap();
     assert_success(&out, &["demo"]);
