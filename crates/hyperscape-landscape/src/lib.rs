@@ -21,6 +21,8 @@
 //! assert_eq!(r.basins.global_basin_size, 7);
 //! ```
 
+#[cfg(feature = "arrow")]
+pub mod columnar;
 pub mod error;
 pub mod importance;
 pub mod landscape;
@@ -41,4 +43,4 @@ pub use metrics::Epsilon;
 pub use recommend::{recommend, Recommendation};
 pub use report::{analyze, Report, Settings};
 pub use similarity::{compare_landscapes, similarity, Similarity, DEFAULT_GAMMAS};
-pub use table::{load_csv, load_reader, LoadInfo, LoadOptions, Table};
+pub use table::{load_csv, load_file, load_reader, LoadInfo, LoadOptions, Table};
