@@ -56,7 +56,10 @@ pub enum ParamData {
     Int(Vec<i64>),
     Float(Vec<f64>),
     /// Dictionary-encoded strings: row `i` has `dict[keys[i]]`.
-    Str { dict: Vec<String>, keys: Vec<u32> },
+    Str {
+        dict: Vec<String>,
+        keys: Vec<u32>,
+    },
     Bool(Vec<bool>),
 }
 
@@ -160,12 +163,15 @@ impl ColumnTable {
         names.extend(opts.extra_measures.iter().cloned());
         let mut mcols = Vec::with_capacity(names.len());
         for m in &names {
-            mcols.push(&measure(m).ok_or_else(|| Error::MissingColumn {
-                column: m.clone(),
-                what: what.to_string(),
-                available: available.clone(),
-            })?
-            .1);
+            mcols.push(
+                &measure(m)
+                    .ok_or_else(|| Error::MissingColumn {
+                        column: m.clone(),
+                        what: what.to_string(),
+                        available: available.clone(),
+                    })?
+                    .1,
+            );
         }
         // Parameter columns (borrowed, or a measure taken as an ordinal parameter).
         let measure_as_param;
@@ -175,9 +181,7 @@ impl ColumnTable {
             Some(ps) => {
                 let missing: Vec<String> = ps
                     .iter()
-                    .filter(|p| {
-                        !self.params.iter().any(|c| &c.name == *p) && measure(p).is_none()
-                    })
+                    .filter(|p| !self.params.iter().any(|c| &c.name == *p) && measure(p).is_none())
                     .map(|p| format!("`{p}`"))
                     .collect();
                 if !missing.is_empty() {
@@ -530,7 +534,13 @@ pub struct ImportOptions {
 pub const PRESETS: &[(&str, &[&str], &[&str])] = &[
     (
         "hpobench",
-        &["alpha", "batch_size", "depth", "learning_rate_init", "width"],
+        &[
+            "alpha",
+            "batch_size",
+            "depth",
+            "learning_rate_init",
+            "width",
+        ],
         &[],
     ),
     (
@@ -594,8 +604,7 @@ pub fn csv_headers(path: &Path) -> Result<Vec<String>> {
                 source,
             },
         })?;
-    Ok(r
-        .headers()
+    Ok(r.headers()
         .map_err(|source| Error::Csv {
             what: what.clone(),
             source,
@@ -838,7 +847,11 @@ pub fn import_csv(path: &Path, opts: &ImportOptions) -> Result<ColumnTable> {
             m.1 = groups
                 .iter()
                 .map(|g| {
-                    let fin: Vec<f64> = g.iter().map(|&r| m.1[r]).filter(|x| x.is_finite()).collect();
+                    let fin: Vec<f64> = g
+                        .iter()
+                        .map(|&r| m.1[r])
+                        .filter(|x| x.is_finite())
+                        .collect();
                     if fin.is_empty() {
                         f64::NAN
                     } else {
@@ -896,10 +909,9 @@ pub fn write_arrow(t: &ColumnTable, path: &Path, compress: bool) -> Result<()> {
         columns.push(Arc::new(Float64Array::from(v.clone())));
     }
     let meta = serde_json::to_string(&t.meta()).expect("metadata is serialisable");
-    let schema = Arc::new(Schema::new(fields).with_metadata(HashMap::from([(
-        METADATA_KEY.to_string(),
-        meta,
-    )])));
+    let schema = Arc::new(
+        Schema::new(fields).with_metadata(HashMap::from([(METADATA_KEY.to_string(), meta)])),
+    );
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(arrow_err(&what))?;
     let file = File::create(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -951,8 +963,8 @@ pub fn arrow_meta(path: &Path) -> Result<FileMeta> {
         path: path.to_path_buf(),
         source,
     })?;
-    let reader = FileReader::try_new(BufReader::new(file), Some(vec![]))
-        .map_err(arrow_err(&what))?;
+    let reader =
+        FileReader::try_new(BufReader::new(file), Some(vec![])).map_err(arrow_err(&what))?;
     let schema = reader.schema();
     match schema.metadata().get(METADATA_KEY) {
         Some(s) => serde_json::from_str(s).map_err(|e| Error::BadMetadata {
@@ -987,8 +999,8 @@ pub fn read_arrow(path: &Path, columns: Option<&[String]>) -> Result<ColumnTable
         path: path.to_path_buf(),
         source,
     })?;
-    let reader = FileReader::try_new(BufReader::new(file), Some(projection))
-        .map_err(arrow_err(&what))?;
+    let reader =
+        FileReader::try_new(BufReader::new(file), Some(projection)).map_err(arrow_err(&what))?;
     let batches: Vec<RecordBatch> = reader
         .collect::<std::result::Result<_, _>>()
         .map_err(arrow_err(&what))?;
@@ -1011,7 +1023,12 @@ pub fn read_arrow(path: &Path, columns: Option<&[String]>) -> Result<ColumnTable
             "ordinal" => ParamKind::Ordinal,
             "categorical" => ParamKind::Categorical,
             "boolean" => ParamKind::Boolean,
-            k => return Err(bad(format!("parameter `{}` has the unknown kind `{k}`", p.name))),
+            k => {
+                return Err(bad(format!(
+                    "parameter `{}` has the unknown kind `{k}`",
+                    p.name
+                )))
+            }
         };
         let parts = column(&p.name)
             .ok_or_else(|| bad(format!("parameter column `{}` is missing", p.name)))?;
@@ -1021,7 +1038,9 @@ pub fn read_arrow(path: &Path, columns: Option<&[String]>) -> Result<ColumnTable
                 what: what.clone(),
             });
         }
-        let dt = parts.first().map_or(DataType::Int64, |a| a.data_type().clone());
+        let dt = parts
+            .first()
+            .map_or(DataType::Int64, |a| a.data_type().clone());
         let data = match &dt {
             DataType::Int64 => ParamData::Int(
                 parts
@@ -1080,8 +1099,7 @@ pub fn read_arrow(path: &Path, columns: Option<&[String]>) -> Result<ColumnTable
         if !wanted(m) {
             continue;
         }
-        let parts =
-            column(m).ok_or_else(|| bad(format!("measure column `{m}` is missing")))?;
+        let parts = column(m).ok_or_else(|| bad(format!("measure column `{m}` is missing")))?;
         let mut v = Vec::with_capacity(parts.iter().map(|a| a.len()).sum());
         for a in &parts {
             if a.data_type() != &DataType::Float64 {
@@ -1117,9 +1135,7 @@ pub fn load_arrow(path: &Path, opts: &LoadOptions) -> Result<Table> {
     };
     columns.push(opts.fitness.clone());
     columns.extend(opts.extra_measures.iter().cloned());
-    let exists = |c: &String| {
-        meta.params.iter().any(|p| &p.name == c) || meta.measures.contains(c)
-    };
+    let exists = |c: &String| meta.params.iter().any(|p| &p.name == c) || meta.measures.contains(c);
     if !columns.iter().all(exists) {
         // A table with every column and no row reports the missing ones.
         let skeleton = ColumnTable {
@@ -1133,9 +1149,206 @@ pub fn load_arrow(path: &Path, opts: &LoadOptions) -> Result<Table> {
                     data: ParamData::Int(Vec::new()),
                 })
                 .collect(),
-            measures: meta.measures.iter().map(|m| (m.clone(), Vec::new())).collect(),
+            measures: meta
+                .measures
+                .iter()
+                .map(|m| (m.clone(), Vec::new()))
+                .collect(),
         };
         skeleton.to_table(&what, opts)?;
     }
     read_arrow(path, Some(&columns))?.to_table(&what, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{analyze, Settings};
+    use crate::table::load_csv;
+
+    const CSV: &str = "\
+,lr,depth,booster,shrink,loss,acc
+0,0.1,1,gbtree,true,0.5,0.7
+1,0.1,2,gbtree,false,0.4,
+2,0.01,1,dart,true,0.3,0.9
+3,0.01,2,dart,false,NaN,0.6
+4,0.10,3,gbtree,true,0.2,0.8
+5,0.01,3,linear,false,0.25,0.85
+";
+
+    fn files(csv: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("t.csv");
+        std::fs::write(&c, csv).unwrap();
+        let a = dir.path().join("t.arrow");
+        (dir, c, a)
+    }
+
+    fn opts(fitness: &str) -> LoadOptions {
+        LoadOptions {
+            params: Some(vec![
+                "lr".into(),
+                "depth".into(),
+                "booster".into(),
+                "shrink".into(),
+            ]),
+            fitness: fitness.into(),
+            categorical: vec!["booster".into()],
+            ..LoadOptions::default()
+        }
+    }
+
+    #[test]
+    fn csv_and_arrow_give_the_same_landscape_and_report() {
+        let (_d, c, a) = files(CSV);
+        let t = import_csv(
+            &c,
+            &ImportOptions {
+                categorical: vec!["booster".into()],
+                measures: Some(vec!["loss".into(), "acc".into()]),
+                params: Some(vec![
+                    "lr".into(),
+                    "depth".into(),
+                    "booster".into(),
+                    "shrink".into(),
+                ]),
+                ..ImportOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(matches!(t.params[0].data, ParamData::Float(_)));
+        assert!(matches!(t.params[1].data, ParamData::Int(_)));
+        assert!(matches!(t.params[2].data, ParamData::Str { .. }));
+        assert!(matches!(t.params[3].data, ParamData::Bool(_)));
+        assert!(t.measures[1].1[1].is_nan());
+        for compress in [false, true] {
+            write_arrow(&t, &a, compress).unwrap();
+            let back = read_arrow(&a, None).unwrap();
+            assert_eq!(back.params, t.params);
+            let bits = |t: &ColumnTable| -> Vec<(String, Vec<u64>)> {
+                t.measures
+                    .iter()
+                    .map(|(n, v)| (n.clone(), v.iter().map(|x| x.to_bits()).collect()))
+                    .collect()
+            };
+            assert_eq!(bits(&back), bits(&t));
+            for (fit, extra) in [
+                ("loss", vec![]),
+                ("acc", vec![]),
+                ("loss", vec!["acc".to_string()]),
+            ] {
+                let mut o = opts(fit);
+                o.extra_measures = extra;
+                let x = load_csv(&c, &o).unwrap();
+                let y = load_arrow(&a, &o).unwrap();
+                assert_eq!(x.info, y.info);
+                assert_eq!(x.extra, y.extra);
+                assert_eq!(x.landscape.params(), y.landscape.params());
+                assert_eq!(x.landscape.fitness(), y.landscape.fitness());
+                for i in 0..x.landscape.len() {
+                    assert_eq!(x.landscape.codes(i), y.landscape.codes(i));
+                }
+                let s = Settings::default();
+                let rx = serde_json::to_value(analyze(&x.landscape, &s).unwrap()).unwrap();
+                let ry = serde_json::to_value(analyze(&y.landscape, &s).unwrap()).unwrap();
+                assert_eq!(rx, ry);
+            }
+        }
+        // One row dropped for the NaN loss; `0.10` and `0.1` are one level.
+        let y = load_arrow(&a, &opts("loss")).unwrap();
+        assert_eq!(y.info.n_dropped, 1);
+        assert_eq!(y.landscape.params()[0].levels.len(), 2);
+        // A parameter subset makes duplicates: error, or averaged.
+        let mut o = opts("loss");
+        o.params = Some(vec!["depth".into()]);
+        o.categorical.clear();
+        let e = load_arrow(&a, &o).unwrap_err().to_string();
+        assert!(
+            e.contains("duplicate configuration depth=1") && e.contains("rows 1 and 3"),
+            "{e}"
+        );
+        o.aggregate_duplicates = true;
+        let y = load_arrow(&a, &o).unwrap();
+        assert_eq!(y.info.n_duplicates_merged, 2);
+        assert_eq!(y.landscape.fitness(), &[0.4, 0.4, 0.225]);
+    }
+
+    #[test]
+    fn import_infers_parameters_and_measures() {
+        let mut csv = String::from("a,b,y\n");
+        for i in 0..100 {
+            csv.push_str(&format!("{},{},{}\n", i % 10, i / 10, i as f64 * 0.5));
+        }
+        let (_d, c, _a) = files(&csv);
+        let t = import_csv(&c, &ImportOptions::default()).unwrap();
+        let names: Vec<&str> = t.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(t.measures.len(), 1);
+        assert_eq!(t.measures[0].0, "y");
+        assert_eq!(t.n_rows(), 100);
+    }
+
+    #[test]
+    fn import_errors_name_the_column_and_line() {
+        let (_d, c, a) = files("a,b,y\n1,x,0.5\n2,y,oops\n");
+        let y = ImportOptions {
+            measures: Some(vec!["y".into()]),
+            categorical: vec!["b".into()],
+            ..ImportOptions::default()
+        };
+        let e = import_csv(&c, &y).unwrap_err().to_string();
+        assert!(
+            e.contains("line 3") && e.contains("`y`") && e.contains("oops"),
+            "{e}"
+        );
+        let o = ImportOptions {
+            params: Some(vec!["a".into(), "zz".into()]),
+            ..ImportOptions::default()
+        };
+        let e = import_csv(&c, &o).unwrap_err().to_string();
+        assert!(e.contains("`zz`") && e.contains("t.csv"), "{e}");
+        std::fs::write(&c, "a,b,y\n1,x,0.5\n2,y,0.7\n1,x,0.9\n").unwrap();
+        let mut o = ImportOptions {
+            measures: Some(vec!["y".into()]),
+            ..ImportOptions::default()
+        };
+        let e = import_csv(&c, &o).unwrap_err().to_string();
+        assert!(e.contains("--categorical b"), "{e}");
+        let mut o = ImportOptions {
+            measures: Some(vec!["y".into()]),
+            categorical: vec!["b".into()],
+            ..ImportOptions::default()
+        };
+        let e = import_csv(&c, &o).unwrap_err().to_string();
+        assert!(e.contains("lines 2 and 4"), "{e}");
+        o.aggregate_duplicates = true;
+        let t = import_csv(&c, &o).unwrap();
+        assert_eq!(t.measures[0].1, vec![0.7, 0.7]);
+        // Not an Arrow file; an Arrow file without our metadata is refused by name.
+        std::fs::write(&a, "a,b\n").unwrap();
+        let e = read_arrow(&a, None).unwrap_err().to_string();
+        assert!(
+            e.contains("not an Arrow IPC file") && e.contains("t.arrow"),
+            "{e}"
+        );
+        let e = load_arrow(&a.with_extension("missing"), &opts("loss"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot read") && e.contains("t.missing"), "{e}");
+    }
+
+    #[test]
+    fn presets_are_detected_from_the_seeded_layout() {
+        let h = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            detect_preset(&h("Op0,Op1,Op2,Op3,Op4,Op5,val_acc,val_acc@0,val_acc@1")),
+            Some("nasbench201")
+        );
+        assert_eq!(
+            detect_preset(&h("alpha,batch_size,depth,learning_rate_init,width,t,t@0")),
+            Some("hpobench")
+        );
+        assert_eq!(detect_preset(&h("alpha,batch_size,t,t@0")), None);
+        assert_eq!(detect_preset(&h("a,b,y")), None);
+    }
 }
