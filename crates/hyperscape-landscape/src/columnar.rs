@@ -1308,7 +1308,7 @@ mod tests {
         let e = import_csv(&c, &o).unwrap_err().to_string();
         assert!(e.contains("`zz`") && e.contains("t.csv"), "{e}");
         std::fs::write(&c, "a,b,y\n1,x,0.5\n2,y,0.7\n1,x,0.9\n").unwrap();
-        let mut o = ImportOptions {
+        let o = ImportOptions {
             measures: Some(vec!["y".into()]),
             ..ImportOptions::default()
         };
