@@ -80,6 +80,7 @@ fn analyze_and_compare_of_the_arrow_file_equal_the_csv() {
     let a = run(&csv, "analyze", &["--lon", "5"]);
     let b = run(&arrow, "analyze", &["--lon", "5"]);
     assert!(a.contains("\"n_configs\": 24"), "{a}");
+    assert!(a.contains("\"forest_fanova\"") && a.contains("\"ped_anova\""), "{a}");
     assert_eq!(a, b);
     let a = run(&csv, "compare", &["--against", "acc_train"]);
     let b = run(&arrow, "compare", &["--against", "acc_train"]);
@@ -251,6 +252,10 @@ fn shared_xgboost_landscape_round_trips() {
         "json",
         "--walks",
         "20",
+        "--forest-trees",
+        "2",
+        "--forest-samples",
+        "2000",
     ];
     let a = stdout(hs().args(["landscape", "analyze"]).arg(&src).args(args));
     let b = stdout(hs().args(["landscape", "analyze"]).arg(&arrow).args(args));
@@ -309,14 +314,20 @@ fn hpo_tables_get_their_preset() {
             "json",
             "--walks",
             "10",
+            "--forest-trees",
+            "1",
+            "--forest-samples",
+            "500",
         ]));
         let v: serde_json::Value = serde_json::from_str(&a).unwrap();
         assert!(v["n_configs"].as_u64().unwrap() > 1000);
+        assert_eq!(v["importance"]["ped_anova"].as_array().unwrap().len(), 3);
+        assert_eq!(v["importance"]["forest_fanova"]["n_trees_used"], 1);
         // A seed column is a measure too.
         let seed = format!("{fitness}@1");
         hs().args(["landscape", "analyze"])
             .arg(&arrow)
-            .args(["--fitness", &seed, "--walks", "10"])
+            .args(["--fitness", &seed, "--walks", "10", "--forest-trees", "0"])
             .assert()
             .success();
     }

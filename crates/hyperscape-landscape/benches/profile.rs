@@ -218,6 +218,13 @@ fn io_bench(runs: usize) {
             assert_eq!(t.landscape.fitness(), l.fitness());
         }
         let m = median(times);
+        if arrow {
+            // The file read alone (columns → vectors), without levels and graph.
+            let t0 = Instant::now();
+            let t = hyperscape_landscape::columnar::read_arrow(path, None).expect("read");
+            std::hint::black_box(t);
+            println!("  read only {:.3} s", t0.elapsed().as_secs_f64());
+        }
         println!(
             "load {name:<20} {m:>7.3} s  ({:.1} MB; median of {runs})",
             size(path)

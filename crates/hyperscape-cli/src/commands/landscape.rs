@@ -111,6 +111,15 @@ pub struct AnalyzeArgs {
     /// Local optima network: perturbations per local optimum (0: off).
     #[arg(long, default_value_t = 0)]
     pub lon: usize,
+    /// Trees of the random-forest fANOVA (0: off).
+    #[arg(long, default_value_t = 16)]
+    pub forest_trees: usize,
+    /// Configurations each forest tree is fitted on (at most; bootstrap sample).
+    #[arg(long, default_value_t = 20_000)]
+    pub forest_samples: usize,
+    /// Quantiles γ of PED-ANOVA.
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.2")]
+    pub ped_gammas: Vec<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +185,12 @@ fn run_analyze(a: AnalyzeArgs) -> Result<i32> {
         max_lag: a.max_lag,
         seed: a.seed,
         lon_perturbations: a.lon,
+        ped_anova_gammas: a.ped_gammas.clone(),
+        forest: hyperscape_landscape::ForestSettings {
+            trees: a.forest_trees,
+            max_samples: a.forest_samples,
+            ..Default::default()
+        },
         ..Settings::default()
     };
     let t = &a.table;
