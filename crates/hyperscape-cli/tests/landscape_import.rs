@@ -80,7 +80,10 @@ fn analyze_and_compare_of_the_arrow_file_equal_the_csv() {
     let a = run(&csv, "analyze", &["--lon", "5"]);
     let b = run(&arrow, "analyze", &["--lon", "5"]);
     assert!(a.contains("\"n_configs\": 24"), "{a}");
-    assert!(a.contains("\"forest_fanova\"") && a.contains("\"ped_anova\""), "{a}");
+    assert!(
+        a.contains("\"forest_fanova\"") && a.contains("\"ped_anova\""),
+        "{a}"
+    );
     assert_eq!(a, b);
     let a = run(&csv, "compare", &["--against", "acc_train"]);
     let b = run(&arrow, "compare", &["--against", "acc_train"]);

@@ -211,11 +211,10 @@ pub fn fit_tree(
 
 /// Variance decomposition of one tree under the uniform measure on the grid:
 /// `(V, V_j for each j, V_jk for each pair j < k (None when skipped))`.
-pub fn tree_anova(
-    t: &Tree,
-    levels: &[usize],
-    max_pair_cells: usize,
-) -> (f64, Vec<f64>, Vec<Option<f64>>) {
+pub type TreeAnova = (f64, Vec<f64>, Vec<Option<f64>>);
+
+/// The [`TreeAnova`] of `t` on the grid with `levels[k]` levels per parameter.
+pub fn tree_anova(t: &Tree, levels: &[usize], max_pair_cells: usize) -> TreeAnova {
     let d = levels.len();
     let width = |l: &Leaf, k: usize| (l.hi[k] - l.lo[k] + 1) as f64;
     let w: Vec<f64> = t
@@ -330,7 +329,7 @@ pub fn forest_fanova(
         x.extend_from_slice(l.codes(i));
     }
     let m = n.min(s.max_samples.max(1));
-    let per_tree: Vec<(f64, Vec<f64>, Vec<Option<f64>>)> = (0..s.trees)
+    let per_tree: Vec<TreeAnova> = (0..s.trees)
         .into_par_iter()
         .map(|t| {
             let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
@@ -349,9 +348,8 @@ pub fn forest_fanova(
             tree_anova(&tree, &levels, s.max_pair_cells)
         })
         .collect();
-    let used: Vec<&(f64, Vec<f64>, Vec<Option<f64>>)> =
-        per_tree.iter().filter(|t| t.0 > 0.0).collect();
-    let mean_std = |f: &dyn Fn(&(f64, Vec<f64>, Vec<Option<f64>>)) -> f64| -> (f64, f64) {
+    let used: Vec<&TreeAnova> = per_tree.iter().filter(|t| t.0 > 0.0).collect();
+    let mean_std = |f: &dyn Fn(&TreeAnova) -> f64| -> (f64, f64) {
         if used.is_empty() {
             return (0.0, 0.0);
         }
