@@ -6,6 +6,11 @@
 //! (`-- --runs 5` for the number of timed runs, `-- --skip-1m` to skip the large one,
 //! `-- --lon 20` to add the local optima network with 20 perturbations per optimum).
 //! Prints medians (load and analysis separately) and the peak resident memory.
+//!
+//! With `--features arrow`: `-- --io` writes the synthetic 10^6-configuration
+//! landscape as CSV and as Arrow (LZ4 and uncompressed) into a temporary folder and
+//! prints the median load time (file → [`hyperscape_landscape::Table`], neighbour
+//! graph included) and size of each, then exits.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -65,6 +70,13 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let skip_1m = args.iter().any(|a| a == "--skip-1m");
+    if args.iter().any(|a| a == "--io") {
+        #[cfg(feature = "arrow")]
+        io_bench(runs);
+        #[cfg(not(feature = "arrow"))]
+        println!("--io needs --features arrow");
+        return;
+    }
     let settings = Settings {
         lon_perturbations: lon,
         ..Settings::default()
@@ -133,4 +145,96 @@ fn main() {
     if let Some(m) = peak_rss_mib() {
         println!("peak resident memory: {m:.0} MiB (target < 4096 MiB)");
     }
+}
+
+/// Load time of the synthetic 10^6 landscape from CSV and from Arrow.
+#[cfg(feature = "arrow")]
+fn io_bench(runs: usize) {
+    use hyperscape_landscape::columnar::{
+        load_arrow, write_arrow, ColumnTable, ParamColumn, ParamData,
+    };
+    use hyperscape_landscape::ParamKind;
+    use std::io::Write;
+
+    let l = synthetic(10, 6);
+    let n = l.len();
+    let d = l.params().len();
+    let dir = std::env::temp_dir().join(format!("hyperscape-io-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let csv = dir.join("synthetic.csv");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).expect("csv"));
+        let names: Vec<&str> = l.params().iter().map(|p| p.name.as_str()).collect();
+        writeln!(w, "{},score", names.join(",")).unwrap();
+        for i in 0..n {
+            for &c in l.codes(i) {
+                write!(w, "{c},").unwrap();
+            }
+            writeln!(w, "{}", l.fitness()[i]).unwrap();
+        }
+    }
+    let table = ColumnTable {
+        source: "synthetic 10^6".into(),
+        params: (0..d)
+            .map(|k| ParamColumn {
+                name: l.params()[k].name.clone(),
+                kind: ParamKind::Ordinal,
+                data: ParamData::Int((0..n).map(|i| l.codes(i)[k] as i64).collect()),
+            })
+            .collect(),
+        measures: vec![("score".into(), l.fitness().to_vec())],
+    };
+    let lz4 = dir.join("synthetic.arrow");
+    let raw = dir.join("synthetic-uncompressed.arrow");
+    write_arrow(&table, &lz4, true).expect("arrow");
+    write_arrow(&table, &raw, false).expect("arrow");
+    drop(table);
+    let opts = LoadOptions {
+        fitness: "score".into(),
+        maximize: true,
+        ..LoadOptions::default()
+    };
+    let size = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0)
+    };
+    let mut results = Vec::new();
+    for (name, path, arrow) in [
+        ("CSV", &csv, false),
+        ("Arrow LZ4", &lz4, true),
+        ("Arrow uncompressed", &raw, true),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let t0 = Instant::now();
+            let t = if arrow {
+                load_arrow(path, &opts).expect("load arrow")
+            } else {
+                load_csv(path, &opts).expect("load csv")
+            };
+            times.push(t0.elapsed().as_secs_f64());
+            assert_eq!(t.landscape.len(), n);
+            assert_eq!(t.landscape.fitness(), l.fitness());
+        }
+        let m = median(times);
+        if arrow {
+            // The file read alone (columns → vectors), without levels and graph.
+            let t0 = Instant::now();
+            let t = hyperscape_landscape::columnar::read_arrow(path, None).expect("read");
+            std::hint::black_box(t);
+            println!("  read only {:.3} s", t0.elapsed().as_secs_f64());
+        }
+        println!(
+            "load {name:<20} {m:>7.3} s  ({:.1} MB; median of {runs})",
+            size(path)
+        );
+        results.push(m);
+    }
+    println!(
+        "CSV / Arrow LZ4 load time: {:.1}x; CSV / Arrow uncompressed: {:.1}x",
+        results[0] / results[1],
+        results[0] / results[2]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

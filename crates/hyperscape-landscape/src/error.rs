@@ -88,6 +88,43 @@ pub enum Error {
     Setting(String),
     #[error("the landscapes share no configuration ({0})")]
     NothingShared(String),
+    #[error(
+        "duplicate configuration {config} in {what}, rows {first_row} and {row} \
+         (pass --aggregate-duplicates to average duplicates)"
+    )]
+    DuplicateRows {
+        config: String,
+        what: String,
+        first_row: usize,
+        row: usize,
+    },
+    #[cfg(feature = "arrow")]
+    #[error("malformed Arrow file {what}: {source}")]
+    Arrow {
+        what: String,
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    #[error("{what} is not an Arrow IPC file (it does not start with `ARROW1`)")]
+    NotArrow { what: String },
+    #[error(
+        "{what} is an Arrow file without hyperscape landscape metadata \
+         (write it with `hyperscape landscape import`)"
+    )]
+    NoMetadata { what: String },
+    #[error("{what}: bad landscape metadata: {reason}")]
+    BadMetadata { what: String, reason: String },
+    #[error("{what}: parameter column `{column}` has missing (null) values")]
+    NullParam { column: String, what: String },
+    #[error("{what}, row {row}: parameter `{column}` has the non-finite value {value}")]
+    BadParamValue {
+        column: String,
+        what: String,
+        row: usize,
+        value: String,
+    },
+    #[error("{what} is an Arrow file, but this build has no Arrow support (feature `arrow`)")]
+    ArrowDisabled { what: String },
     #[error("plot: {0}")]
     Plot(String),
 }

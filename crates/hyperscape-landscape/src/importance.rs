@@ -176,6 +176,89 @@ pub fn functional_anova(
     })
 }
 
+/// PED-ANOVA importance of one parameter at one γ.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PedEffect {
+    pub param: String,
+    /// `D_j = Σ_a p(a) (p_γ(a) / p(a) − 1)²`.
+    pub divergence: f64,
+    /// `D_j / Σ_k D_k` (0 when every divergence is 0).
+    pub share: f64,
+}
+
+/// PED-ANOVA at one quantile γ.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PedAnova {
+    pub gamma: f64,
+    /// Size of the top set: `max(1, ⌈γ n⌉)`.
+    pub k: usize,
+    /// Every parameter, largest divergence first (ties in parameter order).
+    pub params: Vec<PedEffect>,
+}
+
+/// PED-ANOVA (Watanabe, Bansal and Hutter, IJCAI 2023) on the grid levels: for each
+/// γ, the top set is the `k = max(1, ⌈γ n⌉)` best configurations (by score; ties by
+/// configuration order), and the importance of parameter `j` is the Pearson
+/// divergence between the distribution of its levels in the top set, `p_γ`, and in
+/// all configurations present, `p`:
+/// `D_j = Σ_a p(a) (p_γ(a)/p(a) − 1)² = Σ_a p_γ(a)² / p(a) − 1`.
+/// Levels are discrete here, so the distributions are the empirical frequencies (the
+/// paper's Parzen estimators reduce to them on a grid). Works on incomplete grids.
+pub fn ped_anova(l: &Landscape, gammas: &[f64]) -> Vec<PedAnova> {
+    let n = l.len();
+    let scores = l.scores();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let params = l.params();
+    let mut all: Vec<Vec<f64>> = params.iter().map(|p| vec![0.0; p.levels.len()]).collect();
+    for i in 0..n {
+        for (j, &c) in l.codes(i).iter().enumerate() {
+            all[j][c as usize] += 1.0;
+        }
+    }
+    gammas
+        .iter()
+        .map(|&g| {
+            let k = ((g * n as f64 - 1e-9).ceil() as usize).clamp(1, n);
+            let mut top: Vec<Vec<f64>> = params.iter().map(|p| vec![0.0; p.levels.len()]).collect();
+            for &i in &order[..k] {
+                for (j, &c) in l.codes(i).iter().enumerate() {
+                    top[j][c as usize] += 1.0;
+                }
+            }
+            let div: Vec<f64> = (0..params.len())
+                .map(|j| {
+                    let s: f64 = all[j]
+                        .iter()
+                        .zip(&top[j])
+                        .filter(|(a, _)| **a > 0.0)
+                        .map(|(a, t)| {
+                            let (p, q) = (a / n as f64, t / k as f64);
+                            q * q / p
+                        })
+                        .sum();
+                    (s - 1.0).max(0.0)
+                })
+                .collect();
+            let total: f64 = div.iter().sum();
+            let mut idx: Vec<usize> = (0..params.len()).collect();
+            idx.sort_by(|&a, &b| div[b].total_cmp(&div[a]).then(a.cmp(&b)));
+            PedAnova {
+                gamma: g,
+                k,
+                params: idx
+                    .iter()
+                    .map(|&j| PedEffect {
+                        param: params[j].name.clone(),
+                        divergence: div[j],
+                        share: if total > 0.0 { div[j] / total } else { 0.0 },
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +356,73 @@ mod tests {
         .unwrap();
         let e = functional_anova(&l, AnovaTarget::Values, 3).unwrap_err();
         assert!(e.to_string().contains("complete grid"), "{e}");
+    }
+
+    fn ped_share(p: &PedAnova, name: &str) -> f64 {
+        p.params.iter().find(|e| e.param == name).unwrap().share
+    }
+
+    #[test]
+    fn ped_anova_one_relevant_parameter() {
+        // f depends on p1 alone; γ = 1/5 takes exactly the configurations with the
+        // best p1 level: p_γ(best) = 1, p(best) = 1/5, so D = (1 − p)/p = 4, and the
+        // other parameters are uniform in the top set (D = 0).
+        let l = grid(&[3, 5, 4], |c| [0.1, 0.9, 0.4, 0.7, 0.2][c[1] as usize]);
+        let r = ped_anova(&l, &[0.2, 0.5]);
+        assert_eq!(r[0].k, 12);
+        assert_eq!(r[0].params[0].param, "p1");
+        assert!((r[0].params[0].divergence - 4.0).abs() < 1e-12);
+        assert!((ped_share(&r[0], "p1") - 1.0).abs() < 1e-12);
+        assert!(ped_share(&r[0], "p0").abs() < 1e-12);
+        // γ = 1/2: k = 30 = the 24 of levels 1, 3 and 6 of level 2 (ties by order).
+        assert_eq!(r[1].k, 30);
+        assert!((ped_share(&r[1], "p1") - 1.0).abs() < 0.2);
+    }
+
+    #[test]
+    fn ped_anova_ignores_a_parameter_irrelevant_to_the_top_set() {
+        // Additive in p0 and p1, p2 inert. Every (p0, p1) cell holds the 3 levels of
+        // p2 with equal fitness, and k = 3 · (number of best cells) takes whole cells.
+        let g = [0.0, 2.0, 4.0, 1.0];
+        let h = [0.0, 0.5, 0.25];
+        let l = grid(&[4, 3, 3], |c| g[c[0] as usize] + h[c[1] as usize]);
+        let r = ped_anova(&l, &[6.0 / 36.0, 9.0 / 36.0]);
+        for p in &r {
+            assert_eq!(p.k % 3, 0);
+            assert!(ped_share(p, "p2").abs() < 1e-12, "{p:?}");
+            assert!(ped_share(p, "p0") > ped_share(p, "p1"), "{p:?}");
+        }
+        // Hand computation at k = 6: top cells are p0 = 2 with p1 = 1 and p1 = 2:
+        // p_γ(p0 = 2) = 1 → D_p0 = (1 − 1/4)/(1/4) = 3; p1 ∈ {1, 2} half each:
+        // D_p1 = 2 · (1/2)² / (1/3) − 1 = 0.5.
+        let d = |name: &str| {
+            r[0].params
+                .iter()
+                .find(|e| e.param == name)
+                .unwrap()
+                .divergence
+        };
+        assert!((d("p0") - 3.0).abs() < 1e-12);
+        assert!((d("p1") - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ped_anova_works_on_an_incomplete_grid() {
+        let params = vec![Param::ordinal_range("a", 3), Param::ordinal_range("b", 2)];
+        // (a, b): (0,0) 1, (0,1) 2, (1,0) 3, (2,1) 9: the best has a = 2, b = 1.
+        let l = Landscape::new(
+            params,
+            vec![0, 0, 0, 1, 1, 0, 2, 1],
+            vec![1.0, 2.0, 3.0, 9.0],
+            "f",
+            true,
+        )
+        .unwrap();
+        let r = ped_anova(&l, &[0.25]);
+        assert_eq!(r[0].k, 1);
+        // a: p(2) = 1/4 → D = 3; b: p(1) = 1/2 → D = 1.
+        assert!((r[0].params[0].divergence - 3.0).abs() < 1e-12);
+        assert!((r[0].params[1].divergence - 1.0).abs() < 1e-12);
+        assert!((r[0].params[0].share - 0.75).abs() < 1e-12);
     }
 }

@@ -21,7 +21,10 @@
 //! assert_eq!(r.basins.global_basin_size, 7);
 //! ```
 
+#[cfg(feature = "arrow")]
+pub mod columnar;
 pub mod error;
+pub mod forest;
 pub mod importance;
 pub mod landscape;
 pub mod lon;
@@ -35,10 +38,11 @@ pub mod stats;
 pub mod table;
 
 pub use error::{Error, Result};
-pub use importance::{functional_anova, AnovaTarget, Importance};
+pub use forest::{forest_fanova, ForestFanova, ForestSettings};
+pub use importance::{functional_anova, ped_anova, AnovaTarget, Importance, PedAnova};
 pub use landscape::{Landscape, Param, ParamKind};
 pub use metrics::Epsilon;
 pub use recommend::{recommend, Recommendation};
-pub use report::{analyze, Report, Settings};
+pub use report::{analyze, ImportanceReport, Report, Settings};
 pub use similarity::{compare_landscapes, similarity, Similarity, DEFAULT_GAMMAS};
-pub use table::{load_csv, load_reader, LoadInfo, LoadOptions, Table};
+pub use table::{load_csv, load_file, load_reader, LoadInfo, LoadOptions, Table};

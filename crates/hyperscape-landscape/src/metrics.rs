@@ -408,20 +408,34 @@ pub fn assortativity(l: &Landscape) -> Option<f64> {
     if e == 0 {
         return None;
     }
-    let mu = (0..l.len())
+    // Fixed blocks summed in order: the result does not depend on the threads.
+    const BLOCK: usize = 4096;
+    let blocks = l.len().div_ceil(BLOCK);
+    let range = |b: usize| b * BLOCK..((b + 1) * BLOCK).min(l.len());
+    let mu = (0..blocks)
         .into_par_iter()
-        .map(|i| f[i] * l.neighbours(i).len() as f64)
+        .map(|b| {
+            range(b)
+                .map(|i| f[i] * l.neighbours(i).len() as f64)
+                .sum::<f64>()
+        })
+        .collect::<Vec<f64>>()
+        .iter()
         .sum::<f64>()
         / e as f64;
-    let (var, cov) = (0..l.len())
+    let (var, cov) = (0..blocks)
         .into_par_iter()
-        .map(|i| {
-            let a = f[i] - mu;
-            let nb = l.neighbours(i);
-            let cov: f64 = nb.iter().map(|&j| a * (f[j as usize] - mu)).sum();
-            (a * a * nb.len() as f64, cov)
+        .map(|b| {
+            range(b).fold((0.0, 0.0), |acc, i| {
+                let a = f[i] - mu;
+                let nb = l.neighbours(i);
+                let cov: f64 = nb.iter().map(|&j| a * (f[j as usize] - mu)).sum();
+                (acc.0 + a * a * nb.len() as f64, acc.1 + cov)
+            })
         })
-        .reduce(|| (0.0, 0.0), |x, y| (x.0 + y.0, x.1 + y.1));
+        .collect::<Vec<(f64, f64)>>()
+        .iter()
+        .fold((0.0, 0.0), |x, y| (x.0 + y.0, x.1 + y.1));
     (var > 0.0).then(|| (cov / var).clamp(-1.0, 1.0))
 }
 

@@ -70,6 +70,7 @@ pub fn recommend(r: &Report) -> Recommendation {
     if let Some(top) = r
         .importance
         .as_ref()
+        .and_then(|i| i.exact.as_ref())
         .and_then(|i| i.main_effects.first())
         .filter(|m| m.share >= 0.8)
     {

