@@ -21,6 +21,7 @@
 //! assert_eq!(r.basins.global_basin_size, 7);
 //! ```
 
+pub mod embedding;
 pub mod error;
 pub mod importance;
 pub mod landscape;
@@ -40,5 +41,8 @@ pub use landscape::{Landscape, Param, ParamKind};
 pub use metrics::Epsilon;
 pub use recommend::{recommend, Recommendation};
 pub use report::{analyze, Report, Settings};
-pub use similarity::{compare_landscapes, similarity, Similarity, DEFAULT_GAMMAS};
+pub use similarity::{
+    compare_landscapes, similarity, similarity_matrix_of_columns, similarity_matrix_of_landscapes,
+    Similarity, SimilarityMatrix, SimilarityMeasure, DEFAULT_GAMMAS,
+};
 pub use table::{load_csv, load_reader, LoadInfo, LoadOptions, Table};
