@@ -11,9 +11,17 @@
 //!    re-orthonormalised by QR) and the eigen-decomposition of the small projected
 //!    matrix `QᵀSQ` (nalgebra). `A` is symmetric, so HOPE's source and target
 //!    embeddings coincide: `U_r |Λ_r|^{1/2}`.
-//! 2. **2-D reduction.** PCA of the `r`-dimensional embedding (the two leading
-//!    principal axes; equivalently classical MDS of its Euclidean distances). Each
-//!    axis is oriented so that its third moment is ≥ 0 (a fixed sign rule).
+//! 2. **2-D map.** `(u₂/u₁, u₃/u₁)`: the second and third HOPE axes divided by
+//!    the first. `S` is a power series in `A`, so its eigenvectors are those of `A`;
+//!    `u₁` (Perron) is positive on a connected graph and shrinks towards the
+//!    border of the grid, and the ratio undoes that shrinkage (as diffusion maps
+//!    do). On a chain of `n` levels the map is exact: `u_k ∝ sin(kθ_i)`, so the
+//!    points lie on the parabola `(2cos θ_i, 4cos²θ_i − 1)`, in order. A PCA of the
+//!    whole `r`-dimensional embedding was tried first and rejected: its nearly
+//!    equal-variance axes fold a chain onto itself. Each axis is oriented so that
+//!    its third moment is ≥ 0 (a fixed sign rule). On a disconnected graph the
+//!    denominator is floored at `10⁻⁶·max|u₁|`, which flings the smaller
+//!    components far out; the embedding is meant for connected grids.
 //! 3. **Rank surface** ([`idw_raster`]): the fitness rank (1 = best) is interpolated
 //!    on a raster by inverse-distance weighting of the `k` nearest configurations.
 //!
@@ -52,7 +60,7 @@ impl Default for EmbeddingOptions {
         EmbeddingOptions {
             dim: 16,
             oversample: 8,
-            power_iterations: 2,
+            power_iterations: 8,
             beta_rel: 0.5,
             katz_terms: 12,
             seed: 0,
@@ -65,14 +73,13 @@ impl Default for EmbeddingOptions {
 pub struct Embedding {
     /// `(x, y)` of configuration `i`.
     pub coords: Vec<[f64; 2]>,
-    /// HOPE dimension actually used (at most `n − 1`).
+    /// HOPE dimension actually used (at most `n − 1`; the 2-D map uses its first three
+    /// axes, the rest sharpen the randomized range finder).
     pub hope_dim: usize,
     /// The Katz decay β used.
     pub beta: f64,
     /// Top Katz-proximity eigenvalues found (descending).
     pub eigenvalues: Vec<f64>,
-    /// Share of the HOPE embedding's variance on each of the two axes.
-    pub explained: [f64; 2],
 }
 
 /// `out = β A x` for a row-major `n × q` block.
@@ -128,9 +135,9 @@ pub fn hope(l: &Landscape, opts: &EmbeddingOptions) -> Result<(Vec<f64>, usize, 
             "an embedding needs at least 3 configurations, got {n}"
         )));
     }
-    if opts.dim < 2 {
+    if opts.dim < 3 {
         return Err(Error::Setting(format!(
-            "the HOPE dimension must be at least 2, got {}",
+            "the HOPE dimension must be at least 3, got {}",
             opts.dim
         )));
     }
@@ -141,7 +148,9 @@ pub fn hope(l: &Landscape, opts: &EmbeddingOptions) -> Result<(Vec<f64>, usize, 
         )));
     }
     if opts.katz_terms == 0 {
-        return Err(Error::Setting("the Katz series needs at least one term".into()));
+        return Err(Error::Setting(
+            "the Katz series needs at least one term".into(),
+        ));
     }
     let max_deg = (0..n).map(|i| l.neighbours(i).len()).max().unwrap_or(0);
     if max_deg == 0 {
@@ -150,7 +159,7 @@ pub fn hope(l: &Landscape, opts: &EmbeddingOptions) -> Result<(Vec<f64>, usize, 
         ));
     }
     let beta = opts.beta_rel / max_deg as f64;
-    let r = opts.dim.min(n - 1);
+    let r = opts.dim.min(n);
     let q = (r + opts.oversample).min(n);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x484f_5045);
     let omega: Vec<f64> = (0..n * q)
@@ -162,12 +171,20 @@ pub fn hope(l: &Landscape, opts: &EmbeddingOptions) -> Result<(Vec<f64>, usize, 
         y = katz_times(l, beta, opts.katz_terms, &to_rows(&qm), q);
     }
     let qm = to_matrix(&y, n, q).qr().q();
-    let sq = to_matrix(&katz_times(l, beta, opts.katz_terms, &to_rows(&qm), q), n, q);
+    let sq = to_matrix(
+        &katz_times(l, beta, opts.katz_terms, &to_rows(&qm), q),
+        n,
+        q,
+    );
     let b = qm.transpose() * &sq;
     let b = (&b + b.transpose()) * 0.5;
     let eig = SymmetricEigen::new(b);
     let mut order: Vec<usize> = (0..eig.eigenvalues.len()).collect();
-    order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]).then(i.cmp(&j)));
+    order.sort_by(|&i, &j| {
+        eig.eigenvalues[j]
+            .total_cmp(&eig.eigenvalues[i])
+            .then(i.cmp(&j))
+    });
     order.truncate(r);
     let u = &qm * &eig.eigenvectors;
     let mut emb = vec![0.0; n * r];
@@ -181,62 +198,39 @@ pub fn hope(l: &Landscape, opts: &EmbeddingOptions) -> Result<(Vec<f64>, usize, 
     Ok((emb, r, values, beta))
 }
 
-/// HOPE, then the two leading principal axes of the embedding.
+/// HOPE, then the 2-D map `(u₂/u₁, u₃/u₁)`: the second and third Katz-proximity
+/// eigenvectors divided by the leading (Perron) one. See the module docs.
 pub fn embed(l: &Landscape, opts: &EmbeddingOptions) -> Result<Embedding> {
     let (emb, r, eigenvalues, beta) = hope(l, opts)?;
     let n = l.len();
-    let mut mean = vec![0.0; r];
-    for row in emb.chunks(r) {
-        for (m, v) in mean.iter_mut().zip(row) {
-            *m += v / n as f64;
-        }
+    // Unscaled eigenvectors: column c of `emb` is u_c·|λ_c|^{1/2}.
+    let col = |c: usize| -> Vec<f64> {
+        let s = eigenvalues[c].abs().sqrt().max(f64::MIN_POSITIVE);
+        (0..n).map(|i| emb[i * r + c] / s).collect()
+    };
+    let mut u1 = col(0);
+    if u1.iter().sum::<f64>() < 0.0 {
+        u1.iter_mut().for_each(|v| *v = -*v);
     }
-    let mut cov = DMatrix::<f64>::zeros(r, r);
-    for row in emb.chunks(r) {
-        for a in 0..r {
-            let da = row[a] - mean[a];
-            for b in a..r {
-                cov[(a, b)] += da * (row[b] - mean[b]);
-            }
-        }
-    }
-    for a in 0..r {
-        for b in 0..a {
-            cov[(a, b)] = cov[(b, a)];
-        }
-    }
-    let eig = SymmetricEigen::new(cov);
-    let total: f64 = eig.eigenvalues.iter().map(|v| v.max(0.0)).sum();
-    let mut order: Vec<usize> = (0..r).collect();
-    order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]).then(i.cmp(&j)));
+    // The Perron vector is positive on a connected graph; elsewhere (other
+    // components, round-off) the denominator is floored so nothing divides by ~0.
+    let floor = 1e-6 * u1.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let mut coords = vec![[0.0; 2]; n];
-    let mut explained = [0.0; 2];
-    for (axis, &k) in order.iter().take(2).enumerate() {
-        let v = eig.eigenvectors.column(k);
-        for (c, row) in coords.iter_mut().zip(emb.chunks(r)) {
-            c[axis] = row
-                .iter()
-                .zip(&mean)
-                .zip(v.iter())
-                .map(|((x, m), w)| (x - m) * w)
-                .sum();
+    for axis in 0..2 {
+        let u = col(axis + 1);
+        for (c, (x, d)) in coords.iter_mut().zip(u.iter().zip(&u1)) {
+            c[axis] = x / d.max(floor);
         }
         let third: f64 = coords.iter().map(|c| c[axis].powi(3)).sum();
         if third < 0.0 {
             coords.iter_mut().for_each(|c| c[axis] = -c[axis]);
         }
-        explained[axis] = if total > 0.0 {
-            eig.eigenvalues[k].max(0.0) / total
-        } else {
-            0.0
-        };
     }
     Ok(Embedding {
         coords,
         hope_dim: r,
         beta,
         eigenvalues,
-        explained,
     })
 }
 

@@ -59,13 +59,7 @@ pub struct LonGraph {
 /// Builds the LON over the local optima `local`: `k` seeded perturbations per
 /// optimum (the stream of optimum `o` is fixed by `seed` and `o`, so the result
 /// does not depend on the thread count).
-pub fn lon_graph(
-    l: &Landscape,
-    basins: &Basins,
-    local: &[usize],
-    k: usize,
-    seed: u64,
-) -> LonGraph {
+pub fn lon_graph(l: &Landscape, basins: &Basins, local: &[usize], k: usize, seed: u64) -> LonGraph {
     let d = l.params().len();
     // Per optimum: escape edges (target, weight), perturbations landed, escaped.
     type PerOptimum = (Vec<(u32, u32)>, u64, u64);

@@ -73,7 +73,7 @@ pub enum Kind {
         perturbations: usize,
         max_nodes: usize,
     },
-    /// The HOPE + PCA embedding ([`crate::embedding`]) with the fitness rank
+    /// The HOPE embedding's 2-D map ([`crate::embedding`]) with the fitness rank
     /// interpolated on a `raster.0 × raster.1` grid from the `neighbours` nearest
     /// configurations; at most `max_points` configurations are drawn as dots (an
     /// even stride over the ids; the surface uses all of them).
@@ -429,7 +429,11 @@ pub fn plot_similarity(m: &SimilarityMatrix, out: &Path, opts: &PlotOptions) -> 
         _ => (-1.0, 1.0),
     };
     let fig = Figure::Matrix {
-        title: format!("Similarity of {} landscapes ({})", m.labels.len(), m.measure.label()),
+        title: format!(
+            "Similarity of {} landscapes ({})",
+            m.labels.len(),
+            m.measure.label()
+        ),
         labels: m.labels.clone(),
         values: m.values.clone(),
         range,
@@ -465,7 +469,9 @@ fn lon_figure(
     seed: u64,
 ) -> Result<(Figure, Vec<(String, String)>)> {
     if perturbations == 0 {
-        return Err(Error::Plot("the LON needs at least one perturbation per optimum".into()));
+        return Err(Error::Plot(
+            "the LON needs at least one perturbation per optimum".into(),
+        ));
     }
     if max_nodes == 0 {
         return Err(Error::Plot("--max-nodes must be at least 1".into()));
@@ -535,11 +541,17 @@ fn lon_figure(
         .collect();
     let key = vec![
         ("local optima".into(), local.len().to_string()),
-        ("drawn".into(), format!("{} (largest basins; global optima always)", chosen.len())),
+        (
+            "drawn".into(),
+            format!("{} (largest basins; global optima always)", chosen.len()),
+        ),
         ("escape edges (all)".into(), g.edges.len().to_string()),
         ("escape edges drawn".into(), edges.len().to_string()),
         ("improving edges drawn".into(), n_improving.to_string()),
-        ("perturbations per optimum".into(), perturbations.to_string()),
+        (
+            "perturbations per optimum".into(),
+            perturbations.to_string(),
+        ),
         ("seed".into(), seed.to_string()),
     ];
     Ok((
@@ -570,7 +582,9 @@ fn lon_layout(n: usize, scores: &[f64], edges: &[(usize, usize, u32)], seed: u64
     }
     let (lo, hi) = scores
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     let y: Vec<f64> = scores
         .iter()
         .map(|&v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 })
@@ -607,7 +621,9 @@ fn lon_layout(n: usize, scores: &[f64], edges: &[(usize, usize, u32)], seed: u64
     }
     let (lo, hi) = x
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     x.iter()
         .map(|&v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 })
         .collect()
@@ -626,7 +642,9 @@ fn embedding_figure(
         )));
     }
     if neighbours == 0 {
-        return Err(Error::Plot("the interpolation needs at least one neighbour".into()));
+        return Err(Error::Plot(
+            "the interpolation needs at least one neighbour".into(),
+        ));
     }
     let e = embedding::embed(l, options)?;
     let scores = l.scores();
@@ -643,21 +661,28 @@ fn embedding_figure(
         ("HOPE dimension".into(), e.hope_dim.to_string()),
         ("Katz β".into(), format!("{:.4}", e.beta)),
         (
-            "variance on the two axes".into(),
-            format!("{:.1}%, {:.1}%", 100.0 * e.explained[0], 100.0 * e.explained[1]),
+            "Katz eigenvalues λ₁, λ₂, λ₃".into(),
+            format!(
+                "{:.4}, {:.4}, {:.4}",
+                e.eigenvalues[0], e.eigenvalues[1], e.eigenvalues[2]
+            ),
         ),
-        ("raster".into(), format!("{nx} × {ny}, {neighbours}-NN inverse-distance weighting")),
-        ("configurations drawn".into(), format!("{} of {n}", points.len())),
+        (
+            "raster".into(),
+            format!("{nx} × {ny}, {neighbours}-NN inverse-distance weighting"),
+        ),
+        (
+            "configurations drawn".into(),
+            format!("{} of {n}", points.len()),
+        ),
         ("global optima".into(), go.len().to_string()),
         ("seed".into(), options.seed.to_string()),
     ];
     Ok((
         Figure::Surface {
-            title: format!(
-                "Fitness rank over the HOPE + PCA embedding ({n} configurations)"
-            ),
-            x_label: format!("axis 1 ({:.0}% of variance)", 100.0 * e.explained[0]),
-            y_label: format!("axis 2 ({:.0}% of variance)", 100.0 * e.explained[1]),
+            title: format!("Fitness rank over the HOPE graph embedding ({n} configurations)"),
+            x_label: "u₂ / u₁ (Katz eigenvectors)".into(),
+            y_label: "u₃ / u₁".into(),
             x_range: (x0, x1),
             y_range: (y0, y1),
             nx,
@@ -966,8 +991,10 @@ fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Draw
             let worsening = RGBColor(215, 90, 30);
             for want_improving in [false, true] {
                 let col = if want_improving { improving } else { worsening };
-                let mine: Vec<&LonFigEdge> =
-                    edges.iter().filter(|x| x.improving == want_improving).collect();
+                let mine: Vec<&LonFigEdge> = edges
+                    .iter()
+                    .filter(|x| x.improving == want_improving)
+                    .collect();
                 let series = chart
                     .draw_series(mine.iter().map(|x| {
                         let (a, b) = (&nodes[x.from], &nodes[x.to]);
@@ -1012,13 +1039,20 @@ fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Draw
             order.sort_by(|a, b| a.fitness.total_cmp(&b.fitness));
             chart
                 .draw_series(order.iter().map(|n| {
-                    Circle::new((n.x, n.fitness), n.radius, colour(n.fitness, c0, c1).filled())
+                    Circle::new(
+                        (n.x, n.fitness),
+                        n.radius,
+                        colour(n.fitness, c0, c1).filled(),
+                    )
                 }))
                 .map_err(e)?;
             chart
-                .draw_series(nodes.iter().filter(|n| n.global).map(|n| {
-                    Circle::new((n.x, n.fitness), n.radius + 3, RED.stroke_width(2))
-                }))
+                .draw_series(
+                    nodes
+                        .iter()
+                        .filter(|n| n.global)
+                        .map(|n| Circle::new((n.x, n.fitness), n.radius + 3, RED.stroke_width(2))),
+                )
                 .map_err(e)?
                 .label("global optimum")
                 .legend(|(x, y)| Circle::new((x + 10, y), 5, RED.stroke_width(2)));
@@ -1084,9 +1118,10 @@ fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Draw
                 )
                 .map_err(e)?;
             chart
-                .draw_series(best.iter().map(|p| {
-                    TriangleMarker::new((p[0], p[1]), 9, RED.filled())
-                }))
+                .draw_series(
+                    best.iter()
+                        .map(|p| TriangleMarker::new((p[0], p[1]), 9, RED.filled())),
+                )
                 .map_err(e)?
                 .label("global optimum")
                 .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, RED.filled()));

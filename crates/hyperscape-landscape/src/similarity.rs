@@ -185,11 +185,9 @@ impl SimilarityMeasure {
         match self {
             SimilarityMeasure::Spearman => s.spearman,
             SimilarityMeasure::KendallTauB => s.kendall_tau_b,
-            SimilarityMeasure::GammaIou(g) => s
-                .gamma_sets
-                .iter()
-                .find(|x| x.gamma == *g)
-                .map(|x| x.iou),
+            SimilarityMeasure::GammaIou(g) => {
+                s.gamma_sets.iter().find(|x| x.gamma == *g).map(|x| x.iou)
+            }
         }
     }
 

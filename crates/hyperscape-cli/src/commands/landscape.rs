@@ -251,7 +251,7 @@ pub enum PlotKind {
     Interactions,
     /// Local optima network: optima by fitness, escape edges between them.
     Lon,
-    /// Fitness rank over a 2-D graph embedding (HOPE + PCA) of the configurations.
+    /// Fitness rank over a 2-D graph embedding (HOPE, Katz proximity) of the configurations.
     Embedding,
     /// Similarity matrix of several files, or of `--fitness` and `--against` columns.
     Similarity,
@@ -389,8 +389,8 @@ fn run_plot(a: PlotArgs) -> Result<i32> {
             }
         }
         PlotKind::Embedding => {
-            if a.dim < 2 {
-                bail!("--dim must be at least 2, got {}", a.dim);
+            if a.dim < 3 {
+                bail!("--dim must be at least 3, got {}", a.dim);
             }
             if a.max_points == 0 {
                 bail!("--max-points must be at least 1");
