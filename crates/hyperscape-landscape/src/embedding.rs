@@ -1,27 +1,26 @@
 //! Neighbourhood-aware 2-D embedding of the configuration graph, deterministic
 //! under a seed (the study used HOPE, then UMAP; see `docs/landscape.md`).
 //!
-//! 1. **HOPE with Katz proximity.** `S = Σ_{t=1..T} β^t A^t` (the Katz index
-//!    `(I − βA)^{-1} − I` truncated after `T` terms), `A` the 0/1 adjacency of the
-//!    neighbourhood graph, `β = β_rel / Δ` with `Δ` the largest degree (so
-//!    `β·ρ(A) ≤ β_rel < 1` and the truncation error is below `β_rel^T`). `S` is never
-//!    formed: it is applied to blocks of vectors by `T` sparse neighbour-list
-//!    products. Its top-`r` eigenpairs come from a seeded randomized range finder
-//!    (Rademacher test matrix with `r + p` columns, `q` power iterations,
-//!    re-orthonormalised by QR) and the eigen-decomposition of the small projected
-//!    matrix `QᵀSQ` (nalgebra). `A` is symmetric, so HOPE's source and target
-//!    embeddings coincide: `U_r |Λ_r|^{1/2}`.
-//! 2. **2-D map.** `(u₂/u₁, u₃/u₁)`: the second and third HOPE axes divided by
-//!    the first. `S` is a power series in `A`, so its eigenvectors are those of `A`;
-//!    `u₁` (Perron) is positive on a connected graph and shrinks towards the
-//!    border of the grid, and the ratio undoes that shrinkage (as diffusion maps
-//!    do). On a chain of `n` levels the map is exact: `u_k ∝ sin(kθ_i)`, so the
-//!    points lie on the parabola `(2cos θ_i, 4cos²θ_i − 1)`, in order. A PCA of the
-//!    whole `r`-dimensional embedding was tried first and rejected: its nearly
-//!    equal-variance axes fold a chain onto itself. Each axis is oriented so that
-//!    its third moment is ≥ 0 (a fixed sign rule). On a disconnected graph the
-//!    denominator is floored at `10⁻⁶·max|u₁|`, which flings the smaller
-//!    components far out; the embedding is meant for connected grids.
+//! 1. **HOPE with Katz proximity** on the degree-normalised adjacency
+//!    `N = D^{-1/2} A D^{-1/2}` (`A` the 0/1 adjacency of the neighbourhood graph,
+//!    `D` its degrees): `S = Σ_{t=1..T} β^t N^t`, the Katz index
+//!    `(I − βN)^{-1} − I` truncated after `T` terms; `ρ(N) = 1`, so `β < 1` and the
+//!    truncation error is below `β^T`. `S` is never formed: it is applied to blocks
+//!    of vectors by `T` sparse neighbour-list products. Its top-`r` eigenpairs come
+//!    from a seeded randomized range finder (Rademacher test matrix with `r + p`
+//!    columns, `q` power iterations, re-orthonormalised by QR) and the
+//!    eigen-decomposition of the small projected matrix `QᵀSQ` (nalgebra). The
+//!    graph is undirected, so HOPE's source and target embeddings coincide:
+//!    `U_r |Λ_r|^{1/2}`.
+//! 2. **2-D map** `(ψ₂, ψ₃)`, `ψ_k = D^{-1/2} u_k`. `S` is a power series in `N`, so
+//!    its eigenvectors are `N`'s and `ψ_k` are the random-walk eigenvectors
+//!    (Laplacian eigenmaps / diffusion-map coordinates): `ψ₁` is constant on a
+//!    connected graph and skipped, `ψ₂, ψ₃` are its two slowest non-trivial
+//!    modes. On a chain they are `≈ cos θ_i` and `cos 2θ_i`: the points lie, in
+//!    order, on a parabola. A PCA of the whole embedding folded a chain onto
+//!    itself, and dividing the plain-adjacency eigenvectors by the Perron vector
+//!    blew up at the corners of a 5-parameter grid; both were rejected. Each axis
+//!    is oriented so that its third moment is ≥ 0 (a fixed sign rule).
 //! 3. **Rank surface** ([`idw_raster`]): the fitness rank (1 = best) is interpolated
 //!    on a raster by inverse-distance weighting of the `k` nearest configurations.
 //!
@@ -47,8 +46,8 @@ pub struct EmbeddingOptions {
     pub oversample: usize,
     /// Power iterations `q`.
     pub power_iterations: usize,
-    /// Katz decay relative to the largest degree: `β = beta_rel / Δ`, in (0, 1).
-    pub beta_rel: f64,
+    /// Katz decay β in (0, 1) (the spectral radius of `N` is 1).
+    pub beta: f64,
     /// Terms `T` of the Katz series.
     pub katz_terms: usize,
     /// Seed of the random test matrix.
@@ -61,7 +60,7 @@ impl Default for EmbeddingOptions {
             dim: 16,
             oversample: 8,
             power_iterations: 8,
-            beta_rel: 0.5,
+            beta: 0.5,
             katz_terms: 12,
             seed: 0,
         }
@@ -82,27 +81,30 @@ pub struct Embedding {
     pub eigenvalues: Vec<f64>,
 }
 
-/// `out = β A x` for a row-major `n × q` block.
-fn adj_times(l: &Landscape, beta: f64, x: &[f64], q: usize, out: &mut [f64]) {
+/// `out = β N x`, `N = D^{-1/2} A D^{-1/2}` (`s[i] = d_i^{-1/2}`, 0 when isolated),
+/// for a row-major `n × q` block.
+fn adj_times(l: &Landscape, s: &[f64], beta: f64, x: &[f64], q: usize, out: &mut [f64]) {
     out.par_chunks_mut(q).enumerate().for_each(|(i, row)| {
         row.iter_mut().for_each(|v| *v = 0.0);
         for &j in l.neighbours(i) {
+            let sj = s[j as usize];
             let xj = &x[j as usize * q..(j as usize + 1) * q];
             for (r, v) in row.iter_mut().zip(xj) {
-                *r += v;
+                *r += sj * v;
             }
         }
-        row.iter_mut().for_each(|v| *v *= beta);
+        let f = beta * s[i];
+        row.iter_mut().for_each(|v| *v *= f);
     });
 }
 
 /// `S x` with the truncated Katz series (row-major `n × q` block).
-fn katz_times(l: &Landscape, beta: f64, terms: usize, x: &[f64], q: usize) -> Vec<f64> {
+fn katz_times(l: &Landscape, s: &[f64], beta: f64, terms: usize, x: &[f64], q: usize) -> Vec<f64> {
     let mut cur = x.to_vec();
     let mut next = vec![0.0; x.len()];
     let mut acc = vec![0.0; x.len()];
     for _ in 0..terms {
-        adj_times(l, beta, &cur, q, &mut next);
+        adj_times(l, s, beta, &cur, q, &mut next);
         acc.par_iter_mut()
             .zip(next.par_iter())
             .for_each(|(a, v)| *a += v);
@@ -141,10 +143,10 @@ pub fn hope(l: &Landscape, opts: &EmbeddingOptions) -> Result<(Vec<f64>, usize, 
             opts.dim
         )));
     }
-    if !(opts.beta_rel > 0.0 && opts.beta_rel < 1.0) {
+    if !(opts.beta > 0.0 && opts.beta < 1.0) {
         return Err(Error::Setting(format!(
-            "the relative Katz decay must lie in (0, 1), got {}",
-            opts.beta_rel
+            "the Katz decay β must lie in (0, 1), got {}",
+            opts.beta
         )));
     }
     if opts.katz_terms == 0 {
@@ -158,21 +160,28 @@ pub fn hope(l: &Landscape, opts: &EmbeddingOptions) -> Result<(Vec<f64>, usize, 
             "no configuration has a neighbour; the graph embedding is undefined".into(),
         ));
     }
-    let beta = opts.beta_rel / max_deg as f64;
+    // ρ(N) = 1.
+    let beta = opts.beta;
+    let sc: Vec<f64> = (0..n)
+        .map(|i| match l.neighbours(i).len() {
+            0 => 0.0,
+            d => 1.0 / (d as f64).sqrt(),
+        })
+        .collect();
     let r = opts.dim.min(n);
     let q = (r + opts.oversample).min(n);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x484f_5045);
     let omega: Vec<f64> = (0..n * q)
         .map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 })
         .collect();
-    let mut y = katz_times(l, beta, opts.katz_terms, &omega, q);
+    let mut y = katz_times(l, &sc, beta, opts.katz_terms, &omega, q);
     for _ in 0..opts.power_iterations {
         let qm = to_matrix(&y, n, q).qr().q();
-        y = katz_times(l, beta, opts.katz_terms, &to_rows(&qm), q);
+        y = katz_times(l, &sc, beta, opts.katz_terms, &to_rows(&qm), q);
     }
     let qm = to_matrix(&y, n, q).qr().q();
     let sq = to_matrix(
-        &katz_times(l, beta, opts.katz_terms, &to_rows(&qm), q),
+        &katz_times(l, &sc, beta, opts.katz_terms, &to_rows(&qm), q),
         n,
         q,
     );
@@ -198,32 +207,25 @@ pub fn hope(l: &Landscape, opts: &EmbeddingOptions) -> Result<(Vec<f64>, usize, 
     Ok((emb, r, values, beta))
 }
 
-/// HOPE, then the 2-D map `(u₂/u₁, u₃/u₁)`: the second and third Katz-proximity
-/// eigenvectors divided by the leading (Perron) one. See the module docs.
+/// HOPE, then the 2-D map `(ψ₂, ψ₃)`, `ψ_k = D^{-1/2} u_k`: the second and third
+/// Katz-proximity eigenvectors brought back to random-walk scale. See the module
+/// docs.
 pub fn embed(l: &Landscape, opts: &EmbeddingOptions) -> Result<Embedding> {
     let (emb, r, eigenvalues, beta) = hope(l, opts)?;
     let n = l.len();
-    // Unscaled eigenvectors: column c of `emb` is u_c·|λ_c|^{1/2}.
-    let col = |c: usize| -> Vec<f64> {
-        let s = eigenvalues[c].abs().sqrt().max(f64::MIN_POSITIVE);
-        (0..n).map(|i| emb[i * r + c] / s).collect()
-    };
-    let mut u1 = col(0);
-    if u1.iter().sum::<f64>() < 0.0 {
-        u1.iter_mut().for_each(|v| *v = -*v);
-    }
-    // The Perron vector is positive on a connected graph; elsewhere (other
-    // components, round-off) the denominator is floored so nothing divides by ~0.
-    let floor = 1e-6 * u1.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let mut coords = vec![[0.0; 2]; n];
     for axis in 0..2 {
-        let u = col(axis + 1);
-        for (c, (x, d)) in coords.iter_mut().zip(u.iter().zip(&u1)) {
-            c[axis] = x / d.max(floor);
+        let c = axis + 1;
+        // Column c of `emb` is u_c·|λ_c|^{1/2}; ψ = D^{-1/2} u.
+        let scale = eigenvalues[c].abs().sqrt().max(f64::MIN_POSITIVE);
+        for (i, p) in coords.iter_mut().enumerate() {
+            let d = l.neighbours(i).len();
+            let s = if d == 0 { 0.0 } else { 1.0 / (d as f64).sqrt() };
+            p[axis] = emb[i * r + c] / scale * s;
         }
-        let third: f64 = coords.iter().map(|c| c[axis].powi(3)).sum();
+        let third: f64 = coords.iter().map(|p| p[axis].powi(3)).sum();
         if third < 0.0 {
-            coords.iter_mut().for_each(|c| c[axis] = -c[axis]);
+            coords.iter_mut().for_each(|p| p[axis] = -p[axis]);
         }
     }
     Ok(Embedding {

@@ -681,8 +681,8 @@ fn embedding_figure(
     Ok((
         Figure::Surface {
             title: format!("Fitness rank over the HOPE graph embedding ({n} configurations)"),
-            x_label: "u₂ / u₁ (Katz eigenvectors)".into(),
-            y_label: "u₃ / u₁".into(),
+            x_label: "ψ₂ (2nd Katz-HOPE axis, D^-1/2 scaled)".into(),
+            y_label: "ψ₃".into(),
             x_range: (x0, x1),
             y_range: (y0, y1),
             nx,
@@ -979,6 +979,7 @@ fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Draw
                 .configure_mesh()
                 .disable_x_mesh()
                 .disable_x_axis()
+                .max_light_lines(0)
                 .y_desc(y_label)
                 .label_style(("sans-serif", 14))
                 .axis_desc_style(("sans-serif", 16))

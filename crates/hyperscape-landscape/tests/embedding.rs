@@ -109,7 +109,7 @@ fn bad_inputs_are_errors() {
     for (dim, beta) in [(2, 0.5), (4, 1.0), (4, 0.0)] {
         let o = EmbeddingOptions {
             dim,
-            beta_rel: beta,
+            beta: beta,
             ..EmbeddingOptions::default()
         };
         assert!(embed(&chain(10), &o).is_err(), "dim {dim} beta {beta}");
