@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn hs() -> Command {
@@ -243,4 +244,148 @@ fn plot_writes_each_kind_and_rejects_bad_input() {
         .assert()
         .failure()
         .stderr(contains("`missing`"));
+}
+
+#[cfg(feature = "plot")]
+#[test]
+fn plot_lon_embedding_and_similarity() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = grid_csv(&dir);
+    let run = |args: &[&str], out: &str| {
+        let mut c = hs();
+        c.args(["landscape", "plot"])
+            .arg(&csv)
+            .args(["--maximize", "--categorical", "booster"])
+            .args(["--params", "lr,depth,booster"])
+            .args(args)
+            .arg("--out")
+            .arg(dir.path().join(out));
+        c
+    };
+    run(
+        &["--fitness", "acc", "--kind", "lon", "--seed", "2"],
+        "l.svg",
+    )
+    .assert()
+    .success();
+    let s = std::fs::read_to_string(dir.path().join("l.svg")).unwrap();
+    assert!(s.contains("Local optima network:"));
+    run(&["--fitness", "acc", "--kind", "embedding"], "e.html")
+        .assert()
+        .success();
+    let s = std::fs::read_to_string(dir.path().join("e.html")).unwrap();
+    assert!(
+        s.contains("<th>configurations drawn</th><td>24 of 24</td>"),
+        "{s}"
+    );
+    // Two measure columns of one file: a 2 x 2 matrix; acc_train = acc + 0.02 depth
+    // is not a monotone transform, so the off-diagonal is below 1.
+    run(
+        &[
+            "--fitness",
+            "acc",
+            "--against",
+            "acc_train",
+            "--kind",
+            "similarity",
+        ],
+        "s.html",
+    )
+    .assert()
+    .success();
+    let s = std::fs::read_to_string(dir.path().join("s.html")).unwrap();
+    assert!(s.contains("<th>acc vs acc_train</th>"), "{s}");
+    // Several files: labels are the file stems.
+    let other = dir.path().join("other.csv");
+    std::fs::copy(&csv, &other).unwrap();
+    hs().args(["landscape", "plot"])
+        .arg(&csv)
+        .arg(&other)
+        .args(["--fitness", "acc", "--maximize", "--categorical", "booster"])
+        .args(["--params", "lr,depth,booster"])
+        .args([
+            "--kind",
+            "similarity",
+            "--similarity",
+            "gamma",
+            "--gamma",
+            "0.25",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("f.html"))
+        .assert()
+        .success();
+    let s = std::fs::read_to_string(dir.path().join("f.html")).unwrap();
+    assert!(
+        s.contains("<th>grid vs other</th><td>1.00 (24 shared configurations)</td>"),
+        "{s}"
+    );
+    assert!(s.contains("top-25% IoU"));
+}
+
+#[cfg(feature = "plot")]
+#[test]
+fn plot_errors_for_the_new_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = grid_csv(&dir);
+    let out = dir.path().join("x.svg");
+    let base = || {
+        let mut c = hs();
+        c.args(["landscape", "plot"]).arg(&csv).args([
+            "--fitness",
+            "acc",
+            "--maximize",
+            "--categorical",
+            "booster",
+        ]);
+        c
+    };
+    base()
+        .args(["--kind", "similarity", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(contains("at least two landscapes"));
+    base()
+        .arg(&csv)
+        .args(["--kind", "lon", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(contains("plots one file, got 2"));
+    base()
+        .args(["--kind", "similarity", "--against", "acc_train"])
+        .args(["--similarity", "gamma", "--gamma", "2", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(contains("--gamma must lie in (0, 1]"));
+    base()
+        .args(["--kind", "lon", "--max-nodes", "0", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(contains("--max-nodes"));
+    base()
+        .args(["--kind", "embeding", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(contains("invalid value 'embeding'"));
+    // Non-shared grids: different parameters.
+    let other = dir.path().join("other.csv");
+    std::fs::write(
+        &other,
+        "lr,booster,acc\n0.01,gbtree,0.5\n0.1,gbtree,0.7\n0.1,dart,0.6\n",
+    )
+    .unwrap();
+    hs().args(["landscape", "plot"])
+        .arg(&csv)
+        .arg(&other)
+        .args(["--fitness", "acc", "--maximize", "--categorical", "booster"])
+        .args(["--kind", "similarity", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(contains("`grid` vs `other`").and(contains("different parameters")));
 }

@@ -23,6 +23,7 @@
 
 #[cfg(feature = "arrow")]
 pub mod columnar;
+pub mod embedding;
 pub mod error;
 pub mod forest;
 pub mod importance;
@@ -44,5 +45,8 @@ pub use landscape::{Landscape, Param, ParamKind};
 pub use metrics::Epsilon;
 pub use recommend::{recommend, Recommendation};
 pub use report::{analyze, ImportanceReport, Report, Settings};
-pub use similarity::{compare_landscapes, similarity, Similarity, DEFAULT_GAMMAS};
+pub use similarity::{
+    compare_landscapes, similarity, similarity_matrix_of_columns, similarity_matrix_of_landscapes,
+    Similarity, SimilarityMatrix, SimilarityMeasure, DEFAULT_GAMMAS,
+};
 pub use table::{load_csv, load_file, load_reader, LoadInfo, LoadOptions, Table};

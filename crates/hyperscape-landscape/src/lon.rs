@@ -4,7 +4,7 @@
 //! followed by a best-improvement climb (the memoised attractor). A perturbation
 //! that lands in another basin is an *escape edge*, weighted by its frequency.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -33,15 +33,33 @@ pub struct LonSummary {
     pub top_edges: Vec<(u32, u32, u32)>,
 }
 
-/// Builds the LON and summarises it.
-pub fn local_optima_network(
-    l: &Landscape,
-    scores: &[f64],
-    basins: &Basins,
-    local: &[usize],
-    k: usize,
-    seed: u64,
-) -> LonSummary {
+/// One escape edge of the LON: perturbations from local optimum `from` whose climb
+/// ended at local optimum `to` (`to ≠ from`); ids are configuration ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LonEdge {
+    pub from: u32,
+    pub to: u32,
+    /// Number of the `k` perturbations of `from` that escaped to `to`.
+    pub weight: u32,
+}
+
+/// The local optima network itself (what [`LonSummary`] summarises).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LonGraph {
+    /// The local optima (configuration ids), in the order given.
+    pub nodes: Vec<usize>,
+    /// Escape edges, sorted by (`from`'s position in `nodes`, `to`).
+    pub edges: Vec<LonEdge>,
+    /// Perturbations that landed on a configuration (a grid with holes loses some).
+    pub landed: u64,
+    /// Perturbations that landed in another basin.
+    pub escaped: u64,
+}
+
+/// Builds the LON over the local optima `local`: `k` seeded perturbations per
+/// optimum (the stream of optimum `o` is fixed by `seed` and `o`, so the result
+/// does not depend on the thread count).
+pub fn lon_graph(l: &Landscape, basins: &Basins, local: &[usize], k: usize, seed: u64) -> LonGraph {
     let d = l.params().len();
     // Per optimum: escape edges (target, weight), perturbations landed, escaped.
     type PerOptimum = (Vec<(u32, u32)>, u64, u64);
@@ -105,30 +123,53 @@ pub fn local_optima_network(
             (e, landed, escaped)
         })
         .collect();
-    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut n_edges = 0;
-    let mut n_improving = 0;
-    let mut n_sinks = 0;
+    let mut edges = Vec::new();
     let (mut landed, mut escaped) = (0u64, 0u64);
-    let mut reverse: HashMap<u32, Vec<u32>> = HashMap::new();
-    let mut all_edges = Vec::new();
-    for (&o, (edges, la, es)) in local.iter().zip(&results) {
+    for (&o, (e, la, es)) in local.iter().zip(results) {
         landed += la;
         escaped += es;
-        n_edges += edges.len();
-        let mut improving = 0;
-        for &(to, w) in edges {
-            all_edges.push((o as u32, to, w));
-            if scores[to as usize] > scores[o] {
-                improving += 1;
-                reverse.entry(to).or_default().push(o as u32);
-            }
-        }
-        n_improving += improving;
-        if improving == 0 {
-            n_sinks += 1;
+        edges.extend(e.into_iter().map(|(to, weight)| LonEdge {
+            from: o as u32,
+            to,
+            weight,
+        }));
+    }
+    LonGraph {
+        nodes: local.to_vec(),
+        edges,
+        landed,
+        escaped,
+    }
+}
+
+/// Builds the LON and summarises it.
+pub fn local_optima_network(
+    l: &Landscape,
+    scores: &[f64],
+    basins: &Basins,
+    local: &[usize],
+    k: usize,
+    seed: u64,
+) -> LonSummary {
+    let g = lon_graph(l, basins, local, k, seed);
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut n_improving = 0;
+    let mut has_improving: HashSet<u32> = HashSet::new();
+    let mut reverse: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut all_edges = Vec::with_capacity(g.edges.len());
+    for e in &g.edges {
+        all_edges.push((e.from, e.to, e.weight));
+        if scores[e.to as usize] > scores[e.from as usize] {
+            n_improving += 1;
+            has_improving.insert(e.from);
+            reverse.entry(e.to).or_default().push(e.from);
         }
     }
+    let n_sinks = local
+        .iter()
+        .filter(|&&o| !has_improving.contains(&(o as u32)))
+        .count();
+    let (landed, escaped) = (g.landed, g.escaped);
     // Backward BFS from the global optima over improving edges.
     let mut seen: HashMap<u32, ()> = HashMap::new();
     let mut queue: VecDeque<u32> = local
@@ -153,7 +194,7 @@ pub fn local_optima_network(
     LonSummary {
         perturbations_per_optimum: k,
         n_nodes: local.len(),
-        n_edges,
+        n_edges: g.edges.len(),
         n_improving_edges: n_improving,
         escape_rate: (landed > 0).then(|| escaped as f64 / landed as f64),
         n_sinks,

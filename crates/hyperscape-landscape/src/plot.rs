@@ -21,10 +21,13 @@ use std::sync::OnceLock;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::{ColorMap, ViridisRGB};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{metrics, stats, Error, Landscape, Result};
+use crate::embedding::{self, EmbeddingOptions};
+use crate::similarity::{SimilarityMatrix, SimilarityMeasure};
+use crate::{lon, metrics, stats, Error, Landscape, Result};
 
 /// Output format, from the file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +57,7 @@ impl Format {
 }
 
 /// What to plot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     Fdc,
     Marginals,
@@ -63,6 +66,43 @@ pub enum Kind {
         a: String,
         b: String,
     },
+    /// The local optima network ([`crate::lon::lon_graph`]) of the `max_nodes`
+    /// local optima with the largest basins (global optima always included).
+    Lon {
+        /// Perturbations per local optimum.
+        perturbations: usize,
+        max_nodes: usize,
+    },
+    /// The HOPE embedding's 2-D map ([`crate::embedding`]) with the fitness rank
+    /// interpolated on a `raster.0 × raster.1` grid from the `neighbours` nearest
+    /// configurations; at most `max_points` configurations are drawn as dots (an
+    /// even stride over the ids; the surface uses all of them).
+    Embedding {
+        options: EmbeddingOptions,
+        raster: (usize, usize),
+        neighbours: usize,
+        max_points: usize,
+    },
+}
+
+impl Kind {
+    /// `Kind::Lon` with 30 perturbations per optimum and at most 300 nodes.
+    pub fn lon() -> Kind {
+        Kind::Lon {
+            perturbations: 30,
+            max_nodes: 300,
+        }
+    }
+    /// `Kind::Embedding` with default options, a 120 × 80 raster, 8 neighbours and
+    /// at most 20,000 dots.
+    pub fn embedding() -> Kind {
+        Kind::Embedding {
+            options: EmbeddingOptions::default(),
+            raster: (120, 80),
+            neighbours: 8,
+            max_points: 20_000,
+        }
+    }
 }
 
 /// Size, seed and font of a plot.
@@ -70,7 +110,8 @@ pub enum Kind {
 pub struct PlotOptions {
     pub width: u32,
     pub height: u32,
-    /// Seed of the randomised parts (the FDC jitter).
+    /// Seed of the randomised parts (FDC jitter, LON perturbations and layout; the
+    /// embedding's seed is in [`Kind::Embedding`]).
     pub seed: u64,
     /// TrueType font (default: `$HYPERSCAPE_FONT`, else DejaVu Sans).
     pub font: Option<PathBuf>,
@@ -151,6 +192,50 @@ enum Figure {
         /// cells[i][j]: x level i, y level j; None where no configuration.
         cells: Vec<Vec<Option<f64>>>,
     },
+    Lon {
+        title: String,
+        y_label: String,
+        nodes: Vec<LonNode>,
+        edges: Vec<LonFigEdge>,
+    },
+    Surface {
+        title: String,
+        x_label: String,
+        y_label: String,
+        x_range: (f64, f64),
+        y_range: (f64, f64),
+        nx: usize,
+        ny: usize,
+        /// Row-major from the bottom: `raster[j * nx + i]`, the rank in [0, 1].
+        raster: Vec<f64>,
+        points: Vec<[f64; 2]>,
+        best: Vec<[f64; 2]>,
+    },
+    Matrix {
+        title: String,
+        labels: Vec<String>,
+        values: Vec<Vec<Option<f64>>>,
+        range: (f64, f64),
+    },
+}
+
+/// A node of a drawn LON.
+#[derive(Debug, Clone)]
+struct LonNode {
+    x: f64,
+    fitness: f64,
+    /// Radius in pixels.
+    radius: u32,
+    global: bool,
+}
+
+#[derive(Debug, Clone)]
+struct LonFigEdge {
+    from: usize,
+    to: usize,
+    /// Weight / largest weight drawn, in (0, 1].
+    strength: f64,
+    improving: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -323,7 +408,291 @@ fn figure(
                 vec![("pair".into(), format!("{a} × {b}"))],
             ))
         }
+        Kind::Lon {
+            perturbations,
+            max_nodes,
+        } => lon_figure(l, *perturbations, *max_nodes, opts.seed),
+        Kind::Embedding {
+            options,
+            raster,
+            neighbours,
+            max_points,
+        } => embedding_figure(l, options, *raster, *neighbours, *max_points),
     }
+}
+
+/// Writes a similarity-matrix heatmap (one annotated cell per pair) to `out`.
+pub fn plot_similarity(m: &SimilarityMatrix, out: &Path, opts: &PlotOptions) -> Result<()> {
+    let format = Format::from_path(out)?;
+    let range = match m.measure {
+        SimilarityMeasure::GammaIou(_) => (0.0, 1.0),
+        _ => (-1.0, 1.0),
+    };
+    let fig = Figure::Matrix {
+        title: format!(
+            "Similarity of {} landscapes ({})",
+            m.labels.len(),
+            m.measure.label()
+        ),
+        labels: m.labels.clone(),
+        values: m.values.clone(),
+        range,
+    };
+    let mut key = vec![
+        ("measure".to_string(), m.measure.label()),
+        ("landscapes".to_string(), m.labels.join(", ")),
+    ];
+    for (i, a) in m.labels.iter().enumerate() {
+        for (j, b) in m.labels.iter().enumerate().skip(i + 1) {
+            key.push((
+                format!("{a} vs {b}"),
+                format!(
+                    "{} ({} shared configurations)",
+                    cell_text(m.values[i][j]),
+                    m.n_shared[i][j]
+                ),
+            ));
+        }
+    }
+    render(&fig, &key, format, out, opts)
+}
+
+/// The text of a similarity cell: two decimals, or `n/a` when undefined.
+fn cell_text(v: Option<f64>) -> String {
+    v.map_or("n/a".to_string(), |v| format!("{v:.2}"))
+}
+
+fn lon_figure(
+    l: &Landscape,
+    perturbations: usize,
+    max_nodes: usize,
+    seed: u64,
+) -> Result<(Figure, Vec<(String, String)>)> {
+    if perturbations == 0 {
+        return Err(Error::Plot(
+            "the LON needs at least one perturbation per optimum".into(),
+        ));
+    }
+    if max_nodes == 0 {
+        return Err(Error::Plot("--max-nodes must be at least 1".into()));
+    }
+    let scores = l.scores();
+    let imp = metrics::improvement(l, &scores);
+    let local = imp.local_optima();
+    let b = metrics::basins(&imp.next);
+    let g = lon::lon_graph(l, &b, &local, perturbations, seed);
+    let go = metrics::global_optima(&scores);
+    // The largest basins first (ties: smaller id), then make room for every global
+    // optimum.
+    let mut chosen = local.clone();
+    chosen.sort_by(|&x, &y| b.size[y].cmp(&b.size[x]).then(x.cmp(&y)));
+    chosen.truncate(max_nodes);
+    for &o in &go {
+        if !chosen.contains(&o) {
+            if chosen.len() >= max_nodes {
+                let drop = chosen
+                    .iter()
+                    .rposition(|c| !go.contains(c))
+                    .expect("fewer global optima than nodes");
+                chosen.remove(drop);
+            }
+            chosen.push(o);
+        }
+    }
+    chosen.sort_unstable();
+    let pos = |id: u32| chosen.binary_search(&(id as usize)).ok();
+    let mut edges: Vec<(usize, usize, u32)> = g
+        .edges
+        .iter()
+        .filter_map(|e| Some((pos(e.from)?, pos(e.to)?, e.weight)))
+        .collect();
+    edges.sort_unstable();
+    let max_w = edges.iter().map(|e| e.2).max().unwrap_or(1).max(1) as f64;
+    let f = l.fitness();
+    let xs = lon_layout(
+        chosen.len(),
+        &chosen.iter().map(|&c| scores[c]).collect::<Vec<_>>(),
+        &edges,
+        seed,
+    );
+    let max_basin = chosen.iter().map(|&c| b.size[c]).max().unwrap_or(1).max(1) as f64;
+    let nodes = chosen
+        .iter()
+        .zip(&xs)
+        .map(|(&c, &x)| LonNode {
+            x,
+            fitness: f[c],
+            radius: 2 + (7.0 * (b.size[c] as f64).ln() / max_basin.ln().max(1e-9)).round() as u32,
+            global: go.contains(&c),
+        })
+        .collect::<Vec<_>>();
+    let n_improving = edges
+        .iter()
+        .filter(|e| scores[chosen[e.1]] > scores[chosen[e.0]])
+        .count();
+    let fig_edges = edges
+        .iter()
+        .map(|&(a, c, w)| LonFigEdge {
+            from: a,
+            to: c,
+            strength: w as f64 / max_w,
+            improving: scores[chosen[c]] > scores[chosen[a]],
+        })
+        .collect();
+    let key = vec![
+        ("local optima".into(), local.len().to_string()),
+        (
+            "drawn".into(),
+            format!("{} (largest basins; global optima always)", chosen.len()),
+        ),
+        ("escape edges (all)".into(), g.edges.len().to_string()),
+        ("escape edges drawn".into(), edges.len().to_string()),
+        ("improving edges drawn".into(), n_improving.to_string()),
+        (
+            "perturbations per optimum".into(),
+            perturbations.to_string(),
+        ),
+        ("seed".into(), seed.to_string()),
+    ];
+    Ok((
+        Figure::Lon {
+            title: format!(
+                "Local optima network: {} of {} optima, {} of {} edges",
+                chosen.len(),
+                local.len(),
+                edges.len(),
+                g.edges.len()
+            ),
+            y_label: l.fitness_name().to_string(),
+            nodes,
+            edges: fig_edges,
+        },
+        key,
+    ))
+}
+
+/// Horizontal positions of the LON nodes in [0, 1]: a seeded 1-D Fruchterman–Reingold
+/// layout (the vertical position is the fitness, fixed). Repulsion `k²/d` acts along
+/// the 2-D distance between nodes (fitness scaled to [0, 1]), attraction `d²/k`
+/// along the undirected edges, times `1 + ln w`; the step is capped by a
+/// temperature that cools linearly over 200 rounds. Sequential, so deterministic.
+fn lon_layout(n: usize, scores: &[f64], edges: &[(usize, usize, u32)], seed: u64) -> Vec<f64> {
+    if n == 1 {
+        return vec![0.5];
+    }
+    let (lo, hi) = scores
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let y: Vec<f64> = scores
+        .iter()
+        .map(|&v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 })
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4c41_594f);
+    let mut x: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..1.0)).collect();
+    let k = (1.0 / n as f64).sqrt();
+    let rounds = 200;
+    let mut disp = vec![0.0; n];
+    for round in 0..rounds {
+        let temp = 0.1 * (1.0 - round as f64 / rounds as f64);
+        disp.iter_mut().for_each(|d| *d = 0.0);
+        for i in 0..n {
+            for j in (i + 1)..n {
+                let dx = x[i] - x[j];
+                let dy = y[i] - y[j];
+                let d = (dx * dx + dy * dy).sqrt().max(1e-3);
+                let f = k * k / d * (dx / d);
+                disp[i] += f;
+                disp[j] -= f;
+            }
+        }
+        for &(a, b, w) in edges {
+            let dx = x[a] - x[b];
+            let dy = y[a] - y[b];
+            let d = (dx * dx + dy * dy).sqrt().max(1e-3);
+            let f = d * d / k * (dx / d) * (1.0 + (w as f64).ln());
+            disp[a] -= f;
+            disp[b] += f;
+        }
+        for (xi, &d) in x.iter_mut().zip(&disp) {
+            *xi += d.clamp(-temp, temp);
+        }
+    }
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    x.iter()
+        .map(|&v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 })
+        .collect()
+}
+
+fn embedding_figure(
+    l: &Landscape,
+    options: &EmbeddingOptions,
+    (nx, ny): (usize, usize),
+    neighbours: usize,
+    max_points: usize,
+) -> Result<(Figure, Vec<(String, String)>)> {
+    if nx < 2 || ny < 2 || nx * ny > 4_000_000 {
+        return Err(Error::Plot(format!(
+            "the raster must be at least 2 × 2 and at most 4,000,000 cells, got {nx} × {ny}"
+        )));
+    }
+    if neighbours == 0 {
+        return Err(Error::Plot(
+            "the interpolation needs at least one neighbour".into(),
+        ));
+    }
+    let e = embedding::embed(l, options)?;
+    let scores = l.scores();
+    let rank = embedding::rank_scores(&scores);
+    let (x0, x1) = range_of(e.coords.iter().map(|c| c[0]));
+    let (y0, y1) = range_of(e.coords.iter().map(|c| c[1]));
+    let raster = embedding::idw_raster(&e.coords, &rank, (x0, x1), (y0, y1), nx, ny, neighbours);
+    let n = l.len();
+    let stride = n.div_ceil(max_points.max(1));
+    let points: Vec<[f64; 2]> = e.coords.iter().step_by(stride).copied().collect();
+    let go = metrics::global_optima(&scores);
+    let best = go.iter().map(|&g| e.coords[g]).collect();
+    let key = vec![
+        ("HOPE dimension".into(), e.hope_dim.to_string()),
+        ("Katz β".into(), format!("{:.4}", e.beta)),
+        (
+            "Katz eigenvalues λ₁, λ₂, λ₃".into(),
+            format!(
+                "{:.4}, {:.4}, {:.4}",
+                e.eigenvalues[0], e.eigenvalues[1], e.eigenvalues[2]
+            ),
+        ),
+        (
+            "raster".into(),
+            format!("{nx} × {ny}, {neighbours}-NN inverse-distance weighting"),
+        ),
+        (
+            "configurations drawn".into(),
+            format!("{} of {n}", points.len()),
+        ),
+        ("global optima".into(), go.len().to_string()),
+        ("seed".into(), options.seed.to_string()),
+    ];
+    Ok((
+        Figure::Surface {
+            title: format!("Fitness rank over the HOPE graph embedding ({n} configurations)"),
+            x_label: "ψ₂ (2nd Katz-HOPE axis, D^-1/2 scaled)".into(),
+            y_label: "ψ₃".into(),
+            x_range: (x0, x1),
+            y_range: (y0, y1),
+            nx,
+            ny,
+            raster,
+            points,
+            best,
+        },
+        key,
+    ))
 }
 
 fn render(
@@ -379,7 +748,10 @@ fn fig_title(fig: &Figure) -> &str {
     match fig {
         Figure::Scatter { title, .. }
         | Figure::Panels { title, .. }
-        | Figure::Heatmap { title, .. } => title,
+        | Figure::Heatmap { title, .. }
+        | Figure::Lon { title, .. }
+        | Figure::Surface { title, .. }
+        | Figure::Matrix { title, .. } => title,
     }
 }
 
@@ -586,6 +958,260 @@ fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Draw
                 }))
                 .map_err(e)?;
             colour_bar(&legend, c0, c1).map_err(e)?;
+        }
+        Figure::Lon {
+            title,
+            y_label,
+            nodes,
+            edges,
+        } => {
+            let (c0, c1) = range_of(nodes.iter().map(|n| n.fitness));
+            let (y0, y1) = (c0, c1);
+            let (main, legend) = root.split_horizontally(root.dim_in_pixel().0.saturating_sub(110));
+            let mut chart = ChartBuilder::on(&main)
+                .caption(title, ("sans-serif", 20))
+                .margin(12)
+                .x_label_area_size(20)
+                .y_label_area_size(70)
+                .build_cartesian_2d(-0.04..1.04, y0..y1)
+                .map_err(e)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .disable_x_axis()
+                .max_light_lines(0)
+                .y_desc(y_label)
+                .label_style(("sans-serif", 14))
+                .axis_desc_style(("sans-serif", 16))
+                .draw()
+                .map_err(e)?;
+            // Data units per pixel, to draw arrowheads of a fixed pixel size.
+            let (w, h) = chart.plotting_area().dim_in_pixel();
+            let (sx, sy) = (1.08 / w.max(1) as f64, (y1 - y0) / h.max(1) as f64);
+            let improving = RGBColor(30, 90, 200);
+            let worsening = RGBColor(215, 90, 30);
+            for want_improving in [false, true] {
+                let col = if want_improving { improving } else { worsening };
+                let mine: Vec<&LonFigEdge> = edges
+                    .iter()
+                    .filter(|x| x.improving == want_improving)
+                    .collect();
+                let series = chart
+                    .draw_series(mine.iter().map(|x| {
+                        let (a, b) = (&nodes[x.from], &nodes[x.to]);
+                        let style = col
+                            .mix(0.15 + 0.6 * x.strength)
+                            .stroke_width(1 + (2.0 * x.strength).round() as u32);
+                        PathElement::new(vec![(a.x, a.fitness), (b.x, b.fitness)], style)
+                    }))
+                    .map_err(e)?;
+                series
+                    .label(if want_improving {
+                        "improving escape"
+                    } else {
+                        "worsening or neutral escape"
+                    })
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2))
+                    });
+                chart
+                    .draw_series(mine.iter().map(|x| {
+                        let (a, b) = (&nodes[x.from], &nodes[x.to]);
+                        // Direction in pixels, from the target back towards the source.
+                        let (dx, dy) = ((a.x - b.x) / sx, (a.fitness - b.fitness) / sy);
+                        let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+                        let (ux, uy) = (dx / len, dy / len);
+                        let back = b.radius as f64 + 1.0;
+                        let tip = (b.x + ux * back * sx, b.fitness + uy * back * sy);
+                        let base = (tip.0 + ux * 8.0 * sx, tip.1 + uy * 8.0 * sy);
+                        let side = (-uy * 3.5, ux * 3.5);
+                        Polygon::new(
+                            vec![
+                                tip,
+                                (base.0 + side.0 * sx, base.1 + side.1 * sy),
+                                (base.0 - side.0 * sx, base.1 - side.1 * sy),
+                            ],
+                            col.mix(0.3 + 0.6 * x.strength).filled(),
+                        )
+                    }))
+                    .map_err(e)?;
+            }
+            let mut order: Vec<&LonNode> = nodes.iter().collect();
+            order.sort_by(|a, b| a.fitness.total_cmp(&b.fitness));
+            chart
+                .draw_series(order.iter().map(|n| {
+                    Circle::new(
+                        (n.x, n.fitness),
+                        n.radius,
+                        colour(n.fitness, c0, c1).filled(),
+                    )
+                }))
+                .map_err(e)?;
+            chart
+                .draw_series(
+                    nodes
+                        .iter()
+                        .filter(|n| n.global)
+                        .map(|n| Circle::new((n.x, n.fitness), n.radius + 3, RED.stroke_width(2))),
+                )
+                .map_err(e)?
+                .label("global optimum")
+                .legend(|(x, y)| Circle::new((x + 10, y), 5, RED.stroke_width(2)));
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 12))
+                .draw()
+                .map_err(e)?;
+            colour_bar(&legend, c0, c1).map_err(e)?;
+        }
+        Figure::Surface {
+            title,
+            x_label,
+            y_label,
+            x_range,
+            y_range,
+            nx,
+            ny,
+            raster,
+            points,
+            best,
+        } => {
+            let (main, legend) = root.split_horizontally(root.dim_in_pixel().0.saturating_sub(110));
+            let (x0, x1) = *x_range;
+            let (y0, y1) = *y_range;
+            let mut chart = ChartBuilder::on(&main)
+                .caption(title, ("sans-serif", 20))
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size(70)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(e)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc(x_label)
+                .y_desc(y_label)
+                .label_style(("sans-serif", 13))
+                .axis_desc_style(("sans-serif", 15))
+                .draw()
+                .map_err(e)?;
+            let (cw, ch) = ((x1 - x0) / *nx as f64, (y1 - y0) / *ny as f64);
+            chart
+                .draw_series(raster.iter().enumerate().map(|(c, &v)| {
+                    let (i, j) = ((c % nx) as f64, (c / nx) as f64);
+                    Rectangle::new(
+                        [
+                            (x0 + i * cw, y0 + j * ch),
+                            (x0 + (i + 1.0) * cw, y0 + (j + 1.0) * ch),
+                        ],
+                        colour(v, 0.0, 1.0).filled(),
+                    )
+                }))
+                .map_err(e)?;
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .map(|p| Circle::new((p[0], p[1]), 1, BLACK.mix(0.35).filled())),
+                )
+                .map_err(e)?;
+            chart
+                .draw_series(
+                    best.iter()
+                        .map(|p| TriangleMarker::new((p[0], p[1]), 9, RED.filled())),
+                )
+                .map_err(e)?
+                .label("global optimum")
+                .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, RED.filled()));
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 12))
+                .draw()
+                .map_err(e)?;
+            colour_bar(&legend, 0.0, 1.0).map_err(e)?;
+        }
+        Figure::Matrix {
+            title,
+            labels,
+            values,
+            range,
+        } => {
+            let k = labels.len() as i32;
+            let (main, legend) = root.split_horizontally(root.dim_in_pixel().0.saturating_sub(110));
+            let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1);
+            let mut chart = ChartBuilder::on(&main)
+                .caption(title, ("sans-serif", 20))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size((8 * longest as u32).clamp(40, 220))
+                .build_cartesian_2d((0..k - 1).into_segmented(), (0..k - 1).into_segmented())
+                .map_err(e)?;
+            let label = |v: &SegmentValue<i32>| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+                _ => String::new(),
+            };
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(labels.len())
+                .y_labels(labels.len())
+                .x_label_formatter(&label)
+                .y_label_formatter(&|v| match v {
+                    // Row 0 at the top.
+                    SegmentValue::CenterOf(i) => labels
+                        .get((k - 1 - *i) as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .label_style(("sans-serif", 13))
+                .draw()
+                .map_err(e)?;
+            let (lo, hi) = *range;
+            let cells: Vec<(i32, i32, Option<f64>)> = values
+                .iter()
+                .enumerate()
+                .flat_map(|(i, row)| {
+                    row.iter()
+                        .enumerate()
+                        .map(move |(j, &v)| (j as i32, k - 1 - i as i32, v))
+                })
+                .collect();
+            chart
+                .draw_series(cells.iter().map(|&(x, y, v)| {
+                    let fill = match v {
+                        Some(v) => colour(v.clamp(lo, hi), lo, hi).filled(),
+                        None => RGBColor(220, 220, 220).filled(),
+                    };
+                    Rectangle::new(
+                        [
+                            (SegmentValue::Exact(x), SegmentValue::Exact(y)),
+                            (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),
+                        ],
+                        fill,
+                    )
+                }))
+                .map_err(e)?;
+            chart
+                .draw_series(cells.iter().map(|&(x, y, v)| {
+                    let bright = v.is_none_or(|v| (v - lo) / (hi - lo) > 0.6);
+                    let style = TextStyle::from(("sans-serif", 16).into_font())
+                        .color(if bright { &BLACK } else { &WHITE })
+                        .pos(Pos::new(HPos::Center, VPos::Center));
+                    Text::new(
+                        cell_text(v),
+                        (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
+                        style,
+                    )
+                }))
+                .map_err(e)?;
+            colour_bar(&legend, lo, hi).map_err(e)?;
         }
     }
     Ok(())

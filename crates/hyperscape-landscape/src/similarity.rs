@@ -152,3 +152,139 @@ pub fn compare_landscapes(a: &Landscape, b: &Landscape, gammas: &[f64]) -> Resul
     s.n_only_b = b.len() - s.n_shared;
     Ok(s)
 }
+
+/// Which number of a [`Similarity`] fills a similarity matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimilarityMeasure {
+    Spearman,
+    KendallTauB,
+    /// IoU of the top-γ sets, γ in (0, 1].
+    GammaIou(f64),
+}
+
+impl SimilarityMeasure {
+    /// Name used in titles: `Spearman`, `Kendall τ-b`, `top-10% IoU`.
+    pub fn label(&self) -> String {
+        match self {
+            SimilarityMeasure::Spearman => "Spearman".into(),
+            SimilarityMeasure::KendallTauB => "Kendall τ-b".into(),
+            SimilarityMeasure::GammaIou(g) => format!("top-{}% IoU", 100.0 * g),
+        }
+    }
+
+    fn gammas(&self) -> Vec<f64> {
+        match self {
+            SimilarityMeasure::GammaIou(g) => vec![*g],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The chosen number of `s` (`None`: undefined, e.g. a constant landscape).
+    pub fn of(&self, s: &Similarity) -> Option<f64> {
+        match self {
+            SimilarityMeasure::Spearman => s.spearman,
+            SimilarityMeasure::KendallTauB => s.kendall_tau_b,
+            SimilarityMeasure::GammaIou(g) => {
+                s.gamma_sets.iter().find(|x| x.gamma == *g).map(|x| x.iou)
+            }
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if let SimilarityMeasure::GammaIou(g) = self {
+            if !(*g > 0.0 && *g <= 1.0) {
+                return Err(Error::Setting(format!("γ must lie in (0, 1], got {g}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pairwise similarity of several landscapes: `values[i][j]` compares landscape
+/// `i` with landscape `j` (the direction of `i`; the diagonal compares a landscape
+/// with itself).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimilarityMatrix {
+    pub labels: Vec<String>,
+    pub measure: SimilarityMeasure,
+    pub values: Vec<Vec<Option<f64>>>,
+    /// Shared configurations of each pair.
+    pub n_shared: Vec<Vec<usize>>,
+}
+
+fn check_count(n: usize) -> Result<()> {
+    if n < 2 {
+        return Err(Error::Setting(format!(
+            "a similarity matrix needs at least two landscapes, got {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// Similarity matrix of measures on one grid: `columns` are (label, fitness of
+/// every configuration in the same order), compared with [`similarity`].
+pub fn similarity_matrix_of_columns(
+    columns: &[(String, &[f64])],
+    maximize: bool,
+    measure: SimilarityMeasure,
+) -> Result<SimilarityMatrix> {
+    check_count(columns.len())?;
+    measure.validate()?;
+    let n = columns[0].1.len();
+    if let Some((name, c)) = columns.iter().find(|(_, c)| c.len() != n) {
+        return Err(Error::Invalid(format!(
+            "`{name}` has {} values, `{}` has {n}",
+            c.len(),
+            columns[0].0
+        )));
+    }
+    let gammas = measure.gammas();
+    let k = columns.len();
+    let mut values = vec![vec![None; k]; k];
+    for (i, row) in values.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = measure.of(&similarity(columns[i].1, columns[j].1, maximize, &gammas));
+        }
+    }
+    Ok(SimilarityMatrix {
+        labels: columns.iter().map(|c| c.0.clone()).collect(),
+        measure,
+        values,
+        n_shared: vec![vec![n; k]; k],
+    })
+}
+
+/// Similarity matrix of landscapes on a shared grid (each pair by
+/// [`compare_landscapes`]); errors when a pair has different parameters or shares
+/// no configuration, naming the pair.
+pub fn similarity_matrix_of_landscapes(
+    landscapes: &[(String, &Landscape)],
+    measure: SimilarityMeasure,
+) -> Result<SimilarityMatrix> {
+    check_count(landscapes.len())?;
+    measure.validate()?;
+    let gammas = measure.gammas();
+    let k = landscapes.len();
+    let mut values = vec![vec![None; k]; k];
+    let mut n_shared = vec![vec![0; k]; k];
+    for i in 0..k {
+        for j in 0..k {
+            let (la, a) = &landscapes[i];
+            let (lb, b) = &landscapes[j];
+            let s = compare_landscapes(a, b, &gammas).map_err(|e| match e {
+                Error::Invalid(m) => Error::Invalid(format!("`{la}` vs `{lb}`: {m}")),
+                Error::NothingShared(_) => Error::NothingShared(format!("`{la}` vs `{lb}`")),
+                e => e,
+            })?;
+            values[i][j] = measure.of(&s);
+            n_shared[i][j] = s.n_shared;
+        }
+    }
+    Ok(SimilarityMatrix {
+        labels: landscapes.iter().map(|c| c.0.clone()).collect(),
+        measure,
+        values,
+        n_shared,
+    })
+}

