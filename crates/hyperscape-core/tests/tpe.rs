@@ -430,14 +430,25 @@ fn builder_rejects_bad_settings_and_names_resolve() {
         assert!(hyperscape_core::sampler::SAMPLERS.contains(&n));
         assert_eq!(sampler_by_name(n, Some(1), None).unwrap().name(), "tpe");
     }
-    // A broken weights function is a typed error, not a panic.
-    let smp = TpeSampler::builder()
-        .seed(Some(1))
-        .n_startup_trials(2)
-        .weights(|_| vec![-1.0])
-        .build()
-        .unwrap();
-    let s = study(Box::new(smp));
+    // A broken weights function is a typed error, not a panic. Per parameter, it
+    // fails the trial being sampled; jointly, it fails the ask, so the run stops with
+    // the error.
+    let broken = |multivariate: bool| {
+        TpeSampler::builder()
+            .seed(Some(1))
+            .n_startup_trials(2)
+            .multivariate(multivariate)
+            .weights(|_| vec![-1.0])
+            .build()
+            .unwrap()
+    };
+    let s = study(Box::new(broken(true)));
+    let r = s.optimize(
+        |t| -> hyperscape_core::Result<f64> { t.suggest_float("x", 0.0, 1.0) },
+        5,
+    );
+    assert!(matches!(r, Err(Error::InvalidSampler(_))), "{r:?}");
+    let s = study(Box::new(broken(false)));
     let r = s.optimize(
         |t| -> hyperscape_core::Result<f64> { t.suggest_float("x", 0.0, 1.0) },
         5,
