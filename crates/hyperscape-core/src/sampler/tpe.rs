@@ -4,10 +4,11 @@
 //! (the rest). Each group gets a Parzen estimator, `l(x)` and `g(x)`; the sampler
 //! draws `n_ei_candidates` points from `l` and keeps the one maximising `l(x)/g(x)`.
 //!
-//! Modes:
-//! - **univariate** (default): every parameter on its own, via `sample_independent`;
+//! Modes (default as Optuna 5: multivariate for one objective, univariate for several):
+//! - **univariate**: every parameter on its own, via `sample_independent`;
 //! - **multivariate**: the intersection space of complete trials jointly, kernels
-//!   sharing one observation across dimensions;
+//!   sharing one observation across dimensions (each dimension's bandwidths by the
+//!   neighbour-gap rule, as Optuna 5; [`Bandwidth::Scott`] gives the older rule);
 //! - **group** (with multivariate): the space is split into groups of parameters that
 //!   always occur together, each sampled jointly (conditional spaces).
 //!
