@@ -1,24 +1,39 @@
 #!/usr/bin/env bash
-# Optimisation quality of hyperscape's samplers against Optuna (TPE, CMA-ES, random),
+# Optimisation quality of hyperscape's samplers against Optuna (TPE, GP, CMA-ES, random),
 # Rustuna (TPE), Hyperopt (TPE) and scikit-optimize (GP) on the same problems, budget
-# and seeds, side by side in one run. Installs the peers into .venv-bench and the
-# tabular benchmarks (scripts/fetch-hpo-tables.sh). Prints Markdown tables: regret at
-# 10/25/50/100 trials (median over seeds), ranks, and rank-sum tests.
+# and seeds, side by side in one run. Installs the peers into .venv-bench (pinned) and
+# the tabular benchmarks (scripts/fetch-hpo-tables.sh). Prints Markdown tables: regret at
+# 10/25/50/100 trials (median and spread over seeds), ranks, and rank-sum tests.
 # Usage: scripts/bench-quality-peers.sh [PROBLEMS] [BUDGET] [SEEDS] [PEERS]
+# Env: SAMPLERS (hyperscape's), PEER_SEEDS (fewer seeds for slow peers, default
+# skopt-gp=3,optuna-gp=3), PEER_CACHE (default .bench-cache/peers; peers' results are
+# reused from there across runs, since they do not depend on hyperscape's code; set it
+# empty to recompute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROBLEMS=${1:-branin,hartmann6,rosenbrock-5d,ackley-10d,hpobench/australian,hpobench/kc1,hpolib/naval_propulsion,nasbench201/cifar10}
 BUDGET=${2:-100}
-SEEDS=${3:-5}
-PEERS=${4:-optuna-tpe,optuna-cmaes,optuna-random,rustuna-tpe,hyperopt-tpe,skopt-gp}
+SEEDS=${3:-10}
+PEERS=${4:-optuna-tpe,optuna-gp,optuna-cmaes,optuna-random,rustuna-tpe,hyperopt-tpe,skopt-gp}
 SAMPLERS=${SAMPLERS:-random,tpe,gp,cmaes,auto}
+PEER_SEEDS=${PEER_SEEDS-skopt-gp=3,optuna-gp=3}
+PEER_CACHE=${PEER_CACHE-.bench-cache/peers}
 scripts/fetch-hpo-tables.sh
 if [ ! -x .venv-bench/bin/python ]; then
   python3 -m venv .venv-bench
 fi
-.venv-bench/bin/python -c "import optuna, rustuna, hyperopt, skopt, cmaes, scipy" 2>/dev/null \
-  || .venv-bench/bin/pip install --quiet "optuna==${OPTUNA_VERSION:-5.0.0}" "rustuna==0.2.0" \
-       "hyperopt==0.2.7" "scikit-optimize==0.10.2" cmaes scipy
+pip_quiet() { .venv-bench/bin/python -m pip install --quiet --disable-pip-version-check "$@"; }
+.venv-bench/bin/python -c "import optuna, rustuna, hyperopt, cmaes, scipy" 2>/dev/null \
+  || pip_quiet "optuna==${OPTUNA_VERSION:-5.0.0}" "rustuna==0.2.0" "hyperopt==0.3.0" \
+       "cmaes==0.13.1" "scipy==1.17.1"
+# Optional peers: a failed install is reported (and the peer skipped by
+# peer_quality.py), not fatal.
+.venv-bench/bin/python -c "import skopt" 2>/dev/null || pip_quiet "scikit-optimize==0.10.2" \
+  || echo "note: scikit-optimize 0.10.2 did not install on $(.venv-bench/bin/python -V); skopt-gp is skipped" >&2
+case ",$PEERS," in *,optuna-gp,*)
+  .venv-bench/bin/python -c "import torch" 2>/dev/null \
+    || echo "note: Optuna's GPSampler needs PyTorch, which is not in .venv-bench; optuna-gp is skipped (pip install torch into .venv-bench to include it)" >&2
+esac
 cargo build -q --release -p hyperscape-cli
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -29,5 +44,5 @@ for p in "${probs[@]}"; do
     --budget "$BUDGET" --seeds "$SEEDS" --jobs 2 --format json >> "$out"
 done
 .venv-bench/bin/python bench/samplers/peer_quality.py --problems "$PROBLEMS" --budget "$BUDGET" \
-  --seeds "$SEEDS" --peers "$PEERS" >> "$out"
+  --seeds "$SEEDS" --peers "$PEERS" --peer-seeds "$PEER_SEEDS" --cache "$PEER_CACHE" >> "$out"
 .venv-bench/bin/python bench/samplers/compare_quality.py < "$out"

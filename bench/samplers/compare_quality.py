@@ -2,12 +2,17 @@
 
 Reads JSON objects (one per line, or arrays of them) from stdin: hyperscape's
 `bench quality --format json` output and `peer_quality.py` output. Prints, per
-problem, the median regret at 10/25/50/100 trials of every (tool, sampler) over the
-seeds, the rank of each by final median regret, then the mean rank over problems and,
-for hyperscape's best sampler on each problem, a two-sided Mann-Whitney rank-sum test
-of its final regrets against each peer's (scipy).
+problem:
+- the normalised regret at 10/25/50/100 trials of every (tool, sampler), as mean ± sd
+  over its seeds. Normalised regret is the regret divided by the problem's scale, the
+  median regret of the first trial over every run of the problem (the regret of one
+  random point), so 1 is "no better than a first random guess" and 0 is the optimum;
+- the rank of each by median final regret within the problem (ties share a rank),
+  then the mean rank over problems;
+- two-sided Mann-Whitney rank-sum tests (scipy) of final regrets: hyperscape's TPE
+  against each peer TPE, hyperscape's GP against each peer GP, and hyperscape's best
+  sampler on the problem against every peer.
 """
-
 from __future__ import annotations
 
 import json
@@ -37,6 +42,13 @@ def read(stream):
     return out
 
 
+def test(a, b):
+    """Two-sided rank-sum p-value and the direction of the medians (lower is better)."""
+    p = mannwhitneyu(a, b, alternative="two-sided").pvalue if not np.allclose(np.r_[a, b], a[0]) else 1.0
+    verdict = "better" if np.median(a) < np.median(b) else ("worse" if np.median(a) > np.median(b) else "tie")
+    return p, (verdict if p < 0.05 else f"{verdict} (n.s.)")
+
+
 def main():
     runs = defaultdict(dict)
     for r in read(sys.stdin):
@@ -47,20 +59,26 @@ def main():
         runs[r["problem"]][f"{tool}:{r['sampler']}"] = regrets
     checkpoints = [10, 25, 50, 100]
     all_ranks = defaultdict(list)
-    print("| problem | tool:sampler | " + " | ".join(f"regret@{c}" for c in checkpoints) + " | rank |")
-    print("|---|---|" + "---|" * (len(checkpoints) + 1))
-    tests = []
+    print("| problem | tool:sampler | seeds | " + " | ".join(f"regret@{c}" for c in checkpoints) + " | rank |")
+    print("|---|---|---|" + "---|" * (len(checkpoints) + 1))
+    tests, pairs = [], []
     for problem, entries in runs.items():
         names = sorted(entries)
+        scale = float(np.median(np.concatenate([entries[n][:, 0] for n in names])))
+        scale = scale if scale > 0 else 1.0
         finals = [np.median(entries[n][:, -1]) for n in names]
         ranks = rankdata(finals)
         for n, rk in zip(names, ranks):
             all_ranks[n].append(rk)
-            cells = []
-            for c in checkpoints:
-                m = entries[n]
-                cells.append(f"{np.median(m[:, c - 1]):.4g}" if m.shape[1] >= c else "")
-            print(f"| {problem} | {n} | " + " | ".join(cells) + f" | {rk:g} |")
+            m = entries[n] / scale
+            cells = [f"{m[:, c - 1].mean():.3g} ± {m[:, c - 1].std():.2g}" if m.shape[1] >= c else "" for c in checkpoints]
+            print(f"| {problem} | {n} | {m.shape[0]} | " + " | ".join(cells) + f" | {rk:g} |")
+        for ours, peers in (("hyperscape:tpe", ("optuna:tpe", "rustuna:tpe", "hyperopt:tpe")), ("hyperscape:gp", ("optuna:gp", "skopt:gp"))):
+            for peer in peers:
+                if ours in entries and peer in entries:
+                    a, b = entries[ours][:, -1], entries[peer][:, -1]
+                    p, sig = test(a, b)
+                    pairs.append((problem, ours, peer, np.median(a) / scale, np.median(b) / scale, len(a), len(b), p, sig))
         ours = [n for n in names if n.startswith("hyperscape:")]
         if not ours:
             continue
@@ -69,20 +87,23 @@ def main():
             if n.startswith("hyperscape:"):
                 continue
             a, b = entries[best][:, -1], entries[n][:, -1]
-            p = mannwhitneyu(a, b, alternative="two-sided").pvalue if not np.allclose(np.r_[a, b], a[0]) else 1.0
-            verdict = "better" if np.median(a) < np.median(b) else ("worse" if np.median(a) > np.median(b) else "tie")
-            tests.append((problem, best, n, np.median(a), np.median(b), p, verdict))
+            p, sig = test(a, b)
+            tests.append((problem, best, n, np.median(a) / scale, np.median(b) / scale, p, sig))
     print()
     print("| tool:sampler | mean rank | problems |")
     print("|---|---|---|")
     for n, rk in sorted(all_ranks.items(), key=lambda kv: np.mean(kv[1])):
         print(f"| {n} | {np.mean(rk):.2f} | {len(rk)} |")
     print()
-    print("| problem | hyperscape best | peer | median final regret (ours / peer) | rank-sum p | ours is |")
+    print("| problem | ours | peer | median final normalised regret (ours / peer) | seeds | rank-sum p | ours is |")
+    print("|---|---|---|---|---|---|---|")
+    for problem, ours, peer, ma, mb, na, nb, p, sig in pairs:
+        print(f"| {problem} | {ours} | {peer} | {ma:.3g} / {mb:.3g} | {na} / {nb} | {p:.3f} | {sig} |")
+    print()
+    print("| problem | hyperscape best | peer | median final normalised regret (ours / peer) | rank-sum p | ours is |")
     print("|---|---|---|---|---|---|")
-    for problem, best, n, ma, mb, p, verdict in tests:
-        sig = verdict if p < 0.05 else f"{verdict} (n.s.)"
-        print(f"| {problem} | {best} | {n} | {ma:.4g} / {mb:.4g} | {p:.3f} | {sig} |")
+    for problem, best, n, ma, mb, p, sig in tests:
+        print(f"| {problem} | {best} | {n} | {ma:.3g} / {mb:.3g} | {p:.3f} | {sig} |")
 
 
 if __name__ == "__main__":

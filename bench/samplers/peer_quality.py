@@ -1,6 +1,6 @@
 """Best-so-far curves of peer HPO tools on hyperscape's benchmark problems.
 
-Runs Optuna (TPE, CMA-ES, random), Rustuna (TPE), Hyperopt (TPE) and scikit-optimize
+Runs Optuna (TPE, GP, CMA-ES, random), Rustuna (TPE), Hyperopt (TPE) and scikit-optimize
 (GP, `gp_minimize`) on the same problems as `hyperscape bench quality`, with the same
 spaces, budget and seeds, and prints one JSON object per (tool, sampler, problem) with
 the per-seed best-so-far curves: the format `compare_quality.py` reads.
@@ -10,8 +10,14 @@ and the tabular tables converted by `scripts/fetch-hpo-tables.sh`, evaluated wit
 same rule as `hyperscape_core::tabular` (numeric columns are floats, log-scaled when
 their positive levels span more than 20x, snapped to the nearest level).
 
-Usage: python peer_quality.py --problems branin,hpobench/australian --budget 100 --seeds 5
+Usage: python peer_quality.py --problems branin,hpobench/australian --budget 100 --seeds 10
        [--peers optuna-tpe,optuna-cmaes,optuna-random,rustuna-tpe,hyperopt-tpe,skopt-gp]
+       [--peer-seeds skopt-gp=3] [--cache .bench-cache/peers]
+
+A peer whose package does not import is reported on stderr and skipped, so one that
+fails to install does not stop the run. With `--cache`, each (peer, problem, budget,
+seeds) result is stored in its own file and reused by later runs (peers' results do
+not depend on hyperscape's code).
 """
 
 from __future__ import annotations
@@ -159,6 +165,7 @@ def run_optuna(module, sampler_name, prob, budget, seed):
         "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
         "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed),
         "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+        "gp": lambda: optuna.samplers.GPSampler(seed=seed),
     }
     study = optuna.create_study(sampler=samplers[sampler_name]())
 
@@ -210,22 +217,64 @@ def curve(values):
     return out
 
 
+def peer_available(peer):
+    """Whether a peer's packages import; a missing one is reported, not fatal."""
+    tool = peer.split("-", 1)[0]
+    modules = [{"optuna": "optuna", "rustuna": "rustuna", "hyperopt": "hyperopt", "skopt": "skopt"}[tool]]
+    if peer == "optuna-gp":
+        modules.append("torch")  # Optuna's GPSampler needs PyTorch
+    for module in modules:
+        try:
+            __import__(module)
+        except Exception as e:  # noqa: BLE001 - any import failure means "not available"
+            print(f"peer {peer} skipped: cannot import {module} ({e})", file=sys.stderr, flush=True)
+            return False
+    return True
+
+
+def seed_overrides(text):
+    """`skopt-gp=3,optuna-cmaes=5` -> {peer: seeds}."""
+    out = {}
+    for item in filter(None, (text or "").split(",")):
+        peer, n = item.split("=")
+        out[peer] = int(n)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--problems", required=True)
     ap.add_argument("--budget", type=int, default=100)
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--peers", default="optuna-tpe,optuna-cmaes,optuna-random,rustuna-tpe,hyperopt-tpe,skopt-gp")
+    ap.add_argument("--peer-seeds", default="", help="fewer seeds for slow peers, e.g. skopt-gp=3")
+    ap.add_argument("--cache", default="", help="directory of cached results, one file per (peer, problem, budget, seeds)")
     a = ap.parse_args()
+    fewer = seed_overrides(a.peer_seeds)
+    usable = {}
     for name in a.problems.split(","):
         prob = problem(name)
         for peer in a.peers.split(","):
             tool, sampler = peer.split("-", 1)
+            if peer not in usable:
+                usable[peer] = peer_available(peer)
+            if not usable[peer]:
+                continue
             if sampler == "cmaes" and any(s[0] == "cat" for s in prob["space"].values()):
                 # Optuna's CMA-ES falls back to random search for categoricals; skip it there.
                 continue
+            seeds = fewer.get(peer, a.seeds)
+            cached = None
+            if a.cache:
+                os.makedirs(a.cache, exist_ok=True)
+                cached = os.path.join(a.cache, f"{peer}__{name.replace('/', '_')}__b{a.budget}__s{seeds}.json")
+                if os.path.exists(cached):
+                    with open(cached) as f:
+                        print(f.read().strip(), flush=True)
+                    print(f"{peer} on {name}: cached ({cached})", file=sys.stderr, flush=True)
+                    continue
             curves, start = [], time.perf_counter()
-            for seed in range(a.seeds):
+            for seed in range(seeds):
                 if tool in ("optuna", "rustuna"):
                     vals = run_optuna(tool, sampler, prob, a.budget, seed)
                 elif tool == "hyperopt":
@@ -233,10 +282,14 @@ def main():
                 else:
                     vals = run_skopt(prob, a.budget, seed)
                 curves.append(curve(vals))
-            out = {"tool": tool, "sampler": sampler, "problem": name, "optimum": prob["optimum"], "budget": a.budget, "seeds": a.seeds,
+            out = {"tool": tool, "sampler": sampler, "problem": name, "optimum": prob["optimum"], "budget": a.budget, "seeds": seeds,
                    "curves": curves, "seconds": time.perf_counter() - start}
-            print(json.dumps(out), flush=True)
-            print(f"{peer} on {name}: done in {out['seconds']:.1f}s", file=sys.stderr, flush=True)
+            line = json.dumps(out)
+            print(line, flush=True)
+            if cached:
+                with open(cached, "w") as f:
+                    f.write(line + "\n")
+            print(f"{peer} on {name}: {seeds} seeds in {out['seconds']:.1f}s", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -426,18 +426,29 @@ fn builder_rejects_bad_settings_and_names_resolve() {
         TpeSampler::builder().prior_weight(f64::NAN).build(),
         Err(Error::InvalidSampler(_))
     ));
-    for n in ["tpe", "tpe-multivariate", "tpe-group"] {
+    for n in ["tpe", "tpe-univariate", "tpe-multivariate", "tpe-group"] {
         assert!(hyperscape_core::sampler::SAMPLERS.contains(&n));
         assert_eq!(sampler_by_name(n, Some(1), None).unwrap().name(), "tpe");
     }
-    // A broken weights function is a typed error, not a panic.
-    let smp = TpeSampler::builder()
-        .seed(Some(1))
-        .n_startup_trials(2)
-        .weights(|_| vec![-1.0])
-        .build()
-        .unwrap();
-    let s = study(Box::new(smp));
+    // A broken weights function is a typed error, not a panic. Per parameter, it
+    // fails the trial being sampled; jointly, it fails the ask, so the run stops with
+    // the error.
+    let broken = |multivariate: bool| {
+        TpeSampler::builder()
+            .seed(Some(1))
+            .n_startup_trials(2)
+            .multivariate(multivariate)
+            .weights(|_| vec![-1.0])
+            .build()
+            .unwrap()
+    };
+    let s = study(Box::new(broken(true)));
+    let r = s.optimize(
+        |t| -> hyperscape_core::Result<f64> { t.suggest_float("x", 0.0, 1.0) },
+        5,
+    );
+    assert!(matches!(r, Err(Error::InvalidSampler(_))), "{r:?}");
+    let s = study(Box::new(broken(false)));
     let r = s.optimize(
         |t| -> hyperscape_core::Result<f64> { t.suggest_float("x", 0.0, 1.0) },
         5,
@@ -473,4 +484,47 @@ fn prior_free_settings_and_single_choice_work() {
     )
     .unwrap();
     assert_eq!(s.trials_with_state(TrialState::Complete).unwrap().len(), 20);
+}
+
+/// The parameters each trial got, in trial order.
+fn drawn(name: &str, objectives: usize) -> Vec<BTreeMap<String, ParamValue>> {
+    let dirs = vec![Direction::Minimize; objectives];
+    let s = Study::builder("mode")
+        .directions(dirs)
+        .boxed_sampler(sampler_by_name(name, Some(5), None).unwrap())
+        .build()
+        .unwrap();
+    s.optimize(
+        |t| -> hyperscape_core::Result<Vec<f64>> {
+            let x = t.suggest_float("x", -5.0, 10.0)?;
+            let y = t.suggest_float("y", 0.0, 15.0)?;
+            let b = branin(x, y);
+            Ok(if objectives == 1 {
+                vec![b]
+            } else {
+                vec![b, x * x]
+            })
+        },
+        25,
+    )
+    .unwrap();
+    s.trials()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.params.clone())
+        .collect()
+}
+
+#[test]
+fn default_mode_is_joint_for_one_objective_and_per_parameter_for_several() {
+    // Optuna 5's default: `tpe` samples jointly for a single objective, so it draws
+    // exactly what `tpe-multivariate` draws, and per parameter for several objectives.
+    let one = drawn("tpe", 1);
+    assert_eq!(one, drawn("tpe-multivariate", 1));
+    assert_ne!(one, drawn("tpe-univariate", 1));
+    // The startup trials are the same random draws in every mode.
+    assert_eq!(one[..10], drawn("tpe-univariate", 1)[..10]);
+    let two = drawn("tpe", 2);
+    assert_eq!(two, drawn("tpe-univariate", 2));
+    assert_ne!(two, drawn("tpe-multivariate", 2));
 }

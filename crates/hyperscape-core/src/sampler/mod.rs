@@ -40,7 +40,10 @@ pub use grid::GridSampler;
 pub use nsga2::{Nsga2Builder, Nsga2Sampler};
 pub use random::RandomSampler;
 pub use sobol::SobolSampler;
-pub use tpe::{default_gamma, default_weights, GammaFn, TpeBuilder, TpeSampler, WeightsFn};
+pub use tpe::{
+    default_gamma, default_weights, Bandwidth as TpeBandwidth, GammaFn, TpeBuilder, TpeSampler,
+    WeightsFn,
+};
 
 use crate::error::Result;
 use crate::param::{Distribution, ParamValue};
@@ -195,7 +198,8 @@ fn splitmix64(mut x: u64) -> u64 {
 }
 
 /// Builds a built-in sampler by name: `random`, `sobol`, `grid` (which needs an
-/// enumerable declared space), `tpe` (univariate), `tpe-multivariate` or `tpe-group`
+/// enumerable declared space), `tpe` (Optuna 5's default: joint for one objective,
+/// per parameter for several), `tpe-univariate`, `tpe-multivariate` or `tpe-group`
 /// (multivariate with groups, for conditional spaces), `cmaes`, `cmaes-ipop` or
 /// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts), `nsga2` (NSGA-II),
 /// `ga` (the same elitist genetic algorithm, named for single objectives), `gp` (Gaussian-process Bayesian optimisation), `auto` (picks
@@ -220,6 +224,12 @@ pub fn sampler_by_name_with_budget(
         "random" => Box::new(RandomSampler::new(seed)),
         "sobol" | "qmc" => Box::new(SobolSampler::new(seed)),
         "tpe" => Box::new(TpeSampler::builder().seed(seed).build()?),
+        "tpe-univariate" => Box::new(
+            TpeSampler::builder()
+                .seed(seed)
+                .multivariate(false)
+                .build()?,
+        ),
         "tpe-multivariate" => Box::new(
             TpeSampler::builder()
                 .seed(seed)
@@ -275,6 +285,7 @@ pub const SAMPLERS: &[&str] = &[
     "grid",
     "sobol",
     "tpe",
+    "tpe-univariate",
     "tpe-multivariate",
     "tpe-group",
     "gp",

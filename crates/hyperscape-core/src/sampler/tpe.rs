@@ -4,10 +4,11 @@
 //! (the rest). Each group gets a Parzen estimator, `l(x)` and `g(x)`; the sampler
 //! draws `n_ei_candidates` points from `l` and keeps the one maximising `l(x)/g(x)`.
 //!
-//! Modes:
-//! - **univariate** (default): every parameter on its own, via `sample_independent`;
+//! Modes (default as Optuna 5: multivariate for one objective, univariate for several):
+//! - **univariate**: every parameter on its own, via `sample_independent`;
 //! - **multivariate**: the intersection space of complete trials jointly, kernels
-//!   sharing one observation across dimensions;
+//!   sharing one observation across dimensions (each dimension's bandwidths by the
+//!   neighbour-gap rule, as Optuna 5; [`Bandwidth::Scott`] gives the older rule);
 //! - **group** (with multivariate): the space is split into groups of parameters that
 //!   always occur together, each sampled jointly (conditional spaces).
 //!
@@ -30,6 +31,7 @@ use crate::space::SearchSpace;
 use crate::trial::{FrozenTrial, TrialState};
 use crate::view::StudyView;
 
+pub use parzen::Bandwidth;
 use parzen::{Mixture, Model, ParzenSettings};
 use split::Obs;
 pub use split::{default_gamma, default_weights};
@@ -51,7 +53,8 @@ pub struct TpeBuilder {
     consider_prior: bool,
     consider_magic_clip: bool,
     consider_endpoints: bool,
-    multivariate: bool,
+    bandwidth: Bandwidth,
+    multivariate: Option<bool>,
     group: bool,
     constant_liar: bool,
 }
@@ -82,7 +85,8 @@ impl Default for TpeBuilder {
             consider_prior: true,
             consider_magic_clip: true,
             consider_endpoints: false,
-            multivariate: false,
+            bandwidth: Bandwidth::NeighbourGap,
+            multivariate: None,
             group: false,
             constant_liar: true,
         }
@@ -132,9 +136,16 @@ impl TpeBuilder {
         self.consider_endpoints = yes;
         self
     }
-    /// Joint sampling of the intersection space (default false).
+    /// Joint sampling of the intersection space. Default (unset): joint for a
+    /// single objective, per parameter for several (Optuna 5's default).
     pub fn multivariate(mut self, yes: bool) -> Self {
-        self.multivariate = yes;
+        self.multivariate = Some(yes);
+        self
+    }
+    /// Bandwidth rule of numerical kernels (default [`Bandwidth::NeighbourGap`] in
+    /// every mode, as Optuna 5).
+    pub fn bandwidth(mut self, rule: Bandwidth) -> Self {
+        self.bandwidth = rule;
         self
     }
     /// With `multivariate`: split the space into groups of co-occurring parameters
@@ -142,7 +153,7 @@ impl TpeBuilder {
     pub fn group(mut self, yes: bool) -> Self {
         self.group = yes;
         if yes {
-            self.multivariate = true;
+            self.multivariate = Some(true);
         }
         self
     }
@@ -536,7 +547,11 @@ impl TpeSampler {
             prior_weight: self.cfg.prior_weight,
             consider_magic_clip: self.cfg.consider_magic_clip,
             consider_endpoints: self.cfg.consider_endpoints,
-            multivariate,
+            bandwidth: if multivariate {
+                self.cfg.bandwidth
+            } else {
+                Bandwidth::NeighbourGap
+            },
         };
         let key: Vec<&str> = group.iter().map(|(n, _)| *n).collect();
         let mut rng = trial_rng(self.seed, trial.number, &format!("tpe:{}", key.join(",")));
@@ -573,6 +588,13 @@ impl TpeSampler {
             .collect())
     }
 
+    /// Joint sampling: as set, else for single-objective studies only.
+    fn is_multivariate(&self, view: &StudyView<'_>) -> bool {
+        self.cfg
+            .multivariate
+            .unwrap_or(view.directions().len() == 1)
+    }
+
     fn in_startup(&self) -> bool {
         self.store.obs.len() < self.cfg.n_startup_trials
     }
@@ -592,7 +614,7 @@ impl Sampler for TpeSampler {
         view: &StudyView<'_>,
         _trial: &TrialContext,
     ) -> SearchSpace {
-        if !self.cfg.multivariate {
+        if !self.is_multivariate(view) {
             return SearchSpace::default();
         }
         self.store.refresh(view);

@@ -12,7 +12,7 @@ use super::{attr_u64, loss, mix_seed};
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
 use crate::pruner::{single_direction, Decision, Plan, PruneContext, Pruner, BUDGET_ATTR};
-use crate::sampler::tpe::parzen::{Mixture, Model, ParzenSettings};
+use crate::sampler::tpe::parzen::{Bandwidth, Mixture, Model, ParzenSettings};
 use crate::view::StudyView;
 
 /// System attribute of a BOHB trial: the budget whose observations its model was
@@ -133,7 +133,7 @@ impl BohbScheduler {
             prior_weight: 1.0,
             consider_magic_clip: true,
             consider_endpoints: false,
-            multivariate: true,
+            bandwidth: Bandwidth::Scott,
         };
         let good = &obs[..n_good.min(n)];
         let bad = &obs[n - n_bad.min(n)..];

@@ -134,9 +134,22 @@ pub(crate) struct ParzenSettings {
     pub prior_weight: f64,
     pub consider_magic_clip: bool,
     pub consider_endpoints: bool,
-    /// Joint bandwidth rule (Scott-like, shared by all kernels) instead of the
-    /// univariate neighbour-gap rule.
-    pub multivariate: bool,
+    /// How numerical kernels get their bandwidths.
+    pub bandwidth: Bandwidth,
+}
+
+/// Bandwidth rule of the numerical kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Bandwidth {
+    /// Per dimension, each observation's kernel is as wide as the larger gap to its
+    /// sorted neighbours among the observations (the prior kernel is not one of them);
+    /// the extremes take their inner gap unless `consider_endpoints`. Optuna 5 uses
+    /// this rule in univariate and multivariate mode alike.
+    #[default]
+    NeighbourGap,
+    /// One width for every kernel, `0.2 · n^(−1/(d+4)) · range` (Scott-like; Optuna
+    /// ≤ 4's multivariate rule).
+    Scott,
 }
 
 #[derive(Debug)]
@@ -413,17 +426,16 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
     let (low, high) = model.bounds();
     let range = high - low;
     let mut mu: Vec<f64> = obs.iter().map(|x| x.clamp(low, high)).collect();
-    if s.consider_prior {
-        mu.push(0.5 * (low + high));
-    }
-    let n_k = mu.len();
-    let mut sigma = if s.multivariate {
+    let mut sigma = match s.bandwidth {
         // One bandwidth for all kernels, shrinking with the number of observations.
-        let n = obs.len().max(1) as f64;
-        vec![0.2 * n.powf(-1.0 / (n_dims as f64 + 4.0)) * range; n_k]
-    } else {
-        neighbour_gaps(&mu, low, high, s.consider_endpoints)
+        Bandwidth::Scott => {
+            let n = obs.len().max(1) as f64;
+            vec![0.2 * n.powf(-1.0 / (n_dims as f64 + 4.0)) * range; mu.len()]
+        }
+        // Observations only: the prior kernel is not a neighbour.
+        Bandwidth::NeighbourGap => neighbour_gaps(&mu, low, high, s.consider_endpoints),
     };
+    let n_k = mu.len() + usize::from(s.consider_prior);
     let max_sigma = range;
     let min_sigma = if s.consider_magic_clip {
         range / (100f64).min(1.0 + n_k as f64)
@@ -434,7 +446,8 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
         *x = x.clamp(min_sigma, max_sigma);
     }
     if s.consider_prior {
-        sigma[n_k - 1] = max_sigma;
+        mu.push(0.5 * (low + high));
+        sigma.push(max_sigma);
     }
     let inv_sigma: Vec<f64> = sigma.iter().map(|x| 1.0 / x).collect();
     let discrete = model.is_discrete_numeric();
@@ -521,8 +534,73 @@ mod tests {
             prior_weight: 1.0,
             consider_magic_clip: true,
             consider_endpoints: false,
-            multivariate: false,
+            bandwidth: Bandwidth::NeighbourGap,
         }
+    }
+
+    /// Bandwidths of the observations' kernels and of the prior kernel (last).
+    fn sigmas(obs: &[f64], s: &ParzenSettings, n_dims: usize) -> (Vec<f64>, Vec<f64>) {
+        let m = Model::Continuous {
+            low: 0.0,
+            high: 1.0,
+            log: false,
+        };
+        match numerical_kernels(m, obs, s, n_dims) {
+            DimKernels::Numerical { mu, sigma, .. } => (mu, sigma),
+            DimKernels::Categorical { .. } => unreachable!(),
+        }
+    }
+
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+    }
+
+    #[test]
+    fn neighbour_gap_bandwidths_by_hand() {
+        // Sorted 0.05, 0.3, 0.6 in [0, 1]: inner gaps 0.25 and 0.3. Without endpoints
+        // the extremes take their inner gap; the middle the larger of its two. The
+        // prior (centre 0.5, width 1) is not a neighbour. Magic clip: 1 / (1 + 4).
+        let (mu, sigma) = sigmas(&[0.6, 0.05, 0.3], &settings(), 1);
+        assert!(close(&mu, &[0.6, 0.05, 0.3, 0.5]), "{mu:?}");
+        assert!(close(&sigma, &[0.3, 0.25, 0.3, 1.0]), "{sigma:?}");
+        // With endpoints, the bounds are neighbours too: 0.6 is 0.4 from 1.
+        let ends = ParzenSettings {
+            consider_endpoints: true,
+            ..settings()
+        };
+        let (_, sigma) = sigmas(&[0.6, 0.05, 0.3], &ends, 1);
+        assert!(close(&sigma, &[0.4, 0.25, 0.3, 1.0]), "{sigma:?}");
+        // One observation: the larger distance to a bound; clip 1 / 3 does not bind.
+        let (_, sigma) = sigmas(&[0.3], &settings(), 1);
+        assert!(close(&sigma, &[0.7, 1.0]), "{sigma:?}");
+        // Close observations are clipped up to range / (1 + kernels) = 0.2.
+        let (_, sigma) = sigmas(&[0.5, 0.51, 0.52], &settings(), 1);
+        assert!(close(&sigma, &[0.2, 0.2, 0.2, 1.0]), "{sigma:?}");
+        // Without the clip they keep their gaps.
+        let raw = ParzenSettings {
+            consider_magic_clip: false,
+            ..settings()
+        };
+        let (_, sigma) = sigmas(&[0.5, 0.51, 0.53], &raw, 1);
+        assert!(close(&sigma, &[0.01, 0.02, 0.02, 1.0]), "{sigma:?}");
+    }
+
+    #[test]
+    fn scott_bandwidth_by_hand() {
+        let s = ParzenSettings {
+            bandwidth: Bandwidth::Scott,
+            ..settings()
+        };
+        // 0.2 · 3^(−1/6) · 1 ≈ 0.1664 is below the clip 1 / (1 + 4) = 0.2.
+        let (_, sigma) = sigmas(&[0.1, 0.4, 0.9], &s, 2);
+        assert!(close(&sigma, &[0.2, 0.2, 0.2, 1.0]), "{sigma:?}");
+        let raw = ParzenSettings {
+            consider_magic_clip: false,
+            ..s
+        };
+        let w = 0.2 * 3f64.powf(-1.0 / 6.0);
+        let (_, sigma) = sigmas(&[0.1, 0.4, 0.9], &raw, 2);
+        assert!(close(&sigma, &[w, w, w, 1.0]), "{sigma:?}");
     }
 
     #[test]
@@ -598,7 +676,7 @@ mod tests {
         ];
         let obs = vec![vec![0.5, 1.0], vec![2f64.ln(), 9f64.ln()], vec![0.0, 2.0]];
         let s = ParzenSettings {
-            multivariate: true,
+            bandwidth: Bandwidth::Scott,
             ..settings()
         };
         let mix = Mixture::build(&models, &obs, &[1.0, 1.0], &s).unwrap();

@@ -205,6 +205,14 @@ mod tests {
         let w = default_weights(30);
         assert_eq!(w.len(), 30);
         assert!((w[0] - 1.0 / 30.0).abs() < 1e-12 && w[4] == 1.0 && w[29] == 1.0);
+        // 35 observations: a ramp of 10 from 1/35 to 1, then 25 ones.
+        let w = default_weights(35);
+        let step = (1.0 - 1.0 / 35.0) / 9.0;
+        assert!((w[1] - (1.0 / 35.0 + step)).abs() < 1e-12, "{}", w[1]);
+        assert!((w[9] - 1.0).abs() < 1e-12 && w[10..].iter().all(|x| *x == 1.0));
+        assert_eq!(default_gamma(9), 1);
+        assert_eq!(default_gamma(11), 2);
+        assert_eq!(default_gamma(250), 25);
     }
 
     #[test]
