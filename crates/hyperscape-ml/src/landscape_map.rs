@@ -45,6 +45,9 @@ use crate::tune;
 pub const MAP_ATTR: &str = "landscape_map";
 /// Study user attribute holding the [`MapSettings`].
 pub const MAP_SETTINGS_ATTR: &str = "landscape_map_settings";
+/// Models whose fit ignores `Fidelity::epochs` (the others train for epochs, boosting
+/// rounds or trees).
+const IGNORE_EPOCHS: &[&str] = &["svm", "knn"];
 /// Reserved grid-point keys of a unit's fidelity level and seed index.
 const FIDELITY_KEY: &str = "_fidelity";
 const SEED_KEY: &str = "_seed";
@@ -365,10 +368,10 @@ impl Mapper {
                 data.train.name
             )));
         }
-        if settings.fidelity.kind == FidelityKind::Epochs && !model.iterative() {
+        if settings.fidelity.kind == FidelityKind::Epochs && IGNORE_EPOCHS.contains(&model.name()) {
             return Err(Error::Invalid(format!(
-                "model `{}` is not iterative, so an epochs fidelity does not change it; \
-                 use --fidelity train_fraction=...",
+                "model `{}` has no epochs, iterations or trees, so an epochs fidelity does \
+                 not change it; use --fidelity train_fraction=...",
                 model.name()
             )));
         }
