@@ -43,7 +43,7 @@ labels_of() {
     local IFS=,
     for l in ${spec#*=}; do echo "$name=$l"; done
 }
-params_of() { grep -E '^[a-z_0-9]+ *= *\[' "$grids/$1.toml" | sed 's/ *=.*//' | paste -sd, -; }
+params_of() { grep -E '^[A-Za-z_0-9]+ *= *\[' "$grids/$1.toml" | sed 's/ *=.*//' | paste -sd, -; }
 
 run_maps() {
     local jobs=()
