@@ -114,7 +114,7 @@ fn seeds_add_spread_columns_and_a_rerun_evaluates_nothing() {
     let db = dir.path().join("map.db");
     let m = mapper(2);
     let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&db).unwrap());
-    let s = study(&m, "map", storage.clone());
+    let s = study(&m, "map", storage);
     // A partial run: 5 units, then the rest, then nothing.
     let first = m.run(&s, OptimizeOptions::n_trials(5)).unwrap();
     assert_eq!(first.complete, 5);
