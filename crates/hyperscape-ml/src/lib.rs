@@ -12,6 +12,7 @@
 pub mod bilevel;
 pub mod data;
 pub mod error;
+pub mod landscape_map;
 pub mod metrics;
 pub mod model;
 pub mod models;

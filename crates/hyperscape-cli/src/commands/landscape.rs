@@ -31,6 +31,23 @@ pub enum LandscapeCommand {
         Neighbours differ in one parameter: ordinal = adjacent level, categorical = any \
         other level, boolean = flip. See docs/landscape.md for the metric definitions.")]
     Analyze(AnalyzeArgs),
+    /// Map a landscape: evaluate every configuration of a grid at every fidelity
+    /// (resumable, shareable between processes), then write a CSV for analyze/compare.
+    #[command(after_help = "Examples:\n  \
+        hyperscape landscape map --model knn --dataset iris --grid knn.toml \
+        --fidelity train_fraction=0.25,0.5,1 --out knn-iris.csv\n  \
+        hyperscape landscape map --model mlp --dataset digits --grid mlp.toml \
+        --fidelity epochs=1,3,9 --seeds 3 --jobs 2 --out mlp-digits.csv\n\n\
+        The grid file (TOML) lists the levels of each hyperparameter, e.g.\n  \
+        C = [0.01, 0.1, 1, 10]\n  kernel = [\"rbf\", \"linear\"]\n\
+        and a scalar holds a hyperparameter fixed. Each (configuration, fidelity, seed) \
+        is one trial of the study (default `map-<model>-<dataset>`), claimed through the \
+        storage: an interrupted map resumes where it stopped, several processes can share \
+        it, and a finished map is only exported again. The CSV has the parameter columns \
+        and, per fidelity level L, {train,val,test}_{loss,acc}@L (means over seeds; loss \
+        is the cross-entropy, empty for the SVM), plus *_sd@L and n_seeds@L with --seeds \
+        > 1. See docs/landscape.md.")]
+    Map(MapArgs),
     /// Compare two landscapes on a shared grid (Spearman, Kendall τ-b, γ-set IoU).
     #[command(after_help = "Examples:\n  \
         hyperscape landscape compare grid.csv --fitness acc_test --against acc_train --maximize\n  \
@@ -130,6 +147,45 @@ pub struct AnalyzeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MapArgs {
+    /// Model: logreg, svm, knn, rf, gbt, mlp, lenet (a classifier).
+    #[arg(long)]
+    pub model: String,
+    /// Classification dataset of the catalogue (see `hyperscape datasets`).
+    #[arg(long)]
+    pub dataset: String,
+    /// Grid file (TOML): the levels of each hyperparameter.
+    #[arg(long, value_name = "FILE")]
+    pub grid: PathBuf,
+    /// Fidelity levels: epochs=1,3,9 (iterative models) or train_fraction=0.25,0.5,1.
+    #[arg(long, value_name = "SPEC")]
+    pub fidelity: String,
+    /// Fit seeds per (configuration, fidelity).
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub seeds: u32,
+    /// Seed of the train/validation/test split (and base of the fit seeds).
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
+    /// Share of the non-test samples held out for validation.
+    #[arg(long, default_value_t = 0.2, value_name = "F")]
+    pub valid_fraction: f64,
+    /// Share of the samples held out as the test set (datasets without an official one).
+    #[arg(long, default_value_t = 0.2, value_name = "F")]
+    pub test_fraction: f64,
+    /// Evaluations to run in parallel in this process.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Study name (default: map-<model>-<dataset>).
+    #[arg(long, value_name = "NAME")]
+    pub study: Option<String>,
+    #[command(flatten)]
+    pub storage: crate::cli::StorageArg,
+    /// Where to write the landscape CSV.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct CompareArgs {
     #[command(flatten)]
     pub table: TableArgs,
@@ -147,6 +203,7 @@ pub fn execute(a: LandscapeArgs) -> Result<i32> {
     match a.command {
         LandscapeCommand::Analyze(a) => run_analyze(a),
         LandscapeCommand::Compare(a) => run_compare(a),
+        LandscapeCommand::Map(a) => run_map(a),
         #[cfg(feature = "plot")]
         LandscapeCommand::Plot(a) => run_plot(a),
         #[cfg(feature = "arrow")]
@@ -622,4 +679,76 @@ fn file_labels(files: &[PathBuf]) -> Vec<String> {
     } else {
         files.iter().map(|f| f.display().to_string()).collect()
     }
+}
+
+fn run_map(a: MapArgs) -> Result<i32> {
+    use hyperscape_core::{HeartbeatConfig, OptimizeOptions, Study};
+    use hyperscape_ml::landscape_map::{self as lm, FidelityAxis, Grid, MapSettings, Mapper};
+
+    let grid = Grid::from_file(&a.grid)?;
+    let fidelity = FidelityAxis::parse(&a.fidelity)?;
+    let model = hyperscape_ml::model_by_name(&a.model)?;
+    let settings = MapSettings {
+        model: a.model.clone(),
+        dataset: a.dataset.clone(),
+        grid,
+        fidelity,
+        seeds: a.seeds,
+        split_seed: a.split_seed,
+        valid_fraction: a.valid_fraction,
+        test_fraction: a.test_fraction,
+    };
+    let mapper = Mapper::for_dataset(model, settings)?;
+    let name = a
+        .study
+        .clone()
+        .unwrap_or_else(|| format!("map-{}-{}", a.model, a.dataset));
+    let storage = crate::common::open_storage(&a.storage.storage)?;
+    let study = Study::builder(&name)
+        .storage(storage)
+        .boxed_sampler(Box::new(mapper.sampler()?))
+        .direction(hyperscape_core::Direction::Minimize)
+        .heartbeat(HeartbeatConfig::new(std::time::Duration::from_secs(2)).max_retries(2))
+        .load_if_exists(true)
+        .build()
+        .with_context(|| format!("cannot open study `{name}`"))?;
+    let interrupted = crate::signal::install()?;
+    let (n_train, n_valid, n_test) = mapper.split_sizes();
+    eprintln!(
+        "map `{name}`: {} units ({} configurations), splits {n_train}/{n_valid}/{n_test}",
+        mapper.n_units(),
+        mapper.settings().grid.len()
+    );
+    let start = std::time::Instant::now();
+    let opts = OptimizeOptions::default()
+        .n_jobs(a.jobs.max(1))
+        .interrupt(interrupted);
+    let summary = mapper.run(&study, opts)?;
+    eprintln!(
+        "evaluated {} units ({} failed) in {:.1}s",
+        summary.complete,
+        summary.failed,
+        start.elapsed().as_secs_f64()
+    );
+    let records = lm::records(&study)?;
+    let mut file = std::fs::File::create(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
+    let ex = lm::export_csv(mapper.settings(), &records, &mut file)?;
+    eprintln!(
+        "wrote {} rows to {}{}",
+        ex.rows,
+        a.out.display(),
+        if ex.incomplete_cells > 0 {
+            format!(
+                " ({} configuration/fidelity cells incomplete: run again to finish)",
+                ex.incomplete_cells
+            )
+        } else {
+            String::new()
+        }
+    );
+    if summary.interrupted {
+        return Ok(crate::signal::EXIT_INTERRUPTED);
+    }
+    Ok(0)
 }
