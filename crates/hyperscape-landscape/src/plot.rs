@@ -575,7 +575,8 @@ fn lon_figure(
 /// layout (the vertical position is the fitness, fixed). Repulsion `k²/d` acts along
 /// the 2-D distance between nodes (fitness scaled to [0, 1]), attraction `d²/k`
 /// along the undirected edges, times `1 + ln w`; the step is capped by a
-/// temperature that cools linearly over 200 rounds. Sequential, so deterministic.
+/// temperature that cools linearly over 200 rounds and x stays in [0, 1].
+/// Sequential, so deterministic.
 fn lon_layout(n: usize, scores: &[f64], edges: &[(usize, usize, u32)], seed: u64) -> Vec<f64> {
     if n == 1 {
         return vec![0.5];
@@ -615,8 +616,10 @@ fn lon_layout(n: usize, scores: &[f64], edges: &[(usize, usize, u32)], seed: u64
             disp[a] -= f;
             disp[b] += f;
         }
+        // Kept in the frame [0, 1], so that a node without drawn edges is not
+        // pushed far away (which would squash the others after rescaling).
         for (xi, &d) in x.iter_mut().zip(&disp) {
-            *xi += d.clamp(-temp, temp);
+            *xi = (*xi + d.clamp(-temp, temp)).clamp(0.0, 1.0);
         }
     }
     let (lo, hi) = x

@@ -55,7 +55,7 @@ fn a_chain_keeps_neighbours_close_and_its_order_along_the_curve() {
         hits, 60,
         "{hits} of 60 nearest neighbours are chain neighbours"
     );
-    // In order along the curve: x = u2/u1 = 2 cos θ is monotone in the level.
+    // In order along the curve: x = ψ₂ ≈ cos θ is monotone in the level.
     let xs: Vec<f64> = e.coords.iter().map(|c| c[0]).collect();
     let up = xs.windows(2).all(|w| w[1] > w[0]);
     let down = xs.windows(2).all(|w| w[1] < w[0]);
@@ -109,7 +109,7 @@ fn bad_inputs_are_errors() {
     for (dim, beta) in [(2, 0.5), (4, 1.0), (4, 0.0)] {
         let o = EmbeddingOptions {
             dim,
-            beta: beta,
+            beta,
             ..EmbeddingOptions::default()
         };
         assert!(embed(&chain(10), &o).is_err(), "dim {dim} beta {beta}");
