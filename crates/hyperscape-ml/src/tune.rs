@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{self, Dataset, Loaded, Task};
 use crate::error::{Error, Result};
 use crate::metrics::{evaluate, Metrics};
-use crate::model::{Control, Fidelity, FitOptions, Model, Params};
+use crate::model::{Checkpoint, Control, Fidelity, FitOptions, Model, Params};
 use crate::split;
 
 /// Default share of the pool (all non-test samples) held out for validation.
@@ -53,6 +53,16 @@ pub const VALIDATION_ATTR: &str = "validation";
 pub const FOLDS_ATTR: &str = "cv_folds";
 /// Study user attribute: the [`TuneSettings`] the study was created with.
 pub const TUNE_ATTR: &str = "tune";
+/// Trial user attribute: the epochs (or boosting rounds) this trial actually trained,
+/// those of a checkpoint it resumed from excluded. Summed over a study:
+/// [`epochs_spent`].
+pub const EPOCHS_TRAINED_ATTR: &str = "epochs_trained";
+/// Trial user attribute: the epoch a scheduled trial's training started after (its
+/// checkpoint's epoch when it resumed, 0 from scratch).
+pub const START_EPOCH_ATTR: &str = "start_epoch";
+/// Trial user attribute: why a promoted trial trained from scratch instead of resuming
+/// from its parent's checkpoint.
+pub const NOT_RESUMED_ATTR: &str = "not_resumed";
 /// Failure reason of a trial stopped by the `interrupt` flag.
 pub const INTERRUPTED_REASON: &str = "interrupted";
 
@@ -315,6 +325,7 @@ mod stream {
     pub const VALID: u64 = 2;
     pub const FOLDS: u64 = 3;
     pub const FIT: u64 = 4;
+    pub const SUBSAMPLE: u64 = 5;
 
     /// SplitMix64 of `seed` and the stream id: distinct, well-mixed seeds per step.
     pub fn seed(seed: u64, stream: u64) -> u64 {
@@ -433,6 +444,21 @@ pub struct Evaluation {
     pub pruned: bool,
     /// The interrupt flag stopped the trial; `metrics` is empty.
     pub interrupted: bool,
+    /// Epochs (rounds) trained by this evaluation, over every fold.
+    pub epochs_trained: u32,
+    /// The epoch training started after (a resumed checkpoint's), 0 from scratch.
+    pub start_epoch: u32,
+    /// Why a requested resume did not happen.
+    pub not_resumed: Option<String>,
+}
+
+/// How a trial of a scheduler trains: to its budget, from its checkpoint.
+#[derive(Debug, Clone, Default)]
+struct TrialPlan {
+    /// Train to this epoch (the trial's budget); `None`: the configuration's own.
+    epochs: Option<u32>,
+    /// The trial's checkpoint directory and whether to resume from it.
+    checkpoint: Option<(std::path::PathBuf, bool)>,
 }
 
 /// The outcome of a study: the best configuration, its validation score and its test
@@ -450,6 +476,8 @@ pub struct TuneReport {
     /// Samples of the refit (the pool) and of the test set.
     pub n_refit: usize,
     pub n_test: usize,
+    /// The epochs of the refit when a scheduler gave the best trial a budget.
+    pub budget: Option<u32>,
 }
 
 /// Why an evaluation stopped early: the trial fails, or the whole study must stop
@@ -659,7 +687,35 @@ impl Tuner {
     /// Scores one configuration on validation, without a trial (no reports, no
     /// pruning).
     pub fn evaluate(&self, params: &Params) -> Result<Evaluation> {
-        self.evaluate_inner(params, None, None)
+        self.evaluate_inner(params, None, None, &TrialPlan::default(), None)
+            .map_err(Stop::into_error)
+    }
+
+    /// Trains one configuration on the training split as a trial would, without a
+    /// study: `report` gets the tuned validation metric after each epoch (it may answer
+    /// [`Control::Stop`]; the evaluation is then `pruned`, the model as it was is
+    /// checkpointed), `epochs` overrides the configuration's epochs, and with a
+    /// `checkpoint` the fit resumes from it (when `resume`) and leaves its state there.
+    /// `interrupt` stops the fit at its next epoch. The command behind
+    /// `hyperscape train` (an external objective with the tuner's splits).
+    pub fn train_one(
+        &self,
+        params: &Params,
+        epochs: Option<u32>,
+        checkpoint: Option<Checkpoint<'_>>,
+        interrupt: Option<&AtomicBool>,
+        report: &mut dyn FnMut(u32, f64) -> Control,
+    ) -> Result<Evaluation> {
+        if self.holdout.is_none() && checkpoint.is_some() {
+            return Err(Error::Invalid(
+                "a checkpointed fit needs a validation split, not cross-validation".into(),
+            ));
+        }
+        let plan = TrialPlan {
+            epochs,
+            checkpoint: checkpoint.map(|c| (c.dir.to_path_buf(), c.resume)),
+        };
+        self.evaluate_inner(params, None, interrupt, &plan, Some(report))
             .map_err(Stop::into_error)
     }
 
@@ -668,6 +724,8 @@ impl Tuner {
         params: &Params,
         mut trial: Option<&mut Trial>,
         interrupt: Option<&AtomicBool>,
+        plan: &TrialPlan,
+        mut reporter: Option<&mut dyn FnMut(u32, f64) -> Control>,
     ) -> std::result::Result<Evaluation, Stop> {
         let interrupted = || interrupt.is_some_and(|f| f.load(Ordering::SeqCst));
         if let Some((train, valid)) = &self.holdout {
@@ -676,13 +734,14 @@ impl Tuner {
             let predictor = {
                 let metric = &self.metric.name;
                 let mut on_epoch = |step: u32, m: &Metrics| -> Control {
+                    out.epochs_trained += 1;
                     if interrupted() {
                         out.interrupted = true;
                         return Control::Stop;
                     }
-                    let Some(trial) = trial.as_deref_mut() else {
+                    if trial.is_none() && reporter.is_none() {
                         return Control::Continue;
-                    };
+                    }
                     let v = match m.get(metric) {
                         Some(v) => *v,
                         None => {
@@ -702,6 +761,14 @@ impl Tuner {
                         }));
                         return Control::Stop;
                     }
+                    let Some(trial) = trial.as_deref_mut() else {
+                        let report = reporter.as_mut().expect("checked above");
+                        if report(step, v) == Control::Stop {
+                            out.pruned = true;
+                            return Control::Stop;
+                        }
+                        return Control::Continue;
+                    };
                     match trial.report(u64::from(step), v) {
                         Ok(()) => Control::Continue,
                         Err(hyperscape_core::Error::Pruned { .. }) => {
@@ -715,10 +782,32 @@ impl Tuner {
                     }
                 };
                 let mut opts = self.fit_options();
+                if plan.epochs.is_some() {
+                    opts.fidelity.epochs = plan.epochs;
+                }
                 opts.valid = Some(valid);
                 opts.on_epoch = Some(&mut on_epoch);
-                self.model.fit(params, train, opts)
+                match &plan.checkpoint {
+                    None => self.model.fit(params, train, opts).map(|p| (p, 0, None)),
+                    Some((dir, resume)) => self
+                        .model
+                        .fit_checkpointed(
+                            params,
+                            train,
+                            opts,
+                            Checkpoint {
+                                dir,
+                                resume: *resume,
+                            },
+                        )
+                        .map(|f| (f.predictor, f.start_epoch, f.not_resumed)),
+                }
             };
+            let predictor = predictor.map(|(p, start, why)| {
+                out.start_epoch = start;
+                out.not_resumed = why;
+                p
+            });
             if let Some(s) = stop {
                 return Err(s);
             }
@@ -742,6 +831,7 @@ impl Tuner {
             let valid = self.splits.pool.select(valid_rows);
             let predictor = {
                 let mut on_epoch = |_: u32, _: &Metrics| -> Control {
+                    out.epochs_trained += 1;
                     if interrupted() {
                         Control::Stop
                     } else {
@@ -749,6 +839,9 @@ impl Tuner {
                     }
                 };
                 let mut opts = self.fit_options();
+                if plan.epochs.is_some() {
+                    opts.fidelity.epochs = plan.epochs;
+                }
                 opts.valid = Some(&valid);
                 opts.on_epoch = Some(&mut on_epoch);
                 self.model.fit(params, &train, opts)
@@ -815,7 +908,18 @@ impl Tuner {
             return Ok(TrialResult::Failed(INTERRUPTED_REASON.into()));
         }
         let params = trial.suggest_space(&self.space)?;
-        match self.evaluate_inner(&params, Some(trial), interrupt) {
+        let plan = self.plan_of(trial)?;
+        let result = self.evaluate_inner(&params, Some(trial), interrupt, &plan, None);
+        if let Ok(ev) = &result {
+            trial.set_user_attr(EPOCHS_TRAINED_ATTR, ev.epochs_trained)?;
+            if plan.epochs.is_some() {
+                trial.set_user_attr(START_EPOCH_ATTR, ev.start_epoch)?;
+            }
+            if let Some(why) = &ev.not_resumed {
+                trial.set_user_attr(NOT_RESUMED_ATTR, why.as_str())?;
+            }
+        }
+        match result {
             Ok(ev) if ev.interrupted => Ok(TrialResult::Failed(INTERRUPTED_REASON.into())),
             Ok(ev) if ev.pruned => Ok(TrialResult::Pruned),
             Ok(ev) => {
@@ -829,6 +933,32 @@ impl Tuner {
             Err(Stop::Trial(e)) => Ok(TrialResult::Failed(e.to_string())),
             Err(Stop::Fatal(e)) => Err(e),
         }
+    }
+
+    /// What a scheduler told the trial: its budget (the epoch to train to) and its
+    /// checkpoint directory, resumed from when the trial continues a parent's training.
+    fn plan_of(&self, trial: &Trial) -> Result<TrialPlan> {
+        let Some(budget) = trial.budget() else {
+            return Ok(TrialPlan::default());
+        };
+        if !self.model.iterative() {
+            return Err(Error::Invalid(format!(
+                "model `{}` does not train in epochs or rounds: a scheduler's budget does \
+                 not apply to it",
+                self.model.name()
+            )));
+        }
+        let epochs = u32::try_from(budget).map_err(|_| {
+            Error::Invalid(format!("budget {budget} is too large for an epoch count"))
+        })?;
+        let checkpoint = match (trial.checkpoint_dir(), &self.splits.folds) {
+            (Some(dir), None) => Some((dir, trial.previous_budget().is_some())),
+            _ => None,
+        };
+        Ok(TrialPlan {
+            epochs: Some(epochs.max(1)),
+            checkpoint,
+        })
     }
 
     /// Runs trials of `study` (see [`Study::run_trials`] for `opts`): checks or records
@@ -865,9 +995,54 @@ impl Tuner {
     /// with the tuning seed and scores the refit once on the test set. `validation` is
     /// passed through: the score tuning selected the configuration by.
     pub fn final_evaluation(&self, params: &Params, validation: Metrics) -> Result<TuneReport> {
-        let predictor = self
-            .model
-            .fit(params, &self.splits.pool, self.fit_options())?;
+        self.final_evaluation_at(params, validation, None)
+    }
+
+    /// The best trial of `study` and its [`final_evaluation`](Self::final_evaluation).
+    /// Its validation metrics come from its user attribute; a trial without them (told
+    /// by hand) is scored again.
+    ///
+    /// In a study run by a scheduler (trials with a budget), the best trial is the best
+    /// complete trial at the largest budget any complete trial reached (a trial stopped
+    /// at a low rung is not compared with trials trained longer), and the refit trains
+    /// to that budget. Under PBT that is the best member's last interval: the refit
+    /// trains its final hyperparameters for the whole budget, not the schedule that
+    /// led to them ([`hyperscape_core::scheduler::lineage`] gives the schedule).
+    pub fn report(&self, study: &Study) -> Result<TuneReport> {
+        let best = best_trial(study, self.metric.direction)?;
+        let validation = match best.user_attrs.get(VALIDATION_ATTR) {
+            Some(v) => serde_json::from_value::<Metrics>(v.clone()).map_err(|e| {
+                Error::Invalid(format!(
+                    "trial {} has unreadable validation metrics: {e}",
+                    best.number
+                ))
+            })?,
+            None => self.evaluate(&best.params)?.metrics,
+        };
+        let budget = best
+            .system_attrs
+            .get(hyperscape_core::pruner::BUDGET_ATTR)
+            .and_then(|v| v.as_u64())
+            .map(|b| b.min(u64::from(u32::MAX)) as u32);
+        let mut report = self.final_evaluation_at(&best.params, validation, budget)?;
+        report.best_trial = best.number;
+        report.budget = budget;
+        Ok(report)
+    }
+
+    /// [`final_evaluation`](Self::final_evaluation) trained to `epochs` (`None`: the
+    /// tuner's fidelity).
+    pub fn final_evaluation_at(
+        &self,
+        params: &Params,
+        validation: Metrics,
+        epochs: Option<u32>,
+    ) -> Result<TuneReport> {
+        let mut opts = self.fit_options();
+        if epochs.is_some() {
+            opts.fidelity.epochs = epochs;
+        }
+        let predictor = self.model.fit(params, &self.splits.pool, opts)?;
         let prediction = predictor.predict(&self.splits.test)?;
         let test = evaluate(&prediction, &self.splits.test.target)?;
         Ok(TuneReport {
@@ -878,27 +1053,73 @@ impl Tuner {
             test,
             n_refit: self.splits.pool.n_samples(),
             n_test: self.splits.test.n_samples(),
+            budget: epochs,
         })
     }
+}
 
-    /// The best trial of `study` and its [`final_evaluation`](Self::final_evaluation).
-    /// Its validation metrics come from its user attribute; a trial without them (told
-    /// by hand) is scored again.
-    pub fn report(&self, study: &Study) -> Result<TuneReport> {
-        let best = study.best_trial()?;
-        let validation = match best.user_attrs.get(VALIDATION_ATTR) {
-            Some(v) => serde_json::from_value::<Metrics>(v.clone()).map_err(|e| {
-                Error::Invalid(format!(
-                    "trial {} has unreadable validation metrics: {e}",
-                    best.number
-                ))
-            })?,
-            None => self.evaluate(&best.params)?.metrics,
-        };
-        let mut report = self.final_evaluation(&best.params, validation)?;
-        report.best_trial = best.number;
-        Ok(report)
+/// The best trial of a tuned study (see [`Tuner::report`]): among complete trials at
+/// the largest budget reached when trials have budgets.
+pub fn best_trial(study: &Study, direction: Direction) -> Result<hyperscape_core::FrozenTrial> {
+    let trials = study.trials()?;
+    let budget_of = |t: &hyperscape_core::FrozenTrial| {
+        t.system_attrs
+            .get(hyperscape_core::pruner::BUDGET_ATTR)
+            .and_then(|v| v.as_u64())
+    };
+    let complete = || {
+        trials
+            .iter()
+            .filter(|t| t.state == hyperscape_core::TrialState::Complete && t.values.is_some())
+    };
+    let top = complete().filter_map(budget_of).max();
+    let best = complete()
+        .filter(|t| top.is_none() || budget_of(t) == top)
+        .min_by(|a, b| {
+            let v = |t: &hyperscape_core::FrozenTrial| {
+                direction.to_loss(t.values.as_ref().map_or(f64::NAN, |v| v[0]))
+            };
+            v(a).total_cmp(&v(b)).then(a.number.cmp(&b.number))
+        });
+    match best {
+        Some(t) => Ok(t.clone()),
+        None => Ok(study.best_trial()?),
     }
+}
+
+/// The epochs (rounds) trained by all trials of `study`, from their
+/// [`EPOCHS_TRAINED_ATTR`]: promotions that resumed count only their new epochs.
+pub fn epochs_spent(trials: &[hyperscape_core::FrozenTrial]) -> u64 {
+    trials
+        .iter()
+        .filter_map(|t| t.user_attrs.get(EPOCHS_TRAINED_ATTR)?.as_u64())
+        .sum()
+}
+
+/// Keeps a stratified, seeded subset of `n` samples of the training part of `data`
+/// (the whole of it when it has no more); an official test set stays whole. The
+/// subset's name gets a `[n]` suffix, so a study records it as another dataset.
+/// Used to fit a large dataset's tuning into a CPU budget (`--subsample`).
+pub fn subsample(mut data: Loaded, n: usize, seed: u64) -> Result<Loaded> {
+    let total = data.train.n_samples();
+    if n == 0 {
+        return Err(Error::Invalid(
+            "the subsample must keep at least one sample".into(),
+        ));
+    }
+    if n >= total {
+        return Ok(data);
+    }
+    let s = split::train_valid_test(
+        &data.train,
+        0.0,
+        1.0 - n as f64 / total as f64,
+        stream::seed(seed, stream::SUBSAMPLE),
+    )?;
+    let name = format!("{}[{n}]", data.train.name);
+    data.train = data.train.select(&s.train);
+    data.train.name = name;
+    Ok(data)
 }
 
 /// The catalogue's name for `name` (case, `-` and `_` do not matter), or an error

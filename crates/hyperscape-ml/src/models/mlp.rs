@@ -29,11 +29,13 @@
 use candle_core::Device;
 use hyperscape_core::{Distribution, ParamValue, SpaceDecl};
 
-use super::neural::{epochs, fit_net, prepare};
+use super::neural::{epochs, fit_net, fit_net_checkpointed, prepare, Prepared};
 use super::nn::{Activation, Net, Optimiser, TrainConfig};
 use crate::data::{Dataset, Task};
 use crate::error::{Error, Result};
-use crate::model::{FitOptions, Model, ParamReader, Params, Predictor};
+use crate::model::{
+    Checkpoint, CheckpointedFit, FitOptions, Model, ParamReader, Params, Predictor,
+};
 
 /// The multilayer perceptron (`mlp`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -220,27 +222,47 @@ impl Model for Mlp {
         train: &Dataset,
         opts: FitOptions<'_>,
     ) -> Result<Box<dyn Predictor>> {
-        let c = read(params)?;
-        let data = prepare("mlp", train, &opts, true)?;
-        let net = Net::mlp(
-            data.n_features,
-            &c.hidden,
-            c.activation,
-            c.dropout,
-            data.n_classes,
-            opts.seed,
-            &Device::Cpu,
-        )?;
-        let mut cfg = TrainConfig::new(
-            c.optimiser,
-            c.batch_size,
-            epochs(&opts, c.epochs),
-            opts.seed,
-        );
-        cfg.l1 = c.l1;
-        cfg.l2 = c.l2;
+        let (net, data, cfg) = setup(params, train, &opts)?;
         fit_net("mlp", net, data, cfg, opts)
     }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn fit_checkpointed(
+        &self,
+        params: &Params,
+        train: &Dataset,
+        opts: FitOptions<'_>,
+        ckpt: Checkpoint<'_>,
+    ) -> Result<CheckpointedFit> {
+        let (net, data, cfg) = setup(params, train, &opts)?;
+        fit_net_checkpointed("mlp", net, data, cfg, opts, Some(ckpt))
+    }
+}
+
+/// The network, the prepared data and the training settings of a fit.
+fn setup(
+    params: &Params,
+    train: &Dataset,
+    opts: &FitOptions<'_>,
+) -> Result<(Net, Prepared, TrainConfig)> {
+    let c = read(params)?;
+    let data = prepare("mlp", train, opts, true)?;
+    let net = Net::mlp(
+        data.n_features,
+        &c.hidden,
+        c.activation,
+        c.dropout,
+        data.n_classes,
+        opts.seed,
+        &Device::Cpu,
+    )?;
+    let mut cfg = TrainConfig::new(c.optimiser, c.batch_size, epochs(opts, c.epochs), opts.seed);
+    cfg.l1 = c.l1;
+    cfg.l2 = c.l2;
+    Ok((net, data, cfg))
 }
 
 #[cfg(test)]
