@@ -1189,6 +1189,8 @@ const _: fn() = || {
 mod tests {
     use std::sync::{Arc, Mutex};
 
+    use std::collections::BTreeMap;
+
     use hyperscape_core::{
         Distribution, NopPruner, Pruner, RandomSampler, ThresholdPruner, TrialState,
     };
@@ -1268,6 +1270,7 @@ mod tests {
             let mut r = ParamReader::new("threshold", params);
             let threshold = r.float("threshold", 0.5, 0.0, 1.0)?;
             let epochs = r.int("epochs", 1, 1, 100)? as u32;
+            let epochs = opts.fidelity.epochs.unwrap_or(epochs);
             r.finish()?;
             let mut entry = FitLog {
                 train_ids: ids(train),
@@ -1507,6 +1510,9 @@ mod tests {
                 assert_eq!(t.state, TrialState::Pruned);
                 assert_eq!(f.epochs_run, 1, "training stopped when pruned");
                 assert_eq!(t.intermediate_values.len(), 1);
+                // Recorded as pruned with its last step, and the epochs it ran.
+                assert_eq!(t.intermediate_values.keys().next_back(), Some(&1));
+                assert_eq!(t.user_attrs[EPOCHS_TRAINED_ATTR], 1);
                 assert!(!t.user_attrs.contains_key(VALIDATION_ATTR));
             } else {
                 assert_eq!(t.state, TrialState::Complete);
@@ -1742,6 +1748,219 @@ mod tests {
         assert_eq!(
             fits[0].epochs_run, 2,
             "the fit stopped at the epoch of the signal"
+        );
+    }
+
+    /// Trials of a scheduler study by number.
+    fn by_number(
+        trials: &[hyperscape_core::FrozenTrial],
+    ) -> BTreeMap<u64, &hyperscape_core::FrozenTrial> {
+        trials.iter().map(|t| (t.number, t)).collect()
+    }
+
+    fn user_u64(t: &hyperscape_core::FrozenTrial, key: &str) -> Option<u64> {
+        t.user_attrs.get(key).and_then(|v| v.as_u64())
+    }
+
+    fn sys_u64(t: &hyperscape_core::FrozenTrial, key: &str) -> Option<u64> {
+        t.system_attrs.get(key).and_then(|v| v.as_u64())
+    }
+
+    fn scheduled_study(tuner: &Tuner, scheduler: Box<dyn Pruner>, root: &std::path::Path) -> Study {
+        Study::builder("sched-test")
+            .direction(tuner.direction())
+            .sampler(RandomSampler::new(Some(5)))
+            .boxed_pruner(scheduler)
+            .checkpoint_root(root)
+            .build()
+            .unwrap()
+    }
+
+    /// Logistic regression on iris, scored by validation cross-entropy (a continuous
+    /// value, so that equal values mean equal weights).
+    #[cfg(all(feature = "neural", feature = "classic"))]
+    fn logreg_tuner() -> Tuner {
+        let space = SpaceDecl::from_toml_str(
+            "[params.lr]\ntype = \"float\"\nlow = 0.01\nhigh = 0.5\nlog = true\n\
+             [params.momentum]\ntype = \"float\"\nlow = 0.0\nhigh = 0.9\n",
+        )
+        .unwrap();
+        let mut cfg = TuneConfig::new(crate::model_by_name("logreg").unwrap(), "iris");
+        cfg.space = Some(space);
+        cfg.metric = Some("cross_entropy".into());
+        cfg.threads = 1;
+        Tuner::new(cfg).unwrap()
+    }
+
+    #[test]
+    #[cfg(all(feature = "neural", feature = "classic"))]
+    fn hyperband_promotions_resume_and_count_each_epoch_once() {
+        use hyperscape_core::scheduler::{bracket_rungs, budget_levels, BracketScheduler};
+        let tuner = logreg_tuner();
+        let dir = tempfile::tempdir().unwrap();
+        let (min, max, eta) = (1, 9, 3);
+        let hb = BracketScheduler::hyperband(min, Some(max), eta).unwrap();
+        let s = scheduled_study(&tuner, Box::new(hb), dir.path());
+        // One whole Hyperband iteration: the trials of every rung of every bracket.
+        let levels = budget_levels(min, max, eta).unwrap();
+        let brackets: Vec<_> = (0..levels.len())
+            .rev()
+            .map(|b| bracket_rungs(&levels, eta, b, None))
+            .collect();
+        let n_trials: u64 = brackets.iter().flatten().map(|r| r.count).sum();
+        tuner
+            .run(&s, OptimizeOptions::n_trials(n_trials as usize))
+            .unwrap();
+        let trials = s.trials().unwrap();
+        assert_eq!(trials.len() as u64, n_trials);
+        assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+        // Rung arithmetic: a configuration promoted from b_(i-1) to b_i trains only
+        // b_i - b_(i-1) more epochs.
+        let expected: u64 = brackets
+            .iter()
+            .map(|rungs| {
+                let mut prev = 0;
+                rungs
+                    .iter()
+                    .map(|r| {
+                        let e = r.count * (r.budget - prev);
+                        prev = r.budget;
+                        e
+                    })
+                    .sum::<u64>()
+            })
+            .sum();
+        assert_eq!(epochs_spent(&trials), expected);
+        let all = by_number(&trials);
+        let mut promoted = 0;
+        for t in &trials {
+            let budget = sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR).unwrap();
+            assert!(levels.contains(&budget));
+            match sys_u64(t, hyperscape_core::scheduler::PARENT_ATTR) {
+                None => {
+                    assert_eq!(user_u64(t, START_EPOCH_ATTR), Some(0));
+                    assert_eq!(user_u64(t, EPOCHS_TRAINED_ATTR), Some(budget));
+                    assert_eq!(t.intermediate_values.keys().next(), Some(&1));
+                }
+                Some(p) => {
+                    promoted += 1;
+                    let parent = all[&p];
+                    let prev = sys_u64(parent, hyperscape_core::pruner::BUDGET_ATTR).unwrap();
+                    assert_eq!(t.params, parent.params);
+                    assert_eq!(
+                        user_u64(t, START_EPOCH_ATTR),
+                        Some(prev),
+                        "trial {}",
+                        t.number
+                    );
+                    assert_eq!(user_u64(t, EPOCHS_TRAINED_ATTR), Some(budget - prev));
+                    assert!(!t.user_attrs.contains_key(NOT_RESUMED_ATTR));
+                    // It reports only the epochs it trains.
+                    let steps: Vec<u64> = t.intermediate_values.keys().copied().collect();
+                    assert_eq!(steps, (prev + 1..=budget).collect::<Vec<_>>());
+                }
+            }
+        }
+        assert!(promoted > 0);
+        // A promotion that resumed ends where one fit of the same length ends: the
+        // same validation curve (exact: weights and optimiser state carry over).
+        let t = trials
+            .iter()
+            .find(|t| {
+                t.system_attrs
+                    .contains_key(hyperscape_core::scheduler::PARENT_ATTR)
+                    && sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR) == Some(max)
+            })
+            .expect("a configuration promoted to the top rung");
+        let mut curve = BTreeMap::new();
+        let direct = tuner
+            .train_one(&t.params, Some(max as u32), None, None, &mut |e, v| {
+                curve.insert(u64::from(e), v);
+                Control::Continue
+            })
+            .unwrap();
+        assert_eq!(direct.epochs_trained, max as u32);
+        for (step, v) in &t.intermediate_values {
+            assert_eq!(curve[step], *v, "step {step}");
+        }
+        assert_eq!(t.values.as_ref().unwrap()[0], curve[&max]);
+    }
+
+    #[test]
+    fn a_model_that_cannot_resume_retrains_and_counts_every_epoch() {
+        use hyperscape_core::scheduler::AshaScheduler;
+        let space = SpaceDecl::from_toml_str(
+            "[params.threshold]\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n",
+        )
+        .unwrap();
+        let (model, log) = Threshold::boxed();
+        let mut cfg = TuneConfig::new(model, synthetic(200));
+        cfg.space = Some(space);
+        let tuner = Tuner::new(cfg).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let asha = AshaScheduler::new(1, Some(9), 3).unwrap();
+        let s = scheduled_study(&tuner, Box::new(asha), dir.path());
+        tuner.run(&s, OptimizeOptions::n_trials(20)).unwrap();
+        let trials = s.trials().unwrap();
+        let fits = log.lock().unwrap().clone();
+        let mut promoted = 0;
+        for (t, f) in trials.iter().zip(&fits) {
+            let budget = sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR).unwrap();
+            // Every trial trains from epoch 1 to its budget, and says so.
+            assert_eq!(u64::from(f.epochs_run), budget);
+            assert_eq!(user_u64(t, EPOCHS_TRAINED_ATTR), Some(budget));
+            assert_eq!(user_u64(t, START_EPOCH_ATTR), Some(0));
+            if t.system_attrs
+                .contains_key(hyperscape_core::scheduler::PARENT_ATTR)
+            {
+                promoted += 1;
+                let why = t.user_attrs[NOT_RESUMED_ATTR].as_str().unwrap();
+                assert!(why.contains("cannot resume"), "{why}");
+            }
+        }
+        assert!(promoted > 0, "ASHA promoted some of 20 trials");
+        let total: u64 = fits.iter().map(|f| u64::from(f.epochs_run)).sum();
+        assert_eq!(epochs_spent(&trials), total);
+    }
+
+    #[test]
+    #[cfg(all(feature = "neural", feature = "classic"))]
+    fn pbt_members_resume_their_own_or_the_exploited_checkpoint() {
+        use hyperscape_core::scheduler::{lineage, PbtScheduler};
+        let tuner = logreg_tuner();
+        let dir = tempfile::tempdir().unwrap();
+        let (population, interval, max) = (4usize, 2u64, 6u64);
+        let pbt = PbtScheduler::new(population, interval, max, Some(3)).unwrap();
+        let s = scheduled_study(&tuner, Box::new(pbt), dir.path());
+        let summary = tuner.run(&s, OptimizeOptions::n_trials(100)).unwrap();
+        assert!(summary.exhausted, "the schedule completes");
+        let trials = s.trials().unwrap();
+        assert_eq!(trials.len(), population * (max / interval) as usize);
+        // Each member trains each interval once: no epoch is trained twice.
+        assert_eq!(epochs_spent(&trials), population as u64 * max);
+        let mut exploits = 0;
+        for t in &trials {
+            let budget = sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR).unwrap();
+            let start = user_u64(t, START_EPOCH_ATTR).unwrap();
+            assert_eq!(budget - start, interval, "trial {}", t.number);
+            assert!(!t.user_attrs.contains_key(NOT_RESUMED_ATTR));
+            if t.system_attrs.contains_key("pbt_exploited_member") {
+                exploits += 1;
+            }
+        }
+        assert!(exploits > 0, "the bottom quantile exploited");
+        // The lineage of a last-generation member covers every interval.
+        let last = trials.last().unwrap();
+        let chain = lineage(&trials, last.number);
+        assert_eq!(chain.len() as u64, max / interval);
+        assert_eq!(
+            chain
+                .iter()
+                .map(|t| sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR).unwrap())
+                .collect::<Vec<_>>(),
+            (1..=max / interval)
+                .map(|g| g * interval)
+                .collect::<Vec<_>>()
         );
     }
 }

@@ -77,6 +77,10 @@ pub struct TuneArgs {
     /// into a CPU budget. The study records the subset as its own dataset.
     #[arg(long, value_name = "N", help_heading = "Data files")]
     pub subsample: Option<usize>,
+    /// Train every fit (and the final refit) for N epochs (rounds for gbt), whatever
+    /// the configuration's `epochs`; a scheduler's budget overrides it per trial.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<u32>,
     /// Trials to add in this invocation.
     #[arg(long, default_value_t = 20)]
     pub trials: usize,
@@ -320,8 +324,14 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
             .as_ref()
             .map(|s| format!("{}:{}", s.metric.name, s.metric.direction))),
         threads,
-        fidelity: Fidelity::full(),
+        fidelity: Fidelity {
+            epochs: a.epochs,
+            ..Fidelity::full()
+        },
     };
+    if a.epochs == Some(0) {
+        bail!("--epochs must be at least 1");
+    }
     let tuner = Tuner::new(cfg)?;
     // BOHB and PBT draw with the tuning seed.
     let scheduler = scheduler.map(|(name, mut o)| {
@@ -454,6 +464,22 @@ fn json_report(
 ) -> serde_json::Value {
     let n_trials = trials.len();
     let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+    // Each trial's budget, epochs trained and value, in trial order: the anytime curve
+    // (epochs spent against the best value at a budget) of the study.
+    let trace: Vec<serde_json::Value> = trials
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "number": t.number,
+                "state": t.state.to_string(),
+                "budget": t.system_attrs.get(hyperscape_core::pruner::BUDGET_ATTR),
+                "parent": t.system_attrs.get(hyperscape_core::scheduler::PARENT_ATTR),
+                "epochs_trained": t.user_attrs.get(tune::EPOCHS_TRAINED_ATTR),
+                "last_step": t.intermediate_values.keys().next_back(),
+                "value": t.values.as_ref().and_then(|v| v.first()),
+            })
+        })
+        .collect();
     let s = tuner.settings();
     serde_json::json!({
         "study": study.name(),
@@ -472,6 +498,7 @@ fn json_report(
         "epochs_spent": epochs.study,
         "epochs_spent_this_run": epochs.this_run,
         "best_budget": r.budget,
+        "trials": trace,
         "seed": s.seed,
         "cv": s.cv,
         "n_refit": r.n_refit,
