@@ -1781,7 +1781,7 @@ mod tests {
     #[cfg(all(feature = "neural", feature = "classic"))]
     fn logreg_tuner() -> Tuner {
         let space = SpaceDecl::from_toml_str(
-            "[params.lr]\ntype = \"float\"\nlow = 0.01\nhigh = 0.5\nlog = true\n\
+            "[params.learning_rate]\ntype = \"float\"\nlow = 0.01\nhigh = 0.5\nlog = true\n\
              [params.momentum]\ntype = \"float\"\nlow = 0.0\nhigh = 0.9\n",
         )
         .unwrap();

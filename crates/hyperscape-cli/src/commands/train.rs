@@ -244,13 +244,9 @@ pub fn execute(a: TrainArgs) -> Result<i32> {
             Control::Continue
         }
     };
-    let ev = tuner.train_one(
-        &params,
-        a.epochs,
-        checkpoint,
-        Some(interrupted),
-        &mut report,
-    )?;
+    // The reporter checks the stop flag after printing the epoch's line, so the last
+    // line printed is the epoch the checkpoint holds.
+    let ev = tuner.train_one(&params, a.epochs, checkpoint, None, &mut report)?;
     if let Some(from) = resume_from {
         match &ev.not_resumed {
             Some(why) => eprintln!("not resumed from epoch {from}: {why}; trained from scratch"),

@@ -436,7 +436,8 @@ mod tests {
                 seen.push(e);
                 Control::Continue
             };
-            let mut o = opts(5);
+            let mut o = FitOptions::seeded(4);
+            o.fidelity.epochs = Some(5);
             o.valid = Some(&test);
             o.on_epoch = Some(&mut on_epoch);
             let resumed = Mlp.fit_checkpointed(&p, &train, o, ck(true)).unwrap();
