@@ -200,8 +200,8 @@ pub(crate) fn dataset_arg(a: &DataFlags<'_>) -> Result<(TuneData, String)> {
 }
 
 fn dataset_full(a: &DataFlags<'_>) -> Result<(TuneData, String)> {
-    let named = tune::check_dataset_name(&a.dataset);
-    if named.is_err() && is_path(&a.dataset) {
+    let named = tune::check_dataset_name(a.dataset);
+    if named.is_err() && is_path(a.dataset) {
         let path = Path::new(&a.dataset);
         let mut opts = LoadOptions::default()
             .categorical(a.categorical.iter().cloned())

@@ -205,7 +205,7 @@ pub(crate) fn fit_net_checkpointed(
                 // Another optimiser (PBT may change it): the weights carry over, the
                 // optimiser starts with fresh buffers.
                 let kind = match cfg.optimiser {
-                    Optimiser::Sgd { momentum, .. } if momentum == 0.0 => "stateless",
+                    Optimiser::Sgd { momentum: 0.0, .. } => "stateless",
                     Optimiser::Sgd { .. } => "momentum",
                     Optimiser::Adam { .. } => "adam",
                 };
