@@ -87,7 +87,7 @@ fn sigterm_stops_training_after_the_epoch_and_saves_the_checkpoint() {
     let ck = env.path("ck");
     let mut child = Command::new(bin())
         .args(MLP)
-        .args(["--epochs", "100000", "--checkpoint-dir"])
+        .args(["--epochs", "5000", "--checkpoint-dir"])
         .arg(&ck)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -194,4 +194,54 @@ fn tune_with_a_scheduler_counts_epochs_by_the_rung_arithmetic() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cv cannot be combined"));
+}
+
+#[test]
+fn a_scheduler_leaves_the_default_spaces_epochs_out() {
+    let env = Env::new();
+    let text = env.ok(&[
+        "tune",
+        "--model",
+        "mlp",
+        "--dataset",
+        "iris",
+        "--scheduler",
+        "asha",
+        "--max-budget",
+        "2",
+        "--trials",
+        "3",
+        "--threads",
+        "1",
+        "--format",
+        "json",
+        "--checkpoint-root",
+        &env.path("ck").display().to_string(),
+    ]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let params = v["best_params"].as_object().unwrap();
+    assert!(!params.is_empty());
+    assert!(!params.contains_key("epochs"), "{text}");
+    assert_eq!(v["best_budget"], 2);
+    // Without a scheduler the default space keeps it.
+    let text = env.ok(&[
+        "tune",
+        "--model",
+        "mlp",
+        "--dataset",
+        "iris",
+        "--trials",
+        "1",
+        "--threads",
+        "1",
+        "--format",
+        "json",
+        "--study",
+        "plain",
+    ]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        v["best_params"].as_object().unwrap().contains_key("epochs"),
+        "{text}"
+    );
 }

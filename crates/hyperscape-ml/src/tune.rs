@@ -614,6 +614,22 @@ impl Tuner {
     pub fn model(&self) -> &dyn Model {
         self.model.as_ref()
     }
+
+    /// Leaves the parameter `name` out of the space (a scheduler's budget replaces the
+    /// model's `epochs`); a parameter that another one's condition depends on stays.
+    /// Returns whether it was removed.
+    pub fn drop_param(&mut self, name: &str) -> bool {
+        let depended = self
+            .space
+            .params
+            .iter()
+            .any(|p| p.condition.as_ref().is_some_and(|c| c.param == name));
+        let before = self.space.params.len();
+        if !depended {
+            self.space.params.retain(|p| p.name != name);
+        }
+        self.space.params.len() < before
+    }
     pub fn space(&self) -> &SpaceDecl {
         &self.space
     }

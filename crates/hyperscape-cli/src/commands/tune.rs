@@ -332,7 +332,12 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
     if a.epochs == Some(0) {
         bail!("--epochs must be at least 1");
     }
-    let tuner = Tuner::new(cfg)?;
+    let mut tuner = Tuner::new(cfg)?;
+    // A scheduler's budget sets the epochs: the default space's `epochs` would be a
+    // parameter without effect (and noise in BOHB's model).
+    if scheduler.is_some() && a.space.is_none() {
+        tuner.drop_param("epochs");
+    }
     // BOHB and PBT draw with the tuning seed.
     let scheduler = scheduler.map(|(name, mut o)| {
         if matches!(name.as_str(), "bohb" | "pbt") {
