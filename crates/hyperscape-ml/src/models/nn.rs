@@ -10,10 +10,11 @@
 //!   scalar tensors, which may be [`Var`]s themselves, so the gradient of a loss with
 //!   respect to each regularisation weight is available (the bilevel method uses it).
 //! - [`train`] is the minibatch training loop: seeded shuffling, SGD with (Nesterov)
-//!   momentum or Adam (candle-nn's `AdamW` with no decoupled decay), L1/L2 penalties
-//!   per layer (L1 optionally as a proximal soft-threshold step, which gives exact
-//!   zeros), validation metrics after every epoch handed to a callback that may stop
-//!   training.
+//!   momentum or Adam (candle-nn's `AdamW` update with no decoupled decay, with its
+//!   state exposed), L1/L2 penalties per layer (L1 optionally as a proximal
+//!   soft-threshold step, which gives exact zeros), validation metrics after every
+//!   epoch handed to a callback that may stop training. [`train_from`] resumes it
+//!   after a given epoch with saved [`OptimiserState`] (checkpoints of the models).
 //!
 //! Reproducibility: initial weights, dropout masks and the batch order all come from
 //! ChaCha8 streams derived from the seed (candle's own CPU RNG cannot be seeded per
@@ -612,7 +613,8 @@ pub enum Optimiser {
         momentum: f64,
         nesterov: bool,
     },
-    /// Adam (candle-nn's `AdamW` with no decoupled weight decay).
+    /// Adam (candle-nn's `AdamW` update with no decoupled weight decay; implemented
+    /// here so that its moments can be checkpointed).
     Adam {
         lr: f64,
         beta1: f64,
