@@ -66,6 +66,9 @@ pub enum Command {
     Bilevel(crate::commands::bilevel::BilevelArgs),
     /// Tune a built-in model on a dataset: validation-scored study, then a held-out test score.
     Tune(Box<crate::commands::tune::TuneArgs>),
+    /// Train one configuration of a built-in model with tune's splits, streaming
+    /// {"step": epoch, "value": v} lines: an external objective for run or other tuners.
+    Train(Box<crate::commands::train::TrainArgs>),
     /// List the named datasets, where each comes from and whether it is installed.
     Datasets(crate::commands::datasets::DatasetsArgs),
 }

@@ -45,6 +45,10 @@ pub enum Error {
     #[error("training {model} failed: {reason}")]
     Training { model: String, reason: String },
 
+    /// A training checkpoint that cannot be written or read.
+    #[error("checkpoint {}: {reason}", path.display())]
+    Checkpoint { path: PathBuf, reason: String },
+
     #[error(transparent)]
     Core(#[from] hyperscape_core::Error),
 

@@ -23,6 +23,7 @@ pub use data::{Dataset, ImageShape, Target, Task};
 pub use error::{Error, Result};
 pub use metrics::{evaluate, Metrics};
 pub use model::{
-    model_by_name, Control, Fidelity, FitOptions, Model, Params, Prediction, Predictor, MODELS,
+    model_by_name, Checkpoint, CheckpointedFit, Control, Fidelity, FitOptions, Model, Params,
+    Prediction, Predictor, MODELS,
 };
 pub use tune::{Metric, TuneConfig, TuneData, TuneReport, TuneSettings, Tuner};

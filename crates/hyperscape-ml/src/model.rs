@@ -91,6 +91,27 @@ pub trait Predictor: Send + Sync {
     fn predict(&self, data: &Dataset) -> Result<Prediction>;
 }
 
+/// Where a checkpointed fit keeps its state, and whether it resumes from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoint<'a> {
+    /// The directory of the checkpoint files (it exists).
+    pub dir: &'a std::path::Path,
+    /// Resume from the checkpoint in `dir` (written by an earlier fit of a
+    /// configuration of the same model on the same data), instead of starting afresh.
+    pub resume: bool,
+}
+
+/// The outcome of [`Model::fit_checkpointed`].
+pub struct CheckpointedFit {
+    pub predictor: Box<dyn Predictor>,
+    /// The epoch the fit started after: the checkpoint's epoch when it resumed, 0 when
+    /// it trained from scratch.
+    pub start_epoch: u32,
+    /// Why a requested resume did not happen (the model cannot resume, or the
+    /// checkpoint does not fit this configuration).
+    pub not_resumed: Option<String>,
+}
+
 /// A model family with its hyperparameters.
 pub trait Model: Send + Sync {
     /// The registry name (`svm`, `mlp`, ...).
@@ -111,6 +132,33 @@ pub trait Model: Send + Sync {
         train: &Dataset,
         opts: FitOptions<'_>,
     ) -> Result<Box<dyn Predictor>>;
+
+    /// Whether [`fit_checkpointed`](Self::fit_checkpointed) resumes from a checkpoint
+    /// (the neural models do: weights and optimiser state).
+    fn resumable(&self) -> bool {
+        false
+    }
+
+    /// [`fit`](Self::fit), resuming from the checkpoint in `ckpt.dir` when asked and
+    /// possible, and leaving the state reached there for a later resume.
+    /// `opts.fidelity.epochs` is the epoch to train to; the epoch callback receives the
+    /// epochs actually trained (`start_epoch + 1 ..`). The default cannot resume: it
+    /// trains from scratch (`start_epoch` 0) and says so in `not_resumed`.
+    fn fit_checkpointed(
+        &self,
+        params: &Params,
+        train: &Dataset,
+        opts: FitOptions<'_>,
+        ckpt: Checkpoint<'_>,
+    ) -> Result<CheckpointedFit> {
+        Ok(CheckpointedFit {
+            predictor: self.fit(params, train, opts)?,
+            start_epoch: 0,
+            not_resumed: ckpt
+                .resume
+                .then(|| format!("model `{}` cannot resume from a checkpoint", self.name())),
+        })
+    }
 }
 
 /// The models of the registry, in the order `hyperscape tune --help` lists them.

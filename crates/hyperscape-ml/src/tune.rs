@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{self, Dataset, Loaded, Task};
 use crate::error::{Error, Result};
 use crate::metrics::{evaluate, Metrics};
-use crate::model::{Control, Fidelity, FitOptions, Model, Params};
+use crate::model::{Checkpoint, Control, Fidelity, FitOptions, Model, Params};
 use crate::split;
 
 /// Default share of the pool (all non-test samples) held out for validation.
@@ -53,6 +53,16 @@ pub const VALIDATION_ATTR: &str = "validation";
 pub const FOLDS_ATTR: &str = "cv_folds";
 /// Study user attribute: the [`TuneSettings`] the study was created with.
 pub const TUNE_ATTR: &str = "tune";
+/// Trial user attribute: the epochs (or boosting rounds) this trial actually trained,
+/// those of a checkpoint it resumed from excluded. Summed over a study:
+/// [`epochs_spent`].
+pub const EPOCHS_TRAINED_ATTR: &str = "epochs_trained";
+/// Trial user attribute: the epoch a scheduled trial's training started after (its
+/// checkpoint's epoch when it resumed, 0 from scratch).
+pub const START_EPOCH_ATTR: &str = "start_epoch";
+/// Trial user attribute: why a promoted trial trained from scratch instead of resuming
+/// from its parent's checkpoint.
+pub const NOT_RESUMED_ATTR: &str = "not_resumed";
 /// Failure reason of a trial stopped by the `interrupt` flag.
 pub const INTERRUPTED_REASON: &str = "interrupted";
 
@@ -315,6 +325,7 @@ mod stream {
     pub const VALID: u64 = 2;
     pub const FOLDS: u64 = 3;
     pub const FIT: u64 = 4;
+    pub const SUBSAMPLE: u64 = 5;
 
     /// SplitMix64 of `seed` and the stream id: distinct, well-mixed seeds per step.
     pub fn seed(seed: u64, stream: u64) -> u64 {
@@ -433,6 +444,21 @@ pub struct Evaluation {
     pub pruned: bool,
     /// The interrupt flag stopped the trial; `metrics` is empty.
     pub interrupted: bool,
+    /// Epochs (rounds) trained by this evaluation, over every fold.
+    pub epochs_trained: u32,
+    /// The epoch training started after (a resumed checkpoint's), 0 from scratch.
+    pub start_epoch: u32,
+    /// Why a requested resume did not happen.
+    pub not_resumed: Option<String>,
+}
+
+/// How a trial of a scheduler trains: to its budget, from its checkpoint.
+#[derive(Debug, Clone, Default)]
+struct TrialPlan {
+    /// Train to this epoch (the trial's budget); `None`: the configuration's own.
+    epochs: Option<u32>,
+    /// The trial's checkpoint directory and whether to resume from it.
+    checkpoint: Option<(std::path::PathBuf, bool)>,
 }
 
 /// The outcome of a study: the best configuration, its validation score and its test
@@ -450,6 +476,8 @@ pub struct TuneReport {
     /// Samples of the refit (the pool) and of the test set.
     pub n_refit: usize,
     pub n_test: usize,
+    /// The epochs of the refit when a scheduler gave the best trial a budget.
+    pub budget: Option<u32>,
 }
 
 /// Why an evaluation stopped early: the trial fails, or the whole study must stop
@@ -586,6 +614,22 @@ impl Tuner {
     pub fn model(&self) -> &dyn Model {
         self.model.as_ref()
     }
+
+    /// Leaves the parameter `name` out of the space (a scheduler's budget replaces the
+    /// model's `epochs`); a parameter that another one's condition depends on stays.
+    /// Returns whether it was removed.
+    pub fn drop_param(&mut self, name: &str) -> bool {
+        let depended = self
+            .space
+            .params
+            .iter()
+            .any(|p| p.condition.as_ref().is_some_and(|c| c.param == name));
+        let before = self.space.params.len();
+        if !depended {
+            self.space.params.retain(|p| p.name != name);
+        }
+        self.space.params.len() < before
+    }
     pub fn space(&self) -> &SpaceDecl {
         &self.space
     }
@@ -659,7 +703,35 @@ impl Tuner {
     /// Scores one configuration on validation, without a trial (no reports, no
     /// pruning).
     pub fn evaluate(&self, params: &Params) -> Result<Evaluation> {
-        self.evaluate_inner(params, None, None)
+        self.evaluate_inner(params, None, None, &TrialPlan::default(), None)
+            .map_err(Stop::into_error)
+    }
+
+    /// Trains one configuration on the training split as a trial would, without a
+    /// study: `report` gets the tuned validation metric after each epoch (it may answer
+    /// [`Control::Stop`]; the evaluation is then `pruned`, the model as it was is
+    /// checkpointed), `epochs` overrides the configuration's epochs, and with a
+    /// `checkpoint` the fit resumes from it (when `resume`) and leaves its state there.
+    /// `interrupt` stops the fit at its next epoch. The command behind
+    /// `hyperscape train` (an external objective with the tuner's splits).
+    pub fn train_one(
+        &self,
+        params: &Params,
+        epochs: Option<u32>,
+        checkpoint: Option<Checkpoint<'_>>,
+        interrupt: Option<&AtomicBool>,
+        report: &mut dyn FnMut(u32, f64) -> Control,
+    ) -> Result<Evaluation> {
+        if self.holdout.is_none() && checkpoint.is_some() {
+            return Err(Error::Invalid(
+                "a checkpointed fit needs a validation split, not cross-validation".into(),
+            ));
+        }
+        let plan = TrialPlan {
+            epochs,
+            checkpoint: checkpoint.map(|c| (c.dir.to_path_buf(), c.resume)),
+        };
+        self.evaluate_inner(params, None, interrupt, &plan, Some(report))
             .map_err(Stop::into_error)
     }
 
@@ -668,6 +740,8 @@ impl Tuner {
         params: &Params,
         mut trial: Option<&mut Trial>,
         interrupt: Option<&AtomicBool>,
+        plan: &TrialPlan,
+        mut reporter: Option<&mut dyn FnMut(u32, f64) -> Control>,
     ) -> std::result::Result<Evaluation, Stop> {
         let interrupted = || interrupt.is_some_and(|f| f.load(Ordering::SeqCst));
         if let Some((train, valid)) = &self.holdout {
@@ -676,13 +750,14 @@ impl Tuner {
             let predictor = {
                 let metric = &self.metric.name;
                 let mut on_epoch = |step: u32, m: &Metrics| -> Control {
+                    out.epochs_trained += 1;
                     if interrupted() {
                         out.interrupted = true;
                         return Control::Stop;
                     }
-                    let Some(trial) = trial.as_deref_mut() else {
+                    if trial.is_none() && reporter.is_none() {
                         return Control::Continue;
-                    };
+                    }
                     let v = match m.get(metric) {
                         Some(v) => *v,
                         None => {
@@ -702,6 +777,14 @@ impl Tuner {
                         }));
                         return Control::Stop;
                     }
+                    let Some(trial) = trial.as_deref_mut() else {
+                        let report = reporter.as_mut().expect("checked above");
+                        if report(step, v) == Control::Stop {
+                            out.pruned = true;
+                            return Control::Stop;
+                        }
+                        return Control::Continue;
+                    };
                     match trial.report(u64::from(step), v) {
                         Ok(()) => Control::Continue,
                         Err(hyperscape_core::Error::Pruned { .. }) => {
@@ -715,10 +798,32 @@ impl Tuner {
                     }
                 };
                 let mut opts = self.fit_options();
+                if plan.epochs.is_some() {
+                    opts.fidelity.epochs = plan.epochs;
+                }
                 opts.valid = Some(valid);
                 opts.on_epoch = Some(&mut on_epoch);
-                self.model.fit(params, train, opts)
+                match &plan.checkpoint {
+                    None => self.model.fit(params, train, opts).map(|p| (p, 0, None)),
+                    Some((dir, resume)) => self
+                        .model
+                        .fit_checkpointed(
+                            params,
+                            train,
+                            opts,
+                            Checkpoint {
+                                dir,
+                                resume: *resume,
+                            },
+                        )
+                        .map(|f| (f.predictor, f.start_epoch, f.not_resumed)),
+                }
             };
+            let predictor = predictor.map(|(p, start, why)| {
+                out.start_epoch = start;
+                out.not_resumed = why;
+                p
+            });
             if let Some(s) = stop {
                 return Err(s);
             }
@@ -742,6 +847,7 @@ impl Tuner {
             let valid = self.splits.pool.select(valid_rows);
             let predictor = {
                 let mut on_epoch = |_: u32, _: &Metrics| -> Control {
+                    out.epochs_trained += 1;
                     if interrupted() {
                         Control::Stop
                     } else {
@@ -749,6 +855,9 @@ impl Tuner {
                     }
                 };
                 let mut opts = self.fit_options();
+                if plan.epochs.is_some() {
+                    opts.fidelity.epochs = plan.epochs;
+                }
                 opts.valid = Some(&valid);
                 opts.on_epoch = Some(&mut on_epoch);
                 self.model.fit(params, &train, opts)
@@ -815,7 +924,18 @@ impl Tuner {
             return Ok(TrialResult::Failed(INTERRUPTED_REASON.into()));
         }
         let params = trial.suggest_space(&self.space)?;
-        match self.evaluate_inner(&params, Some(trial), interrupt) {
+        let plan = self.plan_of(trial)?;
+        let result = self.evaluate_inner(&params, Some(trial), interrupt, &plan, None);
+        if let Ok(ev) = &result {
+            trial.set_user_attr(EPOCHS_TRAINED_ATTR, ev.epochs_trained)?;
+            if plan.epochs.is_some() {
+                trial.set_user_attr(START_EPOCH_ATTR, ev.start_epoch)?;
+            }
+            if let Some(why) = &ev.not_resumed {
+                trial.set_user_attr(NOT_RESUMED_ATTR, why.as_str())?;
+            }
+        }
+        match result {
             Ok(ev) if ev.interrupted => Ok(TrialResult::Failed(INTERRUPTED_REASON.into())),
             Ok(ev) if ev.pruned => Ok(TrialResult::Pruned),
             Ok(ev) => {
@@ -829,6 +949,32 @@ impl Tuner {
             Err(Stop::Trial(e)) => Ok(TrialResult::Failed(e.to_string())),
             Err(Stop::Fatal(e)) => Err(e),
         }
+    }
+
+    /// What a scheduler told the trial: its budget (the epoch to train to) and its
+    /// checkpoint directory, resumed from when the trial continues a parent's training.
+    fn plan_of(&self, trial: &Trial) -> Result<TrialPlan> {
+        let Some(budget) = trial.budget() else {
+            return Ok(TrialPlan::default());
+        };
+        if !self.model.iterative() {
+            return Err(Error::Invalid(format!(
+                "model `{}` does not train in epochs or rounds: a scheduler's budget does \
+                 not apply to it",
+                self.model.name()
+            )));
+        }
+        let epochs = u32::try_from(budget).map_err(|_| {
+            Error::Invalid(format!("budget {budget} is too large for an epoch count"))
+        })?;
+        let checkpoint = match (trial.checkpoint_dir(), &self.splits.folds) {
+            (Some(dir), None) => Some((dir, trial.previous_budget().is_some())),
+            _ => None,
+        };
+        Ok(TrialPlan {
+            epochs: Some(epochs.max(1)),
+            checkpoint,
+        })
     }
 
     /// Runs trials of `study` (see [`Study::run_trials`] for `opts`): checks or records
@@ -865,9 +1011,54 @@ impl Tuner {
     /// with the tuning seed and scores the refit once on the test set. `validation` is
     /// passed through: the score tuning selected the configuration by.
     pub fn final_evaluation(&self, params: &Params, validation: Metrics) -> Result<TuneReport> {
-        let predictor = self
-            .model
-            .fit(params, &self.splits.pool, self.fit_options())?;
+        self.final_evaluation_at(params, validation, None)
+    }
+
+    /// The best trial of `study` and its [`final_evaluation`](Self::final_evaluation).
+    /// Its validation metrics come from its user attribute; a trial without them (told
+    /// by hand) is scored again.
+    ///
+    /// In a study run by a scheduler (trials with a budget), the best trial is the best
+    /// complete trial at the largest budget any complete trial reached (a trial stopped
+    /// at a low rung is not compared with trials trained longer), and the refit trains
+    /// to that budget. Under PBT that is the best member's last interval: the refit
+    /// trains its final hyperparameters for the whole budget, not the schedule that
+    /// led to them ([`hyperscape_core::scheduler::lineage`] gives the schedule).
+    pub fn report(&self, study: &Study) -> Result<TuneReport> {
+        let best = best_trial(study, self.metric.direction)?;
+        let validation = match best.user_attrs.get(VALIDATION_ATTR) {
+            Some(v) => serde_json::from_value::<Metrics>(v.clone()).map_err(|e| {
+                Error::Invalid(format!(
+                    "trial {} has unreadable validation metrics: {e}",
+                    best.number
+                ))
+            })?,
+            None => self.evaluate(&best.params)?.metrics,
+        };
+        let budget = best
+            .system_attrs
+            .get(hyperscape_core::pruner::BUDGET_ATTR)
+            .and_then(|v| v.as_u64())
+            .map(|b| b.min(u64::from(u32::MAX)) as u32);
+        let mut report = self.final_evaluation_at(&best.params, validation, budget)?;
+        report.best_trial = best.number;
+        report.budget = budget;
+        Ok(report)
+    }
+
+    /// [`final_evaluation`](Self::final_evaluation) trained to `epochs` (`None`: the
+    /// tuner's fidelity).
+    pub fn final_evaluation_at(
+        &self,
+        params: &Params,
+        validation: Metrics,
+        epochs: Option<u32>,
+    ) -> Result<TuneReport> {
+        let mut opts = self.fit_options();
+        if epochs.is_some() {
+            opts.fidelity.epochs = epochs;
+        }
+        let predictor = self.model.fit(params, &self.splits.pool, opts)?;
         let prediction = predictor.predict(&self.splits.test)?;
         let test = evaluate(&prediction, &self.splits.test.target)?;
         Ok(TuneReport {
@@ -878,27 +1069,73 @@ impl Tuner {
             test,
             n_refit: self.splits.pool.n_samples(),
             n_test: self.splits.test.n_samples(),
+            budget: epochs,
         })
     }
+}
 
-    /// The best trial of `study` and its [`final_evaluation`](Self::final_evaluation).
-    /// Its validation metrics come from its user attribute; a trial without them (told
-    /// by hand) is scored again.
-    pub fn report(&self, study: &Study) -> Result<TuneReport> {
-        let best = study.best_trial()?;
-        let validation = match best.user_attrs.get(VALIDATION_ATTR) {
-            Some(v) => serde_json::from_value::<Metrics>(v.clone()).map_err(|e| {
-                Error::Invalid(format!(
-                    "trial {} has unreadable validation metrics: {e}",
-                    best.number
-                ))
-            })?,
-            None => self.evaluate(&best.params)?.metrics,
-        };
-        let mut report = self.final_evaluation(&best.params, validation)?;
-        report.best_trial = best.number;
-        Ok(report)
+/// The best trial of a tuned study (see [`Tuner::report`]): among complete trials at
+/// the largest budget reached when trials have budgets.
+pub fn best_trial(study: &Study, direction: Direction) -> Result<hyperscape_core::FrozenTrial> {
+    let trials = study.trials()?;
+    let budget_of = |t: &hyperscape_core::FrozenTrial| {
+        t.system_attrs
+            .get(hyperscape_core::pruner::BUDGET_ATTR)
+            .and_then(|v| v.as_u64())
+    };
+    let complete = || {
+        trials
+            .iter()
+            .filter(|t| t.state == hyperscape_core::TrialState::Complete && t.values.is_some())
+    };
+    let top = complete().filter_map(budget_of).max();
+    let best = complete()
+        .filter(|t| top.is_none() || budget_of(t) == top)
+        .min_by(|a, b| {
+            let v = |t: &hyperscape_core::FrozenTrial| {
+                direction.to_loss(t.values.as_ref().map_or(f64::NAN, |v| v[0]))
+            };
+            v(a).total_cmp(&v(b)).then(a.number.cmp(&b.number))
+        });
+    match best {
+        Some(t) => Ok(t.clone()),
+        None => Ok(study.best_trial()?),
     }
+}
+
+/// The epochs (rounds) trained by all trials of `study`, from their
+/// [`EPOCHS_TRAINED_ATTR`]: promotions that resumed count only their new epochs.
+pub fn epochs_spent(trials: &[hyperscape_core::FrozenTrial]) -> u64 {
+    trials
+        .iter()
+        .filter_map(|t| t.user_attrs.get(EPOCHS_TRAINED_ATTR)?.as_u64())
+        .sum()
+}
+
+/// Keeps a stratified, seeded subset of `n` samples of the training part of `data`
+/// (the whole of it when it has no more); an official test set stays whole. The
+/// subset's name gets a `[n]` suffix, so a study records it as another dataset.
+/// Used to fit a large dataset's tuning into a CPU budget (`--subsample`).
+pub fn subsample(mut data: Loaded, n: usize, seed: u64) -> Result<Loaded> {
+    let total = data.train.n_samples();
+    if n == 0 {
+        return Err(Error::Invalid(
+            "the subsample must keep at least one sample".into(),
+        ));
+    }
+    if n >= total {
+        return Ok(data);
+    }
+    let s = split::train_valid_test(
+        &data.train,
+        0.0,
+        1.0 - n as f64 / total as f64,
+        stream::seed(seed, stream::SUBSAMPLE),
+    )?;
+    let name = format!("{}[{n}]", data.train.name);
+    data.train = data.train.select(&s.train);
+    data.train.name = name;
+    Ok(data)
 }
 
 /// The catalogue's name for `name` (case, `-` and `_` do not matter), or an error
@@ -967,6 +1204,8 @@ const _: fn() = || {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
+
+    use std::collections::BTreeMap;
 
     use hyperscape_core::{
         Distribution, NopPruner, Pruner, RandomSampler, ThresholdPruner, TrialState,
@@ -1047,6 +1286,7 @@ mod tests {
             let mut r = ParamReader::new("threshold", params);
             let threshold = r.float("threshold", 0.5, 0.0, 1.0)?;
             let epochs = r.int("epochs", 1, 1, 100)? as u32;
+            let epochs = opts.fidelity.epochs.unwrap_or(epochs);
             r.finish()?;
             let mut entry = FitLog {
                 train_ids: ids(train),
@@ -1286,6 +1526,9 @@ mod tests {
                 assert_eq!(t.state, TrialState::Pruned);
                 assert_eq!(f.epochs_run, 1, "training stopped when pruned");
                 assert_eq!(t.intermediate_values.len(), 1);
+                // Recorded as pruned with its last step, and the epochs it ran.
+                assert_eq!(t.intermediate_values.keys().next_back(), Some(&1));
+                assert_eq!(t.user_attrs[EPOCHS_TRAINED_ATTR], 1);
                 assert!(!t.user_attrs.contains_key(VALIDATION_ATTR));
             } else {
                 assert_eq!(t.state, TrialState::Complete);
@@ -1521,6 +1764,219 @@ mod tests {
         assert_eq!(
             fits[0].epochs_run, 2,
             "the fit stopped at the epoch of the signal"
+        );
+    }
+
+    /// Trials of a scheduler study by number.
+    fn by_number(
+        trials: &[hyperscape_core::FrozenTrial],
+    ) -> BTreeMap<u64, &hyperscape_core::FrozenTrial> {
+        trials.iter().map(|t| (t.number, t)).collect()
+    }
+
+    fn user_u64(t: &hyperscape_core::FrozenTrial, key: &str) -> Option<u64> {
+        t.user_attrs.get(key).and_then(|v| v.as_u64())
+    }
+
+    fn sys_u64(t: &hyperscape_core::FrozenTrial, key: &str) -> Option<u64> {
+        t.system_attrs.get(key).and_then(|v| v.as_u64())
+    }
+
+    fn scheduled_study(tuner: &Tuner, scheduler: Box<dyn Pruner>, root: &std::path::Path) -> Study {
+        Study::builder("sched-test")
+            .direction(tuner.direction())
+            .sampler(RandomSampler::new(Some(5)))
+            .boxed_pruner(scheduler)
+            .checkpoint_root(root)
+            .build()
+            .unwrap()
+    }
+
+    /// Logistic regression on iris, scored by validation cross-entropy (a continuous
+    /// value, so that equal values mean equal weights).
+    #[cfg(all(feature = "neural", feature = "classic"))]
+    fn logreg_tuner() -> Tuner {
+        let space = SpaceDecl::from_toml_str(
+            "[params.learning_rate]\ntype = \"float\"\nlow = 0.01\nhigh = 0.5\nlog = true\n\
+             [params.momentum]\ntype = \"float\"\nlow = 0.0\nhigh = 0.9\n",
+        )
+        .unwrap();
+        let mut cfg = TuneConfig::new(crate::model_by_name("logreg").unwrap(), "iris");
+        cfg.space = Some(space);
+        cfg.metric = Some("cross_entropy".into());
+        cfg.threads = 1;
+        Tuner::new(cfg).unwrap()
+    }
+
+    #[test]
+    #[cfg(all(feature = "neural", feature = "classic"))]
+    fn hyperband_promotions_resume_and_count_each_epoch_once() {
+        use hyperscape_core::scheduler::{bracket_rungs, budget_levels, BracketScheduler};
+        let tuner = logreg_tuner();
+        let dir = tempfile::tempdir().unwrap();
+        let (min, max, eta) = (1, 9, 3);
+        let hb = BracketScheduler::hyperband(min, Some(max), eta).unwrap();
+        let s = scheduled_study(&tuner, Box::new(hb), dir.path());
+        // One whole Hyperband iteration: the trials of every rung of every bracket.
+        let levels = budget_levels(min, max, eta).unwrap();
+        let brackets: Vec<_> = (0..levels.len())
+            .rev()
+            .map(|b| bracket_rungs(&levels, eta, b, None))
+            .collect();
+        let n_trials: u64 = brackets.iter().flatten().map(|r| r.count).sum();
+        tuner
+            .run(&s, OptimizeOptions::n_trials(n_trials as usize))
+            .unwrap();
+        let trials = s.trials().unwrap();
+        assert_eq!(trials.len() as u64, n_trials);
+        assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+        // Rung arithmetic: a configuration promoted from b_(i-1) to b_i trains only
+        // b_i - b_(i-1) more epochs.
+        let expected: u64 = brackets
+            .iter()
+            .map(|rungs| {
+                let mut prev = 0;
+                rungs
+                    .iter()
+                    .map(|r| {
+                        let e = r.count * (r.budget - prev);
+                        prev = r.budget;
+                        e
+                    })
+                    .sum::<u64>()
+            })
+            .sum();
+        assert_eq!(epochs_spent(&trials), expected);
+        let all = by_number(&trials);
+        let mut promoted = 0;
+        for t in &trials {
+            let budget = sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR).unwrap();
+            assert!(levels.contains(&budget));
+            match sys_u64(t, hyperscape_core::scheduler::PARENT_ATTR) {
+                None => {
+                    assert_eq!(user_u64(t, START_EPOCH_ATTR), Some(0));
+                    assert_eq!(user_u64(t, EPOCHS_TRAINED_ATTR), Some(budget));
+                    assert_eq!(t.intermediate_values.keys().next(), Some(&1));
+                }
+                Some(p) => {
+                    promoted += 1;
+                    let parent = all[&p];
+                    let prev = sys_u64(parent, hyperscape_core::pruner::BUDGET_ATTR).unwrap();
+                    assert_eq!(t.params, parent.params);
+                    assert_eq!(
+                        user_u64(t, START_EPOCH_ATTR),
+                        Some(prev),
+                        "trial {}",
+                        t.number
+                    );
+                    assert_eq!(user_u64(t, EPOCHS_TRAINED_ATTR), Some(budget - prev));
+                    assert!(!t.user_attrs.contains_key(NOT_RESUMED_ATTR));
+                    // It reports only the epochs it trains.
+                    let steps: Vec<u64> = t.intermediate_values.keys().copied().collect();
+                    assert_eq!(steps, (prev + 1..=budget).collect::<Vec<_>>());
+                }
+            }
+        }
+        assert!(promoted > 0);
+        // A promotion that resumed ends where one fit of the same length ends: the
+        // same validation curve (exact: weights and optimiser state carry over).
+        let t = trials
+            .iter()
+            .find(|t| {
+                t.system_attrs
+                    .contains_key(hyperscape_core::scheduler::PARENT_ATTR)
+                    && sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR) == Some(max)
+            })
+            .expect("a configuration promoted to the top rung");
+        let mut curve = BTreeMap::new();
+        let direct = tuner
+            .train_one(&t.params, Some(max as u32), None, None, &mut |e, v| {
+                curve.insert(u64::from(e), v);
+                Control::Continue
+            })
+            .unwrap();
+        assert_eq!(direct.epochs_trained, max as u32);
+        for (step, v) in &t.intermediate_values {
+            assert_eq!(curve[step], *v, "step {step}");
+        }
+        assert_eq!(t.values.as_ref().unwrap()[0], curve[&max]);
+    }
+
+    #[test]
+    fn a_model_that_cannot_resume_retrains_and_counts_every_epoch() {
+        use hyperscape_core::scheduler::AshaScheduler;
+        let space = SpaceDecl::from_toml_str(
+            "[params.threshold]\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n",
+        )
+        .unwrap();
+        let (model, log) = Threshold::boxed();
+        let mut cfg = TuneConfig::new(model, synthetic(200));
+        cfg.space = Some(space);
+        let tuner = Tuner::new(cfg).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let asha = AshaScheduler::new(1, Some(9), 3).unwrap();
+        let s = scheduled_study(&tuner, Box::new(asha), dir.path());
+        tuner.run(&s, OptimizeOptions::n_trials(20)).unwrap();
+        let trials = s.trials().unwrap();
+        let fits = log.lock().unwrap().clone();
+        let mut promoted = 0;
+        for (t, f) in trials.iter().zip(&fits) {
+            let budget = sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR).unwrap();
+            // Every trial trains from epoch 1 to its budget, and says so.
+            assert_eq!(u64::from(f.epochs_run), budget);
+            assert_eq!(user_u64(t, EPOCHS_TRAINED_ATTR), Some(budget));
+            assert_eq!(user_u64(t, START_EPOCH_ATTR), Some(0));
+            if t.system_attrs
+                .contains_key(hyperscape_core::scheduler::PARENT_ATTR)
+            {
+                promoted += 1;
+                let why = t.user_attrs[NOT_RESUMED_ATTR].as_str().unwrap();
+                assert!(why.contains("cannot resume"), "{why}");
+            }
+        }
+        assert!(promoted > 0, "ASHA promoted some of 20 trials");
+        let total: u64 = fits.iter().map(|f| u64::from(f.epochs_run)).sum();
+        assert_eq!(epochs_spent(&trials), total);
+    }
+
+    #[test]
+    #[cfg(all(feature = "neural", feature = "classic"))]
+    fn pbt_members_resume_their_own_or_the_exploited_checkpoint() {
+        use hyperscape_core::scheduler::{lineage, PbtScheduler};
+        let tuner = logreg_tuner();
+        let dir = tempfile::tempdir().unwrap();
+        let (population, interval, max) = (4usize, 2u64, 6u64);
+        let pbt = PbtScheduler::new(population, interval, max, Some(3)).unwrap();
+        let s = scheduled_study(&tuner, Box::new(pbt), dir.path());
+        let summary = tuner.run(&s, OptimizeOptions::n_trials(100)).unwrap();
+        assert!(summary.exhausted, "the schedule completes");
+        let trials = s.trials().unwrap();
+        assert_eq!(trials.len(), population * (max / interval) as usize);
+        // Each member trains each interval once: no epoch is trained twice.
+        assert_eq!(epochs_spent(&trials), population as u64 * max);
+        let mut exploits = 0;
+        for t in &trials {
+            let budget = sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR).unwrap();
+            let start = user_u64(t, START_EPOCH_ATTR).unwrap();
+            assert_eq!(budget - start, interval, "trial {}", t.number);
+            assert!(!t.user_attrs.contains_key(NOT_RESUMED_ATTR));
+            if t.system_attrs.contains_key("pbt_exploited_member") {
+                exploits += 1;
+            }
+        }
+        assert!(exploits > 0, "the bottom quantile exploited");
+        // The lineage of a last-generation member covers every interval.
+        let last = trials.last().unwrap();
+        let chain = lineage(&trials, last.number);
+        assert_eq!(chain.len() as u64, max / interval);
+        assert_eq!(
+            chain
+                .iter()
+                .map(|t| sys_u64(t, hyperscape_core::pruner::BUDGET_ATTR).unwrap())
+                .collect::<Vec<_>>(),
+            (1..=max / interval)
+                .map(|g| g * interval)
+                .collect::<Vec<_>>()
         );
     }
 }

@@ -14,6 +14,7 @@ mod storage;
 mod studies;
 mod study;
 mod tell;
+pub mod train;
 mod trials;
 pub mod tune;
 mod worker;
@@ -40,6 +41,7 @@ pub fn dispatch(command: Command) -> Result<i32> {
         Command::Landscape(a) => landscape::execute(a),
         Command::Bilevel(a) => bilevel::execute(a),
         Command::Tune(a) => tune::execute(*a),
+        Command::Train(a) => train::execute(*a),
         Command::Datasets(a) => datasets::execute(a),
     }
 }

@@ -11,7 +11,8 @@ use hyperscape_ml::data::LoadOptions;
 use hyperscape_ml::tune::{self, TuneConfig, TuneData, TuneReport, TuneSettings, Tuner};
 use hyperscape_ml::{Fidelity, Metrics, Task};
 
-use crate::cli::{ListFormat, PrunerArgs, StorageArg};
+use crate::cli::{ListFormat, PrunerArgs, SchedulerArgs, StorageArg};
+use crate::commands::run::{scheduler_config, scheduler_message};
 use crate::common::{self, OpenStudy};
 use crate::output::{self, Progress};
 use crate::signal;
@@ -31,6 +32,10 @@ all non-test samples and scored once on the test set.\n\n\
 Iterative models (mlp, lenet, logreg, gbt) report their validation score after\n\
 every epoch, so --pruner stops bad trials early; with --cv the running mean after\n\
 each fold is reported instead.\n\n\
+--scheduler sha|hyperband|asha|bohb|pbt gives each trial its budget in epochs\n\
+(rounds for gbt) between --min-budget and --max-budget; a promotion resumes from\n\
+its parent's checkpoint (weights and optimiser state of mlp, lenet, logreg; gbt\n\
+retrains). The report counts the epochs spent (epochs_spent).\n\n\
 The study (default `tune-<model>-<dataset>`) records its settings; running the\n\
 same command again adds --trials trials to it. --seed, --metric, --cv and the\n\
 fractions default to the study's own when it exists.\n\n\
@@ -67,6 +72,15 @@ pub struct TuneArgs {
         help_heading = "Data files"
     )]
     pub ignore: Vec<String>,
+    /// Keep a stratified subset of N samples of the training part of the dataset,
+    /// seeded by --seed (the official test set stays whole): fits a large dataset
+    /// into a CPU budget. The study records the subset as its own dataset.
+    #[arg(long, value_name = "N", help_heading = "Data files")]
+    pub subsample: Option<usize>,
+    /// Train every fit (and the final refit) for N epochs (rounds for gbt), whatever
+    /// the configuration's `epochs`; a scheduler's budget overrides it per trial.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<u32>,
     /// Trials to add in this invocation.
     #[arg(long, default_value_t = 20)]
     pub trials: usize,
@@ -109,6 +123,8 @@ pub struct TuneArgs {
     pub format: ListFormat,
     #[command(flatten)]
     pub pruner: PrunerArgs,
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,17 +153,61 @@ fn is_path(arg: &str) -> bool {
         )
 }
 
+/// The data flags `tune` and `train` share.
+pub(crate) struct DataFlags<'a> {
+    pub dataset: &'a str,
+    pub label: Option<&'a str>,
+    pub task: Option<TaskArg>,
+    pub categorical: &'a [String],
+    pub ignore: &'a [String],
+    /// Keep a stratified subset of this many training samples (`--subsample`).
+    pub subsample: Option<usize>,
+    /// Seeds the subset.
+    pub seed: u64,
+}
+
+impl<'a> DataFlags<'a> {
+    fn of(a: &'a TuneArgs, seed: u64) -> Self {
+        Self {
+            dataset: &a.dataset,
+            label: a.label.as_deref(),
+            task: a.task,
+            categorical: &a.categorical,
+            ignore: &a.ignore,
+            subsample: a.subsample,
+            seed,
+        }
+    }
+}
+
 /// What `--dataset` (and the data-file flags) select, and the name used in the study's
-/// name.
-fn dataset_arg(a: &TuneArgs) -> Result<(TuneData, String)> {
-    let named = tune::check_dataset_name(&a.dataset);
-    if named.is_err() && is_path(&a.dataset) {
+/// name; with `--subsample N`, a stratified subset of N training samples (the
+/// official test set stays whole).
+pub(crate) fn dataset_arg(a: &DataFlags<'_>) -> Result<(TuneData, String)> {
+    let (data, name) = dataset_full(a)?;
+    let Some(n) = a.subsample else {
+        return Ok((data, name));
+    };
+    if n < 2 {
+        bail!("--subsample must keep at least 2 samples, not {n}");
+    }
+    let loaded = match data {
+        TuneData::Loaded(l) => *l,
+        TuneData::Named(name) => hyperscape_ml::data::load(&name)?,
+    };
+    let loaded = tune::subsample(loaded, n, a.seed)?;
+    Ok((TuneData::from(loaded), format!("{name}-{n}")))
+}
+
+fn dataset_full(a: &DataFlags<'_>) -> Result<(TuneData, String)> {
+    let named = tune::check_dataset_name(a.dataset);
+    if named.is_err() && is_path(a.dataset) {
         let path = Path::new(&a.dataset);
         let mut opts = LoadOptions::default()
             .categorical(a.categorical.iter().cloned())
             .ignore(a.ignore.iter().cloned());
-        if let Some(label) = &a.label {
-            opts = opts.label(label.as_str());
+        if let Some(label) = a.label {
+            opts = opts.label(label);
         }
         if let Some(task) = a.task {
             opts = opts.task(match task {
@@ -161,7 +221,7 @@ fn dataset_arg(a: &TuneArgs) -> Result<(TuneData, String)> {
         // The study records the file by its absolute path, so that a study resumed on
         // another file of the same name is refused.
         data.name = std::fs::canonicalize(path)
-            .map_or_else(|_| a.dataset.clone(), |p| p.display().to_string());
+            .map_or_else(|_| a.dataset.to_string(), |p| p.display().to_string());
         return Ok((TuneData::from(data), stem));
     }
     let file_flag = [
@@ -205,12 +265,23 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
     let pruner_options = a.pruner.options();
     // Fail early on an unknown pruner or settings it does not take.
     common::pruner(&a.pruner.pruner, &pruner_options)?;
+    let scheduler = scheduler_config(&a.scheduler, &a.pruner.pruner, None)?;
+    if scheduler.is_some() && a.cv.is_some() {
+        bail!(
+            "--scheduler and --cv cannot be combined: a scheduler's budget is epochs of one \
+             fit on the validation split"
+        );
+    }
     // Unknown names first (each error lists the known ones), then what may be missing
     // from this build.
     if !hyperscape_ml::MODELS.contains(&a.model.as_str()) {
         hyperscape_ml::model_by_name(&a.model)?;
     }
-    let (data, data_name) = dataset_arg(&a)?;
+    if a.subsample.is_some() && a.seed.is_none() {
+        // The subset is drawn before the study (and its stored seed) is looked up.
+        bail!("--subsample needs an explicit --seed (it seeds the subset)");
+    }
+    let (data, data_name) = dataset_arg(&DataFlags::of(&a, a.seed.unwrap_or(0)))?;
     let model = hyperscape_ml::model_by_name(&a.model)?;
     let space = a.space.as_deref().map(common::load_space).transpose()?;
     let study_name = a
@@ -253,9 +324,47 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
             .as_ref()
             .map(|s| format!("{}:{}", s.metric.name, s.metric.direction))),
         threads,
-        fidelity: Fidelity::full(),
+        fidelity: Fidelity {
+            epochs: a.epochs,
+            ..Fidelity::full()
+        },
     };
-    let tuner = Tuner::new(cfg)?;
+    if a.epochs == Some(0) {
+        bail!("--epochs must be at least 1");
+    }
+    let mut tuner = Tuner::new(cfg)?;
+    // A scheduler's budget sets the epochs: the default space's `epochs` would be a
+    // parameter without effect (and noise in BOHB's model).
+    if scheduler.is_some() && a.space.is_none() {
+        tuner.drop_param("epochs");
+    }
+    // BOHB and PBT draw with the tuning seed.
+    let scheduler = scheduler.map(|(name, mut o)| {
+        if matches!(name.as_str(), "bohb" | "pbt") {
+            o.seed = Some(seed);
+        }
+        (name, o)
+    });
+    if let Some((name, _)) = &scheduler {
+        if !tuner.model().iterative() {
+            bail!(
+                "--scheduler {name}: model `{}` does not train in epochs or rounds, so a \
+                 budget does not apply to it (use an iterative model: mlp, lenet, logreg, gbt)",
+                a.model
+            );
+        }
+    }
+    let pruner = match &scheduler {
+        Some((name, o)) => hyperscape_core::scheduler_by_name(name, o)
+            .map_err(|e| anyhow::anyhow!("{}", scheduler_message(&e)))?,
+        None => common::pruner(&a.pruner.pruner, &pruner_options)?,
+    };
+    let checkpoint_root = match (&scheduler, &a.scheduler.checkpoint_root) {
+        (_, Some(root)) => Some(root.clone()),
+        (Some(_), None) => Some(PathBuf::from("hyperscape-checkpoints")),
+        (None, None) => None,
+    }
+    .map(|r| std::path::absolute(&r).unwrap_or(r));
 
     let study = common::create_or_load(OpenStudy {
         name: &study_name,
@@ -264,8 +373,8 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
         sampler: common::sampler(&a.sampler, Some(seed), tuner.space(), Some(a.trials))?,
         heartbeat: Some(HeartbeatConfig::new(HEARTBEAT)),
         space: tuner.space(),
-        pruner: Some(common::pruner(&a.pruner.pruner, &pruner_options)?),
-        checkpoint_root: None,
+        pruner: Some(pruner),
+        checkpoint_root,
     })?;
     let before = study.trials()?.len();
     let interrupted = signal::install()?;
@@ -280,14 +389,21 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
     let trials = study.trials()?;
     let this_run = &trials[before.min(trials.len())..];
     let count = |s: TrialState| this_run.iter().filter(|t| t.state == s).count();
+    let epochs = Epochs {
+        study: tune::epochs_spent(&trials),
+        this_run: tune::epochs_spent(this_run),
+    };
     let counts = format!(
-        "study `{}`: {} trial(s) in this run ({} complete, {} pruned, {} failed); {} in the study",
+        "study `{}`: {} trial(s) in this run ({} complete, {} pruned, {} failed; {} epochs \
+         trained); {} in the study ({} epochs)",
         study.name(),
         this_run.len(),
         count(TrialState::Complete),
         count(TrialState::Pruned),
         count(TrialState::Failed),
-        trials.len()
+        epochs.this_run,
+        trials.len(),
+        epochs.study,
     );
     if summary.interrupted {
         eprintln!("{counts}");
@@ -296,6 +412,10 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
              no test score without a finished study (run the command again to resume)"
         );
         return Ok(signal::EXIT_INTERRUPTED);
+    }
+    let pbt_done = summary.exhausted && scheduler.as_ref().is_some_and(|(n, _)| n == "pbt");
+    if pbt_done {
+        eprintln!("pbt: every member reached the max budget; the schedule is complete");
     }
     if study.best_trial().is_err() {
         let reason = this_run
@@ -310,7 +430,7 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
     let wall = start.elapsed().as_secs_f64();
     match a.format {
         ListFormat::Json => {
-            output::json(&json_report(&tuner, &study, &report, trials.len(), wall))?
+            output::json(&json_report(&tuner, &study, &report, &trials, epochs, wall))?
         }
         ListFormat::Table => output::out(&text_report(
             &tuner,
@@ -331,13 +451,40 @@ fn metrics_object(m: &Metrics) -> serde_json::Value {
     )
 }
 
+/// Epochs (boosting rounds) trained, summed over trials: promotions that resumed
+/// from a checkpoint count only their own epochs.
+#[derive(Debug, Clone, Copy)]
+struct Epochs {
+    study: u64,
+    this_run: u64,
+}
+
 fn json_report(
     tuner: &Tuner,
     study: &Study,
     r: &TuneReport,
-    n_trials: usize,
+    trials: &[hyperscape_core::FrozenTrial],
+    epochs: Epochs,
     wall: f64,
 ) -> serde_json::Value {
+    let n_trials = trials.len();
+    let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+    // Each trial's budget, epochs trained and value, in trial order: the anytime curve
+    // (epochs spent against the best value at a budget) of the study.
+    let trace: Vec<serde_json::Value> = trials
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "number": t.number,
+                "state": t.state.to_string(),
+                "budget": t.system_attrs.get(hyperscape_core::pruner::BUDGET_ATTR),
+                "parent": t.system_attrs.get(hyperscape_core::scheduler::PARENT_ATTR),
+                "epochs_trained": t.user_attrs.get(tune::EPOCHS_TRAINED_ATTR),
+                "last_step": t.intermediate_values.keys().next_back(),
+                "value": t.values.as_ref().and_then(|v| v.first()),
+            })
+        })
+        .collect();
     let s = tuner.settings();
     serde_json::json!({
         "study": study.name(),
@@ -350,6 +497,13 @@ fn json_report(
         "validation": metrics_object(&r.validation),
         "test": metrics_object(&r.test),
         "n_trials": n_trials,
+        "n_complete": count(TrialState::Complete),
+        "n_pruned": count(TrialState::Pruned),
+        "n_failed": count(TrialState::Failed),
+        "epochs_spent": epochs.study,
+        "epochs_spent_this_run": epochs.this_run,
+        "best_budget": r.budget,
+        "trials": trace,
         "seed": s.seed,
         "cv": s.cv,
         "n_refit": r.n_refit,

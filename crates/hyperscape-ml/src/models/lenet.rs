@@ -30,11 +30,13 @@ use candle_core::Device;
 use hyperscape_core::{Distribution, SpaceDecl};
 
 use super::mlp::read_optimiser;
-use super::neural::{epochs, fit_net, prepare};
+use super::neural::{epochs, fit_net, fit_net_checkpointed, prepare, Prepared};
 use super::nn::{Activation, LeNetSpec, Net, Pooling, TrainConfig};
 use crate::data::{Dataset, ImageShape, Task};
 use crate::error::{Error, Result};
-use crate::model::{FitOptions, Model, ParamReader, Params, Predictor};
+use crate::model::{
+    Checkpoint, CheckpointedFit, FitOptions, Model, ParamReader, Params, Predictor,
+};
 
 /// The LeNet-5 style network (`lenet`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -165,26 +167,46 @@ impl Model for LeNet {
         train: &Dataset,
         opts: FitOptions<'_>,
     ) -> Result<Box<dyn Predictor>> {
-        let c = read(params)?;
-        let shape = image_shape(train)?;
-        c.spec.feature_sizes(shape).map_err(|reason| Error::Param {
-            model: "lenet".into(),
-            param: "kernel_size".into(),
-            reason,
-        })?;
-        let data = prepare("lenet", train, &opts, false)?;
-        let net = Net::lenet(shape, &c.spec, data.n_classes, opts.seed, &Device::Cpu)?;
-        let mut cfg = TrainConfig::new(
-            c.optimiser,
-            c.batch_size,
-            epochs(&opts, c.epochs),
-            opts.seed,
-        );
-        if c.weight_decay > 0.0 {
-            cfg.l2 = vec![c.weight_decay];
-        }
+        let (net, data, cfg) = setup(params, train, &opts)?;
         fit_net("lenet", net, data, cfg, opts)
     }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn fit_checkpointed(
+        &self,
+        params: &Params,
+        train: &Dataset,
+        opts: FitOptions<'_>,
+        ckpt: Checkpoint<'_>,
+    ) -> Result<CheckpointedFit> {
+        let (net, data, cfg) = setup(params, train, &opts)?;
+        fit_net_checkpointed("lenet", net, data, cfg, opts, Some(ckpt))
+    }
+}
+
+/// The network, the prepared data and the training settings of a fit.
+fn setup(
+    params: &Params,
+    train: &Dataset,
+    opts: &FitOptions<'_>,
+) -> Result<(Net, Prepared, TrainConfig)> {
+    let c = read(params)?;
+    let shape = image_shape(train)?;
+    c.spec.feature_sizes(shape).map_err(|reason| Error::Param {
+        model: "lenet".into(),
+        param: "kernel_size".into(),
+        reason,
+    })?;
+    let data = prepare("lenet", train, opts, false)?;
+    let net = Net::lenet(shape, &c.spec, data.n_classes, opts.seed, &Device::Cpu)?;
+    let mut cfg = TrainConfig::new(c.optimiser, c.batch_size, epochs(opts, c.epochs), opts.seed);
+    if c.weight_decay > 0.0 {
+        cfg.l2 = vec![c.weight_decay];
+    }
+    Ok((net, data, cfg))
 }
 
 #[cfg(test)]

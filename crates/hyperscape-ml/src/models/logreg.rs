@@ -20,11 +20,13 @@
 use candle_core::Device;
 use hyperscape_core::{Distribution, ParamValue, SpaceDecl};
 
-use super::neural::{epochs, fit_net, prepare};
+use super::neural::{epochs, fit_net, fit_net_checkpointed, prepare, Prepared};
 use super::nn::{Net, Optimiser, TrainConfig};
 use crate::data::{Dataset, Task};
 use crate::error::Result;
-use crate::model::{FitOptions, Model, ParamReader, Params, Predictor};
+use crate::model::{
+    Checkpoint, CheckpointedFit, FitOptions, Model, ParamReader, Params, Predictor,
+};
 
 /// Logistic regression (`logreg`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,32 +91,57 @@ impl Model for LogReg {
         train: &Dataset,
         opts: FitOptions<'_>,
     ) -> Result<Box<dyn Predictor>> {
-        let c = read(params)?;
-        let data = prepare("logreg", train, &opts, true)?;
-        let n = data.train.len();
-        let rho = match c.penalty {
-            "l1" => 1.0,
-            "elasticnet" => c.l1_ratio,
-            _ => 0.0,
-        };
-        let strength = if c.penalty == "none" {
-            0.0
-        } else {
-            1.0 / (c.c * n as f64)
-        };
-        let net = Net::logreg(data.n_features, data.n_classes, opts.seed, &Device::Cpu)?;
-        let batch_size = if c.batch_size == 0 { n } else { c.batch_size };
-        let mut cfg = TrainConfig::new(
-            Optimiser::sgd(c.lr, c.momentum),
-            batch_size,
-            epochs(&opts, c.epochs),
-            opts.seed,
-        );
-        cfg.l1 = vec![rho * strength];
-        cfg.l2 = vec![(1.0 - rho) * strength];
-        cfg.l1_proximal = true;
+        let (net, data, cfg) = setup(params, train, &opts)?;
         fit_net("logreg", net, data, cfg, opts)
     }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn fit_checkpointed(
+        &self,
+        params: &Params,
+        train: &Dataset,
+        opts: FitOptions<'_>,
+        ckpt: Checkpoint<'_>,
+    ) -> Result<CheckpointedFit> {
+        let (net, data, cfg) = setup(params, train, &opts)?;
+        fit_net_checkpointed("logreg", net, data, cfg, opts, Some(ckpt))
+    }
+}
+
+/// The network, the prepared data and the training settings of a fit.
+fn setup(
+    params: &Params,
+    train: &Dataset,
+    opts: &FitOptions<'_>,
+) -> Result<(Net, Prepared, TrainConfig)> {
+    let c = read(params)?;
+    let data = prepare("logreg", train, opts, true)?;
+    let n = data.train.len();
+    let rho = match c.penalty {
+        "l1" => 1.0,
+        "elasticnet" => c.l1_ratio,
+        _ => 0.0,
+    };
+    let strength = if c.penalty == "none" {
+        0.0
+    } else {
+        1.0 / (c.c * n as f64)
+    };
+    let net = Net::logreg(data.n_features, data.n_classes, opts.seed, &Device::Cpu)?;
+    let batch_size = if c.batch_size == 0 { n } else { c.batch_size };
+    let mut cfg = TrainConfig::new(
+        Optimiser::sgd(c.lr, c.momentum),
+        batch_size,
+        epochs(opts, c.epochs),
+        opts.seed,
+    );
+    cfg.l1 = vec![rho * strength];
+    cfg.l2 = vec![(1.0 - rho) * strength];
+    cfg.l1_proximal = true;
+    Ok((net, data, cfg))
 }
 
 #[cfg(test)]

@@ -29,11 +29,13 @@
 use candle_core::Device;
 use hyperscape_core::{Distribution, ParamValue, SpaceDecl};
 
-use super::neural::{epochs, fit_net, prepare};
+use super::neural::{epochs, fit_net, fit_net_checkpointed, prepare, Prepared};
 use super::nn::{Activation, Net, Optimiser, TrainConfig};
 use crate::data::{Dataset, Task};
 use crate::error::{Error, Result};
-use crate::model::{FitOptions, Model, ParamReader, Params, Predictor};
+use crate::model::{
+    Checkpoint, CheckpointedFit, FitOptions, Model, ParamReader, Params, Predictor,
+};
 
 /// The multilayer perceptron (`mlp`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -220,27 +222,47 @@ impl Model for Mlp {
         train: &Dataset,
         opts: FitOptions<'_>,
     ) -> Result<Box<dyn Predictor>> {
-        let c = read(params)?;
-        let data = prepare("mlp", train, &opts, true)?;
-        let net = Net::mlp(
-            data.n_features,
-            &c.hidden,
-            c.activation,
-            c.dropout,
-            data.n_classes,
-            opts.seed,
-            &Device::Cpu,
-        )?;
-        let mut cfg = TrainConfig::new(
-            c.optimiser,
-            c.batch_size,
-            epochs(&opts, c.epochs),
-            opts.seed,
-        );
-        cfg.l1 = c.l1;
-        cfg.l2 = c.l2;
+        let (net, data, cfg) = setup(params, train, &opts)?;
         fit_net("mlp", net, data, cfg, opts)
     }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn fit_checkpointed(
+        &self,
+        params: &Params,
+        train: &Dataset,
+        opts: FitOptions<'_>,
+        ckpt: Checkpoint<'_>,
+    ) -> Result<CheckpointedFit> {
+        let (net, data, cfg) = setup(params, train, &opts)?;
+        fit_net_checkpointed("mlp", net, data, cfg, opts, Some(ckpt))
+    }
+}
+
+/// The network, the prepared data and the training settings of a fit.
+fn setup(
+    params: &Params,
+    train: &Dataset,
+    opts: &FitOptions<'_>,
+) -> Result<(Net, Prepared, TrainConfig)> {
+    let c = read(params)?;
+    let data = prepare("mlp", train, opts, true)?;
+    let net = Net::mlp(
+        data.n_features,
+        &c.hidden,
+        c.activation,
+        c.dropout,
+        data.n_classes,
+        opts.seed,
+        &Device::Cpu,
+    )?;
+    let mut cfg = TrainConfig::new(c.optimiser, c.batch_size, epochs(opts, c.epochs), opts.seed);
+    cfg.l1 = c.l1;
+    cfg.l2 = c.l2;
+    Ok((net, data, cfg))
 }
 
 #[cfg(test)]
@@ -382,5 +404,60 @@ mod tests {
         let cond = space.get("n_units_l2").unwrap().condition.as_ref().unwrap();
         assert_eq!(cond.param, "n_layers");
         assert_eq!(cond.values, vec![ParamValue::Int(3)]);
+    }
+
+    #[test]
+    fn a_checkpointed_fit_resumes_exactly_and_refuses_another_network() {
+        use crate::model::Checkpoint;
+        let (train, _, test) = split(&iris(), 3);
+        for opt in ["adam", "sgd"] {
+            let p = params(&[
+                ("n_units", 8.into()),
+                ("optimizer", opt.into()),
+                ("learning_rate", 0.01.into()),
+                ("batch_size", 16.into()),
+            ]);
+            let opts = |epochs| {
+                let mut o = FitOptions::seeded(4);
+                o.fidelity.epochs = Some(epochs);
+                o
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let ck = |resume| Checkpoint {
+                dir: dir.path(),
+                resume,
+            };
+            let first = Mlp
+                .fit_checkpointed(&p, &train, opts(2), ck(false))
+                .unwrap();
+            assert_eq!(first.start_epoch, 0);
+            let mut seen = Vec::new();
+            let mut on_epoch = |e: u32, _: &Metrics| {
+                seen.push(e);
+                Control::Continue
+            };
+            let mut o = FitOptions::seeded(4);
+            o.fidelity.epochs = Some(5);
+            o.valid = Some(&test);
+            o.on_epoch = Some(&mut on_epoch);
+            let resumed = Mlp.fit_checkpointed(&p, &train, o, ck(true)).unwrap();
+            assert_eq!(resumed.start_epoch, 2);
+            assert!(resumed.not_resumed.is_none());
+            assert_eq!(seen, vec![3, 4, 5], "{opt}: only the new epochs train");
+            let direct = Mlp.fit(&p, &train, opts(5)).unwrap();
+            assert_eq!(
+                resumed.predictor.predict(&test).unwrap(),
+                direct.predict(&test).unwrap(),
+                "{opt}: 2 + 3 epochs give the weights of 5"
+            );
+            // Another width does not fit the checkpoint: trained from scratch, said so.
+            let mut wider = p.clone();
+            wider.insert("n_units".into(), 9.into());
+            let f = Mlp
+                .fit_checkpointed(&wider, &train, opts(3), ck(true))
+                .unwrap();
+            assert_eq!(f.start_epoch, 0);
+            assert!(f.not_resumed.unwrap().contains("shapes"));
+        }
     }
 }

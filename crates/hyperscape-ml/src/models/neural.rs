@@ -7,10 +7,10 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::nn::{train, Data, Net, TrainConfig};
+use super::nn::{train_from, Data, Net, Optimiser, OptimiserState, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::model::{FitOptions, Prediction, Predictor};
+use crate::model::{Checkpoint, CheckpointedFit, FitOptions, Prediction, Predictor};
 use crate::split::fraction_of;
 
 /// Per-feature standardisation `(x − mean) / std`, fitted on the training rows; a
@@ -173,29 +173,215 @@ pub(crate) fn fit_net(
     model: &'static str,
     net: Net,
     data: Prepared,
-    mut cfg: TrainConfig,
+    cfg: TrainConfig,
     opts: FitOptions<'_>,
 ) -> Result<Box<dyn Predictor>> {
+    fit_net_checkpointed(model, net, data, cfg, opts, None).map(|f| f.predictor)
+}
+
+/// [`fit_net`] with a checkpoint: resumes from the one in `ckpt.dir` when asked (and
+/// when it fits this network), then saves the weights and the optimiser state reached.
+pub(crate) fn fit_net_checkpointed(
+    model: &'static str,
+    net: Net,
+    data: Prepared,
+    mut cfg: TrainConfig,
+    opts: FitOptions<'_>,
+    ckpt: Option<Checkpoint<'_>>,
+) -> Result<CheckpointedFit> {
     cfg.threads = opts.threads;
     let on_epoch = if data.valid.is_some() {
         opts.on_epoch
     } else {
         None
     };
-    train(&net, &data.train, data.valid.as_ref(), &cfg, on_epoch).map_err(|e| match e {
+    let mut start = 0;
+    let mut state = None;
+    let mut not_resumed = None;
+    if let Some(c) = ckpt.filter(|c| c.resume) {
+        match load_checkpoint(c.dir, model, &net)? {
+            Ok((epoch, st)) => {
+                start = epoch.min(cfg.epochs);
+                // Another optimiser (PBT may change it): the weights carry over, the
+                // optimiser starts with fresh buffers.
+                let kind = match cfg.optimiser {
+                    Optimiser::Sgd { momentum: 0.0, .. } => "stateless",
+                    Optimiser::Sgd { .. } => "momentum",
+                    Optimiser::Adam { .. } => "adam",
+                };
+                state = st.filter(|s| s.kind() == kind);
+            }
+            Err(why) => not_resumed = Some(why),
+        }
+    }
+    let (report, reached) = train_from(
+        &net,
+        &data.train,
+        data.valid.as_ref(),
+        &cfg,
+        on_epoch,
+        start,
+        state,
+    )
+    .map_err(|e| match e {
         Error::Training { reason, .. } => Error::Training {
             model: model.to_string(),
             reason,
         },
         other => other,
     })?;
-    Ok(Box::new(NetPredictor {
-        model,
-        net,
-        scaler: data.scaler,
-        n_features: data.n_features,
-        n_classes: data.n_classes,
-    }))
+    if let Some(c) = ckpt {
+        save_checkpoint(c.dir, model, &net, report.epochs_run, &reached)?;
+    }
+    Ok(CheckpointedFit {
+        predictor: Box::new(NetPredictor {
+            model,
+            net,
+            scaler: data.scaler,
+            n_features: data.n_features,
+            n_classes: data.n_classes,
+        }),
+        start_epoch: start,
+        not_resumed,
+    })
+}
+
+/// The checkpoint files in a trial's directory.
+const CKPT_META: &str = "network.json";
+const CKPT_TENSORS: &str = "network.safetensors";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CheckpointMeta {
+    model: String,
+    /// The last epoch trained.
+    epoch: u32,
+    /// `stateless`, `momentum` or `adam`.
+    optimiser: String,
+    adam_steps: usize,
+    /// Shapes of the network's variables, in [`Net::vars`] order.
+    shapes: Vec<Vec<usize>>,
+}
+
+fn ckpt_err(path: &std::path::Path, reason: impl std::fmt::Display) -> Error {
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Writes the weights and the optimiser buffers (safetensors) and a JSON description
+/// into `dir`; each file is written beside and renamed into place.
+fn save_checkpoint(
+    dir: &std::path::Path,
+    model: &str,
+    net: &Net,
+    epoch: u32,
+    state: &OptimiserState,
+) -> Result<()> {
+    let vars = net.vars();
+    let mut tensors = std::collections::HashMap::new();
+    for (i, v) in vars.iter().enumerate() {
+        tensors.insert(format!("var.{i}"), v.as_tensor().detach());
+    }
+    let mut adam_steps = 0;
+    match state {
+        OptimiserState::Stateless => {}
+        OptimiserState::Momentum(vel) => {
+            for (i, t) in vel.iter().enumerate() {
+                if let Some(t) = t {
+                    tensors.insert(format!("velocity.{i}"), t.clone());
+                }
+            }
+        }
+        OptimiserState::Adam { steps, m, v } => {
+            adam_steps = *steps;
+            for (i, (m, v)) in m.iter().zip(v).enumerate() {
+                tensors.insert(format!("adam_m.{i}"), m.clone());
+                tensors.insert(format!("adam_v.{i}"), v.clone());
+            }
+        }
+    }
+    let meta = CheckpointMeta {
+        model: model.to_string(),
+        epoch,
+        optimiser: state.kind().to_string(),
+        adam_steps,
+        shapes: vars.iter().map(|v| v.dims().to_vec()).collect(),
+    };
+    let tensors_path = dir.join(CKPT_TENSORS);
+    let tmp = dir.join(format!("{CKPT_TENSORS}.tmp"));
+    candle_core::safetensors::save(&tensors, &tmp).map_err(|e| ckpt_err(&tmp, e))?;
+    std::fs::rename(&tmp, &tensors_path).map_err(|e| ckpt_err(&tensors_path, e))?;
+    let meta_path = dir.join(CKPT_META);
+    let tmp = dir.join(format!("{CKPT_META}.tmp"));
+    let text = serde_json::to_string_pretty(&meta).map_err(|e| ckpt_err(&meta_path, e))?;
+    std::fs::write(&tmp, text).map_err(|e| ckpt_err(&tmp, e))?;
+    std::fs::rename(&tmp, &meta_path).map_err(|e| ckpt_err(&meta_path, e))?;
+    Ok(())
+}
+
+/// Loads the checkpoint in `dir` into `net`: `Ok(Ok((epoch, optimiser state)))`, or
+/// `Ok(Err(why))` when there is none or it does not fit `net` (another model or other
+/// layer shapes: the fit starts afresh). Optimiser buffers are returned only when
+/// complete; the caller's optimiser refuses those of another kind. Unreadable files
+/// are errors.
+#[allow(clippy::type_complexity)]
+fn load_checkpoint(
+    dir: &std::path::Path,
+    model: &str,
+    net: &Net,
+) -> Result<std::result::Result<(u32, Option<OptimiserState>), String>> {
+    let meta_path = dir.join(CKPT_META);
+    if !meta_path.exists() {
+        return Ok(Err(format!("no checkpoint in {}", dir.display())));
+    }
+    let text = std::fs::read_to_string(&meta_path).map_err(|e| ckpt_err(&meta_path, e))?;
+    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| ckpt_err(&meta_path, e))?;
+    if meta.model != model {
+        return Ok(Err(format!(
+            "the checkpoint is of model `{}`, not `{model}`",
+            meta.model
+        )));
+    }
+    let vars = net.vars();
+    let shapes: Vec<Vec<usize>> = vars.iter().map(|v| v.dims().to_vec()).collect();
+    if shapes != meta.shapes {
+        return Ok(Err(
+            "the checkpoint's layer shapes differ from this configuration's network".into(),
+        ));
+    }
+    let path = dir.join(CKPT_TENSORS);
+    let mut t = candle_core::safetensors::load(&path, &candle_core::Device::Cpu)
+        .map_err(|e| ckpt_err(&path, e))?;
+    for (i, v) in vars.iter().enumerate() {
+        let w = t
+            .remove(&format!("var.{i}"))
+            .ok_or_else(|| ckpt_err(&path, format!("tensor `var.{i}` is missing")))?;
+        v.set(&w).map_err(|e| ckpt_err(&path, e))?;
+    }
+    let n = vars.len();
+    let state = match meta.optimiser.as_str() {
+        "stateless" => Some(OptimiserState::Stateless),
+        "momentum" => Some(OptimiserState::Momentum(
+            (0..n).map(|i| t.remove(&format!("velocity.{i}"))).collect(),
+        )),
+        "adam" => {
+            let m: Option<Vec<_>> = (0..n).map(|i| t.remove(&format!("adam_m.{i}"))).collect();
+            let v: Option<Vec<_>> = (0..n).map(|i| t.remove(&format!("adam_v.{i}"))).collect();
+            m.zip(v).map(|(m, v)| OptimiserState::Adam {
+                steps: meta.adam_steps,
+                m,
+                v,
+            })
+        }
+        other => {
+            return Err(ckpt_err(
+                &meta_path,
+                format!("unknown optimiser state `{other}`"),
+            ))
+        }
+    };
+    Ok(Ok((meta.epoch, state)))
 }
 
 /// A trained network with its input standardisation.

@@ -10,10 +10,11 @@
 //!   scalar tensors, which may be [`Var`]s themselves, so the gradient of a loss with
 //!   respect to each regularisation weight is available (the bilevel method uses it).
 //! - [`train`] is the minibatch training loop: seeded shuffling, SGD with (Nesterov)
-//!   momentum or Adam (candle-nn's `AdamW` with no decoupled decay), L1/L2 penalties
-//!   per layer (L1 optionally as a proximal soft-threshold step, which gives exact
-//!   zeros), validation metrics after every epoch handed to a callback that may stop
-//!   training.
+//!   momentum or Adam (candle-nn's `AdamW` update with no decoupled decay, with its
+//!   state exposed), L1/L2 penalties per layer (L1 optionally as a proximal
+//!   soft-threshold step, which gives exact zeros), validation metrics after every
+//!   epoch handed to a callback that may stop training. [`train_from`] resumes it
+//!   after a given epoch with saved [`OptimiserState`] (checkpoints of the models).
 //!
 //! Reproducibility: initial weights, dropout masks and the batch order all come from
 //! ChaCha8 streams derived from the seed (candle's own CPU RNG cannot be seeded per
@@ -37,7 +38,7 @@ mod pool;
 use std::sync::Mutex;
 
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::Optimizer;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -612,7 +613,8 @@ pub enum Optimiser {
         momentum: f64,
         nesterov: bool,
     },
-    /// Adam (candle-nn's `AdamW` with no decoupled weight decay).
+    /// Adam (candle-nn's `AdamW` update with no decoupled weight decay; implemented
+    /// here so that its moments can be checkpointed).
     Adam {
         lr: f64,
         beta1: f64,
@@ -730,10 +732,73 @@ impl MomentumSgd {
     }
 }
 
+/// Adam as candle-nn's `AdamW` with no weight decay (the same operations in the same
+/// order, so the same numbers), with its moments and step count readable and
+/// restorable: candle-nn keeps them private, and a checkpoint must hold them.
+struct Adam {
+    vars: Vec<Var>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    steps: usize,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+}
+
+impl Adam {
+    fn step(&mut self, grads: &candle_core::backprop::GradStore) -> candle_core::Result<()> {
+        self.steps += 1;
+        let (b1, b2, lr) = (self.beta1, self.beta2, self.lr);
+        let scale_m = 1f64 / (1f64 - b1.powi(self.steps as i32));
+        let scale_v = 1f64 / (1f64 - b2.powi(self.steps as i32));
+        for ((theta, m), v) in self.vars.iter().zip(&mut self.m).zip(&mut self.v) {
+            let Some(g) = grads.get(theta) else { continue };
+            let g = g.detach();
+            let next_m = ((&*m * b1)? + (&g * (1.0 - b1))?)?;
+            let next_v = ((&*v * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            let m_hat = (&next_m * scale_m)?;
+            let v_hat = (&next_v * scale_v)?;
+            let adjusted = (m_hat / (v_hat.sqrt()? + self.eps)?)?;
+            theta.set(&(theta.as_tensor() - (adjusted * lr)?)?)?;
+            *m = next_m;
+            *v = next_v;
+        }
+        Ok(())
+    }
+}
+
+/// The buffers of [`train`]'s optimiser: what a checkpoint must hold, besides the
+/// weights, for training to resume exactly where it stopped.
+#[derive(Debug, Clone)]
+pub enum OptimiserState {
+    /// Plain SGD keeps nothing.
+    Stateless,
+    /// Momentum SGD: each variable's velocity (`None` before its first step).
+    Momentum(Vec<Option<Tensor>>),
+    /// Adam: the steps taken and each variable's first and second moments.
+    Adam {
+        steps: usize,
+        m: Vec<Tensor>,
+        v: Vec<Tensor>,
+    },
+}
+
+impl OptimiserState {
+    /// `stateless`, `momentum` or `adam`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OptimiserState::Stateless => "stateless",
+            OptimiserState::Momentum(_) => "momentum",
+            OptimiserState::Adam { .. } => "adam",
+        }
+    }
+}
+
 enum Opt {
     Plain(candle_nn::SGD),
     Momentum(MomentumSgd),
-    Adam(AdamW),
+    Adam(Adam),
 }
 
 impl Opt {
@@ -758,16 +823,19 @@ impl Opt {
                 beta1,
                 beta2,
                 eps,
-            } => Opt::Adam(AdamW::new(
-                vars,
-                ParamsAdamW {
+            } => {
+                let zeros = |v: &Var| Tensor::zeros(v.shape(), v.dtype(), v.device());
+                Opt::Adam(Adam {
+                    m: vars.iter().map(zeros).collect::<candle_core::Result<_>>()?,
+                    v: vars.iter().map(zeros).collect::<candle_core::Result<_>>()?,
+                    vars,
+                    steps: 0,
                     lr,
                     beta1,
                     beta2,
                     eps,
-                    weight_decay: 0.0,
-                },
-            )?),
+                })
+            }
         })
     }
 
@@ -776,6 +844,63 @@ impl Opt {
             Opt::Plain(o) => o.step(grads),
             Opt::Momentum(o) => o.step(grads),
             Opt::Adam(o) => o.step(grads),
+        }
+    }
+
+    fn state(&self) -> OptimiserState {
+        match self {
+            Opt::Plain(_) => OptimiserState::Stateless,
+            Opt::Momentum(o) => OptimiserState::Momentum(o.velocity.clone()),
+            Opt::Adam(o) => OptimiserState::Adam {
+                steps: o.steps,
+                m: o.m.clone(),
+                v: o.v.clone(),
+            },
+        }
+    }
+
+    /// Restores saved buffers. A state of another optimiser, or whose tensors do not
+    /// match the variables' shapes, is an error (the caller decides to start afresh).
+    fn restore(&mut self, state: OptimiserState) -> Result<()> {
+        let shapes_match = |vars: &[Var], ts: &[&Tensor]| {
+            vars.len() == ts.len() && vars.iter().zip(ts).all(|(v, t)| v.shape() == t.shape())
+        };
+        match (self, state) {
+            (Opt::Plain(_), OptimiserState::Stateless) => Ok(()),
+            (Opt::Momentum(o), OptimiserState::Momentum(vel)) => {
+                let present: Vec<(&Var, &Tensor)> = o
+                    .vars
+                    .iter()
+                    .zip(&vel)
+                    .filter_map(|(var, t)| t.as_ref().map(|t| (var, t)))
+                    .collect();
+                if vel.len() != o.vars.len() || present.iter().any(|(v, t)| v.shape() != t.shape())
+                {
+                    return Err(Error::Invalid(
+                        "momentum buffers do not match the network".into(),
+                    ));
+                }
+                o.velocity = vel;
+                Ok(())
+            }
+            (Opt::Adam(o), OptimiserState::Adam { steps, m, v }) => {
+                if !shapes_match(&o.vars, &m.iter().collect::<Vec<_>>())
+                    || !shapes_match(&o.vars, &v.iter().collect::<Vec<_>>())
+                {
+                    return Err(Error::Invalid(
+                        "Adam moments do not match the network".into(),
+                    ));
+                }
+                o.steps = steps;
+                o.m = m;
+                o.v = v;
+                Ok(())
+            }
+            (me, other) => Err(Error::Invalid(format!(
+                "the checkpoint holds {} optimiser state, this configuration trains with {}",
+                other.kind(),
+                me.state().kind()
+            ))),
         }
     }
 }
@@ -857,8 +982,28 @@ pub fn train(
     data: &Data,
     valid: Option<&Data>,
     cfg: &TrainConfig,
-    mut on_epoch: Option<&mut EpochCallback<'_>>,
+    on_epoch: Option<&mut EpochCallback<'_>>,
 ) -> Result<TrainReport> {
+    train_from(net, data, valid, cfg, on_epoch, 0, None).map(|(r, _)| r)
+}
+
+/// [`train`] resumed after epoch `start` (0: from scratch), with the optimiser's
+/// buffers `state` (`None`: fresh ones): runs epochs `start + 1 ..= cfg.epochs` and
+/// returns the optimiser's buffers at the end with the report (whose `epochs_run` is
+/// the last epoch reached, `start` included). The batch order of epoch `e` is the one
+/// an uninterrupted run would use (the shuffles of the first `start` epochs are
+/// replayed), so without dropout, training to `a` then resuming to `b` gives the same
+/// weights as training to `b` at once. Dropout masks after a resume come from a
+/// stream seeded by (`cfg.seed`, `start`).
+pub fn train_from(
+    net: &Net,
+    data: &Data,
+    valid: Option<&Data>,
+    cfg: &TrainConfig,
+    mut on_epoch: Option<&mut EpochCallback<'_>>,
+    start: u32,
+    state: Option<OptimiserState>,
+) -> Result<(TrainReport, OptimiserState)> {
     if cfg.batch_size == 0 {
         return Err(Error::Invalid("batch size must be positive".into()));
     }
@@ -904,17 +1049,28 @@ pub fn train(
         opt: Opt::new(cfg.optimiser, net.vars())?,
         lr,
     };
+    if let Some(state) = state {
+        step.opt.restore(state)?;
+    }
     let n = data.len();
     let full_batch = cfg.batch_size >= n;
     let mut order: Vec<u32> = (0..n as u32).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut report = TrainReport {
-        epochs_run: 0,
+        epochs_run: start,
         stopped: false,
         train_loss: Vec::new(),
         valid: Vec::new(),
     };
-    for epoch in 1..=cfg.epochs {
+    if start > 0 {
+        if !full_batch {
+            for _ in 0..start {
+                order.shuffle(&mut rng);
+            }
+        }
+        net.reseed_dropout(cfg.seed ^ u64::from(start).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    }
+    for epoch in start + 1..=cfg.epochs {
         if !full_batch {
             order.shuffle(&mut rng);
         }
@@ -957,7 +1113,7 @@ pub fn train(
             }
         }
     }
-    Ok(report)
+    Ok((report, step.opt.state()))
 }
 
 /// One optimisation step on a minibatch.
