@@ -262,3 +262,93 @@ impl CustomOp3 for ConvBlock {
         Ok((dx, Some(dkernel), Some(dbias)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Var;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random(rng: &mut ChaCha8Rng, dims: &[usize]) -> Var {
+        let n = dims.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        Var::from_tensor(&Tensor::from_vec(v, dims, &Device::Cpu).unwrap()).unwrap()
+    }
+
+    /// Every gradient of the op (input, kernel, bias) against central differences of
+    /// a random linear function of its output, on odd map sizes and with a stride.
+    #[test]
+    fn gradients_match_finite_differences() {
+        let cases = [
+            (Activation::Tanh, Pooling::Max, 1, 1),
+            (Activation::Sigmoid, Pooling::Max, 2, 1),
+            (Activation::Tanh, Pooling::Avg, 1, 0),
+            (Activation::Relu, Pooling::Avg, 1, 1),
+            (Activation::Relu, Pooling::Max, 1, 1),
+        ];
+        for (case, &(activation, pooling, stride, padding)) in cases.iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(case as u64);
+            let x = random(&mut rng, &[2, 2, 9, 8]);
+            let w = random(&mut rng, &[3, 2, 3, 3]);
+            let b = random(&mut rng, &[3]);
+            let geometry = Im2Col {
+                kernel: 3,
+                stride,
+                padding,
+            };
+            let op = || ConvBlock::new(geometry, activation, pooling).unwrap();
+            let out = x.apply_op3(&w, &b, op()).unwrap();
+            let r = random(&mut rng, out.dims()).as_tensor().clone();
+            let loss = || {
+                x.apply_op3(&w, &b, op())
+                    .unwrap()
+                    .mul(&r)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+            };
+            let grads = loss().backward().unwrap();
+            let what = format!("{activation:?} {pooling:?} stride {stride} padding {padding}");
+            for (name, var) in [("input", &x), ("kernel", &w), ("bias", &b)] {
+                let g = f32_vec(grads.get(var).unwrap()).unwrap();
+                let v0 = f32_vec(var).unwrap();
+                let h = 2e-3f32;
+                for i in (0..v0.len()).step_by(v0.len() / 7 + 1) {
+                    let at = |d: f32| {
+                        let mut v = v0.clone();
+                        v[i] += d;
+                        var.set(&Tensor::from_vec(v, var.shape(), &Device::Cpu).unwrap())
+                            .unwrap();
+                        loss().to_scalar::<f32>().unwrap() as f64
+                    };
+                    let fd = (at(h) - at(-h)) / (2.0 * h as f64);
+                    at(0.0);
+                    let tol = 3e-3 + 0.02 * fd.abs();
+                    assert!(
+                        (g[i] as f64 - fd).abs() <= tol,
+                        "{what}: {name} {i}: {} vs {fd}",
+                        g[i]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_mismatched_shapes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let x = random(&mut rng, &[1, 2, 6, 6]);
+        let w = random(&mut rng, &[3, 1, 3, 3]);
+        let b = random(&mut rng, &[3]);
+        let geometry = Im2Col {
+            kernel: 3,
+            stride: 1,
+            padding: 0,
+        };
+        let op = ConvBlock::new(geometry, Activation::Relu, Pooling::Max).unwrap();
+        let err = x.apply_op3(&w, &b, op).unwrap_err().to_string();
+        assert!(err.contains("do not match"), "{err}");
+        assert!(ConvBlock::new(geometry, Activation::Gelu, Pooling::Max).is_none());
+    }
+}
