@@ -32,6 +32,7 @@
 //! Memory: [`train`] calls [`keep_freed_memory`] once (glibc `mallopt`), so candle's
 //! per-operation buffers are reused instead of mapped and unmapped on every step.
 
+mod conv_block;
 mod im2col;
 mod pool;
 
@@ -206,6 +207,33 @@ impl Conv {
             .broadcast_add(&self.b)?
             .reshape((b, ho, wo, c_out))?
             .permute((0, 3, 1, 2))
+    }
+
+    /// The whole block (convolution + bias → activation → 2×2 pooling) as one fused op
+    /// ([`conv_block`]), or `None` where the op does not apply (GELU, not f32 on the
+    /// CPU); then [`Net::forward`] takes the unfused path.
+    fn fused_block(
+        &self,
+        x: &Tensor,
+        activation: Activation,
+        pooling: Pooling,
+    ) -> candle_core::Result<Option<Tensor>> {
+        if x.dtype() != DType::F32 || !x.device().is_cpu() {
+            return Ok(None);
+        }
+        let geometry = im2col::Im2Col {
+            kernel: self.w.dim(2)?,
+            stride: self.stride,
+            padding: self.padding,
+        };
+        let Some(op) = conv_block::ConvBlock::new(geometry, activation, pooling) else {
+            return Ok(None);
+        };
+        Ok(Some(x.contiguous()?.apply_op3(
+            self.w.as_tensor(),
+            self.b.as_tensor(),
+            op,
+        )?))
     }
 }
 
@@ -404,11 +432,23 @@ impl Net {
     /// The logits `[batch, n_classes]` of the rows of `x` (`[batch, n_in]`). Dropout
     /// applies only when `train` is set.
     pub fn forward(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        self.forward_with(x, train, true)
+    }
+
+    /// [`Net::forward`]; `fused` picks the fused convolution blocks where they apply
+    /// (false: the unfused reference chain of candle ops, kept for comparison).
+    fn forward_with(&self, x: &Tensor, train: bool, fused: bool) -> candle_core::Result<Tensor> {
         let mut h = x.clone();
         if let Some(shape) = self.image.filter(|_| !self.convs.is_empty()) {
             let b = h.dim(0)?;
             h = h.reshape((b, shape.channels, shape.height, shape.width))?;
             for conv in &self.convs {
+                if fused {
+                    if let Some(out) = conv.fused_block(&h, self.activation, self.pooling)? {
+                        h = out;
+                        continue;
+                    }
+                }
                 h = conv.forward(&h)?;
                 h = self.activation.apply(&h)?;
                 // Pooling drops an odd last row / column; cropping it first gives the
@@ -1339,6 +1379,73 @@ mod tests {
                     "{pooling:?} weight {i}: {} vs {fd}",
                     g[i]
                 );
+            }
+        }
+    }
+
+    /// The largest absolute difference between two tensors of one shape.
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        assert_eq!(a.dims(), b.dims());
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn fused_conv_blocks_match_the_unfused_chain_in_values_and_gradients() {
+        let dev = Device::Cpu;
+        // Two input channels, odd sizes (odd maps to pool), stride 1 and 2.
+        let shape = ImageShape {
+            channels: 2,
+            height: 21,
+            width: 19,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let x: Vec<f32> = (0..6 * 2 * 21 * 19)
+            .map(|_| rng.random_range(0.0..1.0))
+            .collect();
+        let data = Data::new(x, 2 * 21 * 19, vec![0, 1, 2, 1, 0, 2], 3, &dev).unwrap();
+        for activation in [Activation::Relu, Activation::Tanh, Activation::Sigmoid] {
+            for pooling in [Pooling::Max, Pooling::Avg] {
+                for (kernel_size, stride) in [(3, 1), (3, 2)] {
+                    let spec = LeNetSpec {
+                        kernel_size,
+                        stride,
+                        channels: [3, 4],
+                        pooling,
+                        dense: vec![5],
+                        activation,
+                        ..LeNetSpec::default()
+                    };
+                    let net = Net::lenet(shape, &spec, 3, 7, &dev).unwrap();
+                    let what = format!("{activation:?} {pooling:?} k{kernel_size} s{stride}");
+                    // A differentiable input too, so the input gradient is compared.
+                    let input = Var::from_tensor(&data.x).unwrap();
+                    let run = |fused: bool| {
+                        let logits = net.forward_with(input.as_tensor(), false, fused).unwrap();
+                        let loss = candle_nn::loss::cross_entropy(&logits, &data.y).unwrap();
+                        (logits, loss.backward().unwrap())
+                    };
+                    let (fused, gf) = run(true);
+                    let (plain, gp) = run(false);
+                    assert!(max_diff(&fused, &plain) < 1e-5, "{what}: logits");
+                    let mut vars = net.vars();
+                    vars.push(input.clone());
+                    for (i, v) in vars.iter().enumerate() {
+                        let (a, b) = (gf.get(v).unwrap(), gp.get(v).unwrap());
+                        let scale = b.abs().unwrap().max_all().unwrap();
+                        let scale = scale.to_scalar::<f32>().unwrap().max(1.0);
+                        let d = max_diff(a, b);
+                        assert!(d < 1e-5 * scale, "{what}: gradient of var {i}: {d}");
+                    }
+                }
             }
         }
     }

@@ -61,7 +61,7 @@ impl Im2Col {
     }
 }
 
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+pub(super) fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
     let Some((start, end)) = l.contiguous_offsets() else {
         bail!("{op}: input is not contiguous")
     };
@@ -107,9 +107,9 @@ impl CustomOp1 for Im2Col {
 }
 
 /// The gradient of [`Im2Col`]: column gradients summed back onto the input pixels.
-struct Col2Im {
-    geometry: Im2Col,
-    input: (usize, usize, usize, usize),
+pub(super) struct Col2Im {
+    pub geometry: Im2Col,
+    pub input: (usize, usize, usize, usize),
 }
 
 impl CustomOp1 for Col2Im {
