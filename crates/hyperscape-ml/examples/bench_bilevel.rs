@@ -1,13 +1,13 @@
 //! One run of the bilevel reproduction benchmark (`scripts/bench-bilevel.sh`): a
-//! method (gbho, ift, grid, random, gp, tpe) on the paper's splits of a dataset, MLP
+//! method (gbho, gbho-joint, ift, grid, random, gp, tpe, hyperband) on the paper's splits of a dataset, MLP
 //! 784-100-10, printing the result as JSON — the same JSON as
 //! `hyperscape bilevel --format json`.
 //!
 //! `cargo run --release -p hyperscape-ml --features neural --example bench_bilevel --
 //!  METHOD DATASET SUBSET [GRID_PER_DIM] [TRIALS] [SEED] [MAX_EPOCHS] [OUTER]`
 use hyperscape_ml::bilevel::{
-    gbho, ift, paper_splits, search, GbhoConfig, HpKind, IftConfig, LowerConfig, ModelSpec,
-    SearchConfig, SearchMethod,
+    gbho, ift, paper_splits, search, GbhoConfig, GbhoScheme, HpKind, IftConfig, LowerConfig,
+    ModelSpec, SearchConfig, SearchMethod,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,10 +30,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..LowerConfig::default()
     };
     let r = match method.as_str() {
-        "gbho" => gbho(
+        "gbho" | "gbho-joint" => gbho(
             &spec,
             &splits,
             &GbhoConfig {
+                scheme: if method == "gbho" {
+                    GbhoScheme::Anchored
+                } else {
+                    GbhoScheme::Joint
+                },
+                mu0: if method == "gbho" {
+                    GbhoConfig::default().mu0
+                } else {
+                    0.0
+                },
                 hp,
                 seed,
                 outer_iters: outer,
@@ -60,6 +70,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "random" => SearchMethod::Random,
                     "gp" => SearchMethod::GpBo,
                     "tpe" => SearchMethod::Tpe,
+                    // Budget ladder max_epochs · 3^-i down to ≥ 15 epochs.
+                    "hyperband" => SearchMethod::Hyperband {
+                        eta: 3,
+                        min_epochs: 15.min(max_epochs),
+                    },
                     _ => return Err(format!("unknown method `{m}`").into()),
                 },
                 hp,

@@ -5,7 +5,8 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use hyperscape_ml::bilevel::{
-    self, gbho, lower_objective, Data, Dense, DiffModel, GbhoConfig, HpKind, ModelSpec, Splits,
+    self, gbho, lower_objective, Data, Dense, DiffModel, GbhoConfig, GbhoScheme, HpKind, ModelSpec,
+    Splits,
 };
 use hyperscape_ml::{Dataset, Target};
 use nalgebra::{DMatrix, DVector};
@@ -59,6 +60,17 @@ fn mse(x: &DMatrix<f64>, y: &DVector<f64>, w: &DVector<f64>) -> f64 {
 
 #[test]
 fn augmented_lagrangian_finds_the_ridge_optimum() {
+    ridge_optimum(GbhoScheme::Joint, 0.0);
+}
+
+#[test]
+fn anchored_scheme_finds_the_ridge_optimum() {
+    ridge_optimum(GbhoScheme::Anchored, GbhoConfig::default().mu0);
+}
+
+/// λ found by GBHO (`scheme`) on a ridge-regression bilevel problem whose λ* is known by
+/// exact search.
+fn ridge_optimum(scheme: GbhoScheme, mu0: f64) {
     let (n, p) = (30, 10);
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let w_true: Vec<f64> = (0..p).map(|_| 0.3 * normal(&mut rng)).collect();
@@ -99,6 +111,8 @@ fn augmented_lagrangian_finds_the_ridge_optimum() {
         test: None,
     };
     let cfg = GbhoConfig {
+        scheme,
+        mu0,
         hp: HpKind::SharedL2,
         seed: 1,
         lo,

@@ -12,8 +12,8 @@
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use hyperscape_ml::bilevel::{
-    gbho, ift, paper_splits, search, GbhoConfig, GbhoResult, HpKind, IftConfig, LowerConfig,
-    ModelSpec, SearchConfig, SearchMethod, SetMetrics,
+    gbho, ift, paper_splits, search, GbhoConfig, GbhoResult, GbhoScheme, HpKind, IftConfig,
+    LowerConfig, ModelSpec, SearchConfig, SearchMethod, SetMetrics,
 };
 
 use crate::output;
@@ -45,6 +45,18 @@ pub enum MethodArg {
     Gp,
     /// TPE (`--trials`).
     Tpe,
+    /// Hyperband with training epochs as fidelity (eta 3, rungs from `--max-epochs`
+    /// down to at least 15 epochs).
+    Hyperband,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemeArg {
+    /// Trust-region λ steps along the multiplier-implied hypergradient, w anchored at
+    /// the retrained lower-level solution (default; see docs/bilevel.md).
+    Anchored,
+    /// The paper's joint descent on (λ, w).
+    Joint,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,6 +86,9 @@ pub struct BilevelArgs {
     pub hp: HpArg,
     #[arg(long, value_enum, default_value = "gbho")]
     pub method: MethodArg,
+    /// How GBHO moves λ.
+    #[arg(long, value_enum, default_value = "anchored")]
+    pub scheme: SchemeArg,
     /// Trial budget of the random, GP and TPE searches.
     #[arg(long, default_value_t = 30)]
     pub trials: usize,
@@ -194,6 +209,14 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
     let result = match a.method {
         MethodArg::Gbho => {
             let mut cfg = GbhoConfig {
+                scheme: match a.scheme {
+                    SchemeArg::Anchored => GbhoScheme::Anchored,
+                    SchemeArg::Joint => GbhoScheme::Joint,
+                },
+                mu0: match a.scheme {
+                    SchemeArg::Anchored => GbhoConfig::default().mu0,
+                    SchemeArg::Joint => 0.0,
+                },
                 hp,
                 seed: a.seed,
                 lower,
@@ -221,6 +244,10 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
                 MethodArg::Grid => SearchMethod::Grid { per_dim: a.grid },
                 MethodArg::Random => SearchMethod::Random,
                 MethodArg::Gp => SearchMethod::GpBo,
+                MethodArg::Hyperband => SearchMethod::Hyperband {
+                    eta: 3,
+                    min_epochs: 15.min(lower.max_epochs),
+                },
                 _ => SearchMethod::Tpe,
             };
             search(

@@ -50,9 +50,33 @@ use super::model::{
 };
 use crate::error::{Error, Result};
 
+/// How the outer iterations move λ (`docs/bilevel.md`, "Why the joint scheme drifts").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GbhoScheme {
+    /// The paper's: joint gradient descent on (λ, w) of the augmented Lagrangian, λ's
+    /// gradient `ρ (∂f/∂λ − ∇φ̂)` with the GP's gradient.
+    Joint,
+    /// Anchored at the last accepted λ_a and its retrained lower-level solution
+    /// w*(λ_a): w starts at w*(λ_a) and minimises the augmented Lagrangian at fixed
+    /// λ_a; the multiplier-implied hypergradient `ρ (∂f/∂λ(λ_a, w) − ∇φ(λ_a))`, with
+    /// ∇φ(λ_a) = ∂f/∂λ(λ_a, w*(λ_a)) exact by the envelope theorem, gives the
+    /// direction of a trust-region step on λ, accepted only when the retrained model's
+    /// F(w*(λ)) improves.
+    Anchored,
+}
+
 /// Settings of [`gbho`]. `Default` gives the values used in `docs/bilevel.md`.
 #[derive(Debug, Clone, Serialize)]
 pub struct GbhoConfig {
+    pub scheme: GbhoScheme,
+    /// Initial multiplier μ₀ (the joint scheme's paper value is 0; the anchored scheme
+    /// needs μ₀ > 0 so that the constraint binds from the first inner step).
+    pub mu0: f64,
+    /// Anchored scheme: the initial trust-region radius (Euclidean, in log space), its
+    /// growth on an accepted step, and its shrink on a rejected one.
+    pub radius0: f64,
+    pub radius_max: f64,
     pub hp: HpKind,
     pub seed: u64,
     /// The box of log regularisation weights (design and projection).
@@ -85,6 +109,10 @@ pub struct GbhoConfig {
 impl Default for GbhoConfig {
     fn default() -> Self {
         Self {
+            scheme: GbhoScheme::Anchored,
+            mu0: 10.0,
+            radius0: 1.0,
+            radius_max: 3.0,
             hp: HpKind::PerLayerL2,
             seed: 0,
             lo: -10.0,
@@ -316,7 +344,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
         .map_err(&m)?;
     let mut vel_l = vec![0.0; d];
 
-    let mut mu = 0.0f64;
+    let mut mu = cfg.mu0.max(0.0);
     let mut r = cfg.r0;
     let mut trajectory = Vec::new();
     // Best feasible: (F(w*(λ_k)), λ, joint snapshot, retrained snapshot).
@@ -341,6 +369,23 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
         stop: "start",
         retrained_validation: f0,
     });
+
+    if cfg.scheme == GbhoScheme::Anchored {
+        let state = AnchorState {
+            lam0,
+            w0,
+            phi0,
+            f0,
+            mu,
+            trajectory,
+            design,
+            xs,
+            ys,
+            gp,
+            epochs,
+        };
+        return anchored(&pb, cfg, state, start);
+    }
 
     for k in 1..=cfg.outer_iters {
         // 3. Inner loop.
@@ -490,6 +535,222 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
         joint: Some(joint),
         joint_lambda: Some(joint_lambda),
         feasible,
+        trajectory,
+        design,
+        epochs,
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+struct AnchorState {
+    lam0: Vec<f64>,
+    w0: Vec<Tensor>,
+    phi0: f64,
+    f0: f64,
+    mu: f64,
+    trajectory: Vec<OuterStep>,
+    design: Vec<(Vec<f64>, f64, f64)>,
+    xs: Vec<Vec<f64>>,
+    ys: Vec<f64>,
+    gp: ValueGp,
+    epochs: usize,
+}
+
+/// `∂f/∂λ_i = e^{λ_i} Σ_{l ∈ i} ½‖W_l‖² / n` at the model's current weights.
+fn dpenalty(model: &dyn DiffModel, lambda: &[f64], n: usize) -> Result<Vec<f64>> {
+    let d = lambda.len();
+    let mut g = vec![0.0; d];
+    for (l, w) in model.penalised().iter().enumerate() {
+        let i = if d == 1 { 0 } else { l };
+        let sq = scalar(
+            &w.as_tensor()
+                .sqr()
+                .and_then(|t| t.sum_all())
+                .map_err(ce("penalty gradient"))?,
+        )?;
+        g[i] += lambda[i].exp() * 0.5 * sq / n as f64;
+    }
+    Ok(g)
+}
+
+/// The anchored scheme ([`GbhoScheme::Anchored`]).
+fn anchored(
+    pb: &Problem<'_>,
+    cfg: &GbhoConfig,
+    st: AnchorState,
+    start: Instant,
+) -> Result<GbhoResult> {
+    let AnchorState {
+        lam0,
+        w0,
+        phi0,
+        f0,
+        mut mu,
+        mut trajectory,
+        design,
+        mut xs,
+        mut ys,
+        mut gp,
+        mut epochs,
+    } = st;
+    let splits = pb.splits;
+    let m = ce("gbho");
+    let n = splits.train.n;
+    let model = pb.fresh()?;
+    let wvars = model.vars();
+    let mut r = cfg.r0;
+    let mut radius = cfg.radius0;
+    // The anchor: the accepted λ, its retrained w*(λ), φ(λ) and F(w*(λ)).
+    let (mut lam_a, mut w_a, mut phi_a, mut f_a) = (lam0.clone(), w0.clone(), phi0, f0);
+    let mut best_joint: Option<(f64, Vec<f64>, Vec<Tensor>)> = None;
+    for k in 1..=cfg.outer_iters {
+        // Inner loop: w from w*(λ_a), λ fixed at λ_a.
+        restore(model.as_ref(), &w_a)?;
+        let lam_t = lambda_tensor(&lam_a, pb.dtype)?;
+        let mut vel: Vec<Tensor> = wvars
+            .iter()
+            .map(|v| v.zeros_like())
+            .collect::<candle_core::Result<_>>()
+            .map_err(&m)?;
+        let (mut prev_al, mut calm, mut stop, mut iters) = (None::<f64>, 0, "max-iter", 0);
+        while iters < cfg.inner_max_iter {
+            let upper = data_loss(model.as_ref(), &splits.valid).map_err(&m)?;
+            let low = lower(model.as_ref(), &lam_t, &splits.train).map_err(&m)?;
+            let c = scalar(&low)? - phi_a;
+            let rho = (mu + r * c).max(0.0);
+            let al = scalar(&upper)? + (rho * rho - mu * mu) / (2.0 * r);
+            let grads = (upper + (low * rho).map_err(&m)?)
+                .map_err(&m)?
+                .backward()
+                .map_err(&m)?;
+            let mut gw: Vec<Tensor> = wvars
+                .iter()
+                .map(|v| {
+                    grads
+                        .get(v.as_tensor())
+                        .map(Tensor::detach)
+                        .map_or_else(|| v.zeros_like(), Ok)
+                })
+                .collect::<candle_core::Result<_>>()
+                .map_err(&m)?;
+            let nw = norm(&gw)?;
+            if let Some(p) = prev_al {
+                if (al - p).abs() / p.abs().max(1e-12) < cfg.rel_tol {
+                    calm += 1;
+                } else {
+                    calm = 0;
+                }
+            }
+            prev_al = Some(al);
+            if calm >= cfg.patience {
+                stop = "rel-change";
+                break;
+            }
+            if nw < cfg.grad_tol {
+                stop = "grad-norm";
+                break;
+            }
+            if nw > cfg.clip_w {
+                let s = cfg.clip_w / nw;
+                gw = gw
+                    .iter()
+                    .map(|g| g.affine(s, 0.0))
+                    .collect::<candle_core::Result<_>>()
+                    .map_err(&m)?;
+            }
+            for ((v, vl), g) in wvars.iter().zip(vel.iter_mut()).zip(&gw) {
+                *vl = (vl.affine(cfg.momentum, 0.0).map_err(&m)? + g).map_err(&m)?;
+                let next = (v.as_tensor() - vl.affine(cfg.lr_w, 0.0).map_err(&m)?).map_err(&m)?;
+                v.set(&next).map_err(&m)?;
+            }
+            iters += 1;
+        }
+        epochs += iters;
+        let upper = scalar(&data_loss(model.as_ref(), &splits.valid).map_err(&m)?)?;
+        let low = scalar(&lower(model.as_ref(), &lam_t, &splits.train).map_err(&m)?)?;
+        let c = low - phi_a;
+        let rho = (mu + r * c).max(0.0);
+        // The multiplier-implied hypergradient ρ ∂c/∂λ, ∇φ(λ_a) from the envelope
+        // theorem at the retrained w*(λ_a) (exact; the GP's gradient is only an
+        // approximation of it, and ρ would multiply its error).
+        let g_w = dpenalty(model.as_ref(), &lam_a, n)?;
+        // The inner iterate (λ_a, w) against the true φ(λ_a); the authors' rule keeps
+        // the feasible one with the lowest F(w).
+        let feasible = c <= cfg.feas_abs + cfg.feas_rel * phi_a.abs();
+        if feasible && best_joint.as_ref().is_none_or(|(b, _, _)| upper < *b) {
+            best_joint = Some((upper, lam_a.clone(), snapshot(model.as_ref())?));
+        }
+        restore(model.as_ref(), &w_a)?;
+        let g_star = dpenalty(model.as_ref(), &lam_a, n)?;
+        let g: Vec<f64> = g_w
+            .iter()
+            .zip(&g_star)
+            .map(|(a, b)| rho * (a - b))
+            .collect();
+        let gn = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+        // Trust-region step along −g, projected onto the box.
+        let lam_k: Vec<f64> = if gn > 0.0 {
+            lam_a
+                .iter()
+                .zip(&g)
+                .map(|(l, gi)| (l - radius * gi / gn).clamp(cfg.lo, cfg.hi))
+                .collect()
+        } else {
+            lam_a.clone()
+        };
+        let phi_hat = gp.mean(&lam_k);
+        let (retrained, phi, e) = pb.train_at(&lam_k)?;
+        epochs += e;
+        xs.push(lam_k.clone());
+        ys.push(phi);
+        gp = ValueGp::fit(&xs, &ys)?;
+        let retrained_validation = set_metrics(retrained.as_ref(), &splits.valid)?.cross_entropy;
+        mu = (mu + r * c).max(0.0);
+        r *= cfg.eta;
+        let accepted = retrained_validation < f_a;
+        if accepted {
+            lam_a = lam_k.clone();
+            w_a = snapshot(retrained.as_ref())?;
+            phi_a = phi;
+            f_a = retrained_validation;
+            radius = (radius * 1.5).min(cfg.radius_max);
+        } else {
+            radius *= 0.5;
+        }
+        trajectory.push(OuterStep {
+            k,
+            lambda: lam_k,
+            upper,
+            lower: low,
+            phi_hat,
+            phi,
+            c,
+            feasible,
+            mu,
+            r,
+            inner_iters: iters,
+            stop,
+            retrained_validation,
+        });
+    }
+    let (joint_lambda, joint_w) = match best_joint {
+        Some((_, l, w)) => (l, w),
+        None => (lam0, w0),
+    };
+    restore(model.as_ref(), &joint_w)?;
+    let joint = evaluate(model.as_ref(), splits)?;
+    restore(model.as_ref(), &w_a)?;
+    let ev = evaluate(model.as_ref(), splits)?;
+    Ok(GbhoResult {
+        method: "gbho".into(),
+        lambda: lam_a,
+        train: ev.train,
+        validation: ev.validation,
+        test: ev.test,
+        joint: Some(joint),
+        joint_lambda: Some(joint_lambda),
+        // The returned point is a retrained lower-level solution (c = 0 by definition).
+        feasible: true,
         trajectory,
         design,
         epochs,

@@ -20,7 +20,9 @@ pub mod lower;
 pub mod model;
 pub mod search;
 
-pub use gbho::{gbho, latin_hypercube, Evaluation, GbhoConfig, GbhoResult, OuterStep, Problem};
+pub use gbho::{
+    gbho, latin_hypercube, Evaluation, GbhoConfig, GbhoResult, GbhoScheme, OuterStep, Problem,
+};
 pub use gp::ValueGp;
 pub use ift::{hypergradient, ift, IftConfig};
 pub use lower::{solve_lower, LowerConfig, LowerSolution};
