@@ -17,7 +17,7 @@ use hyperscape_core::ParamValue;
 use hyperscape_ml::tune::{self, TuneConfig, Tuner};
 use hyperscape_ml::{Checkpoint, Control, Fidelity, Params};
 
-use crate::commands::tune::{dataset_arg, DataFlags, TaskArg};
+use crate::commands::tune::{dataset_arg, DataArgs, DataFlags};
 use crate::signal;
 
 #[derive(Debug, Args)]
@@ -39,34 +39,8 @@ pub struct TrainArgs {
     /// Model: logreg, svm, knn, rf, gbt, mlp, lenet.
     #[arg(long)]
     pub model: String,
-    /// Dataset: a name (`hyperscape datasets`) or a data file, as for `tune`.
-    #[arg(long)]
-    pub dataset: String,
-    /// The label column of a CSV or ARFF --dataset file (default: the last).
-    #[arg(long, value_name = "COLUMN", help_heading = "Data files")]
-    pub label: Option<String>,
-    /// The task of a --dataset file's label (default: inferred).
-    #[arg(long, value_enum, help_heading = "Data files")]
-    pub task: Option<TaskArg>,
-    /// Feature columns of a --dataset file to encode as categories.
-    #[arg(
-        long,
-        value_name = "COLUMNS",
-        value_delimiter = ',',
-        help_heading = "Data files"
-    )]
-    pub categorical: Vec<String>,
-    /// Columns of a --dataset file to leave out.
-    #[arg(
-        long,
-        value_name = "COLUMNS",
-        value_delimiter = ',',
-        help_heading = "Data files"
-    )]
-    pub ignore: Vec<String>,
-    /// Keep a stratified subset of N training samples, seeded by --seed (as `tune`).
-    #[arg(long, value_name = "N", help_heading = "Data files")]
-    pub subsample: Option<usize>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// A hyperparameter, NAME=VALUE (VALUE read as JSON when it parses: 64, 0.01,
     /// true; otherwise as a string). Repeatable. An empty VALUE leaves NAME out.
     #[arg(long = "param", value_name = "NAME=VALUE")]
@@ -181,15 +155,7 @@ pub fn execute(a: TrainArgs) -> Result<i32> {
     if a.final_eval && (a.checkpoint_dir.is_some() || resume_from.is_some()) {
         bail!("--final refits from scratch on all non-test samples: drop --checkpoint-dir");
     }
-    let (data, _) = dataset_arg(&DataFlags {
-        dataset: &a.dataset,
-        label: a.label.as_deref(),
-        task: a.task,
-        categorical: &a.categorical,
-        ignore: &a.ignore,
-        subsample: a.subsample,
-        seed: a.seed,
-    })?;
+    let (data, _) = dataset_arg(&DataFlags::of(&a.data, a.seed))?;
     let model = hyperscape_ml::model_by_name(&a.model)?;
     let tuner = Tuner::new(TuneConfig {
         model,

@@ -45,38 +45,8 @@ pub struct TuneArgs {
     /// Model to tune: logreg, svm, knn, rf, gbt, mlp, lenet.
     #[arg(long)]
     pub model: String,
-    /// Dataset: a name (iris, wine, breast_cancer, digits, diabetes, mnist, mnist-5k,
-    /// fashion-mnist: see `hyperscape datasets`), or a CSV, ARFF or IDX file (see
-    /// docs/datasets.md; --label, --task, --categorical and --ignore declare its layout).
-    #[arg(long)]
-    pub dataset: String,
-    /// The label (target) column of a CSV or ARFF --dataset file (default: the last).
-    #[arg(long, value_name = "COLUMN", help_heading = "Data files")]
-    pub label: Option<String>,
-    /// The task of a --dataset file's label (default: inferred from its values).
-    #[arg(long, value_enum, help_heading = "Data files")]
-    pub task: Option<TaskArg>,
-    /// Feature columns of a --dataset file to encode as categories (comma-separated).
-    #[arg(
-        long,
-        value_name = "COLUMNS",
-        value_delimiter = ',',
-        help_heading = "Data files"
-    )]
-    pub categorical: Vec<String>,
-    /// Columns of a --dataset file to leave out, such as identifiers (comma-separated).
-    #[arg(
-        long,
-        value_name = "COLUMNS",
-        value_delimiter = ',',
-        help_heading = "Data files"
-    )]
-    pub ignore: Vec<String>,
-    /// Keep a stratified subset of N samples of the training part of the dataset,
-    /// seeded by --seed (the official test set stays whole): fits a large dataset
-    /// into a CPU budget. The study records the subset as its own dataset.
-    #[arg(long, value_name = "N", help_heading = "Data files")]
-    pub subsample: Option<usize>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Train every fit (and the final refit) for N epochs (rounds for gbt), whatever
     /// the configuration's `epochs`; a scheduler's budget overrides it per trial.
     #[arg(long, value_name = "N")]
@@ -153,6 +123,43 @@ fn is_path(arg: &str) -> bool {
         )
 }
 
+/// The dataset flags `tune` and `train` share.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Dataset: a name (iris, wine, breast_cancer, digits, diabetes, mnist, mnist-5k,
+    /// fashion-mnist: see `hyperscape datasets`), or a CSV, ARFF or IDX file (see
+    /// docs/datasets.md; --label, --task, --categorical and --ignore declare its layout).
+    #[arg(long)]
+    pub dataset: String,
+    /// The label (target) column of a CSV or ARFF --dataset file (default: the last).
+    #[arg(long, value_name = "COLUMN", help_heading = "Data files")]
+    pub label: Option<String>,
+    /// The task of a --dataset file's label (default: inferred from its values).
+    #[arg(long, value_enum, help_heading = "Data files")]
+    pub task: Option<TaskArg>,
+    /// Feature columns of a --dataset file to encode as categories (comma-separated).
+    #[arg(
+        long,
+        value_name = "COLUMNS",
+        value_delimiter = ',',
+        help_heading = "Data files"
+    )]
+    pub categorical: Vec<String>,
+    /// Columns of a --dataset file to leave out, such as identifiers (comma-separated).
+    #[arg(
+        long,
+        value_name = "COLUMNS",
+        value_delimiter = ',',
+        help_heading = "Data files"
+    )]
+    pub ignore: Vec<String>,
+    /// Keep a stratified subset of N samples of the training part of the dataset,
+    /// seeded by --seed (the official test set stays whole): fits a large dataset
+    /// into a CPU budget. The study records the subset as its own dataset.
+    #[arg(long, value_name = "N", help_heading = "Data files")]
+    pub subsample: Option<usize>,
+}
+
 /// The data flags `tune` and `train` share.
 pub(crate) struct DataFlags<'a> {
     pub dataset: &'a str,
@@ -167,7 +174,7 @@ pub(crate) struct DataFlags<'a> {
 }
 
 impl<'a> DataFlags<'a> {
-    fn of(a: &'a TuneArgs, seed: u64) -> Self {
+    pub(crate) fn of(a: &'a DataArgs, seed: u64) -> Self {
         Self {
             dataset: &a.dataset,
             label: a.label.as_deref(),
@@ -277,11 +284,11 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
     if !hyperscape_ml::MODELS.contains(&a.model.as_str()) {
         hyperscape_ml::model_by_name(&a.model)?;
     }
-    if a.subsample.is_some() && a.seed.is_none() {
+    if a.data.subsample.is_some() && a.seed.is_none() {
         // The subset is drawn before the study (and its stored seed) is looked up.
         bail!("--subsample needs an explicit --seed (it seeds the subset)");
     }
-    let (data, data_name) = dataset_arg(&DataFlags::of(&a, a.seed.unwrap_or(0)))?;
+    let (data, data_name) = dataset_arg(&DataFlags::of(&a.data, a.seed.unwrap_or(0)))?;
     let model = hyperscape_ml::model_by_name(&a.model)?;
     let space = a.space.as_deref().map(common::load_space).transpose()?;
     let study_name = a
