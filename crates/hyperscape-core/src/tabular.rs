@@ -18,6 +18,11 @@
 //! of 20 (learning rates, batch sizes, widths), and an evaluation snaps it to the
 //! nearest level (nearest in log space for log columns); a text column becomes a
 //! categorical. The optimum is the best mean in the table.
+//!
+//! [`table_problem`] makes any such CSV a problem (`hyperscape bench quality --table`),
+//! with its parameter and objective columns named by the caller. A table must hold
+//! each configuration once and finite objective values; otherwise loading fails with
+//! the offending line.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -193,13 +198,17 @@ impl Table {
         let mut raw: Vec<(Vec<String>, f64)> = Vec::new();
         for (i, rec) in reader.records().enumerate() {
             let rec = rec.map_err(|e| bad(e.to_string()))?;
-            let v: f64 = rec[metric_col].parse().map_err(|_| {
-                bad(format!(
-                    "line {}: `{}` is not a number",
-                    i + 2,
-                    &rec[metric_col]
-                ))
-            })?;
+            let v: f64 = rec[metric_col]
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "line {}: `{metric}` = `{}` is not a finite number",
+                        i + 2,
+                        &rec[metric_col]
+                    ))
+                })?;
             raw.push((
                 param_cols.iter().map(|&c| rec[c].to_string()).collect(),
                 transform(v),
@@ -235,13 +244,19 @@ impl Table {
             });
         }
         let mut values = HashMap::with_capacity(raw.len());
-        for (texts, v) in raw {
+        for (i, (texts, v)) in raw.into_iter().enumerate() {
             let key: Vec<u16> = texts
                 .iter()
                 .zip(&columns)
                 .map(|(t, c)| c.level_of(&parse_level(t)).unwrap() as u16)
                 .collect();
-            values.insert(key, v);
+            if values.insert(key, v).is_some() {
+                return Err(bad(format!(
+                    "line {}: configuration ({}) appears twice",
+                    i + 2,
+                    texts.join(", ")
+                )));
+            }
         }
         Ok(Table { columns, values })
     }
@@ -328,6 +343,42 @@ pub fn problem(name: &str) -> Result<Problem> {
         )));
     }
     let table = Table::from_csv(&path, suite.params, suite.metric, suite.transform)?;
+    from_table(name, table)
+}
+
+/// A tabular problem from any CSV with one row per configuration (such as the shared
+/// XGBoost landscape): `params` are the parameter columns, `metric` the objective.
+/// With `maximize` the problem minimises the negated metric, so its regret is the
+/// metric's distance to the table's best. The problem is called `table:<file
+/// name>/<metric>`.
+pub fn table_problem(
+    path: &Path,
+    params: &[&str],
+    metric: &str,
+    maximize: bool,
+) -> Result<Problem> {
+    if params.is_empty() {
+        return Err(Error::InvalidSpace {
+            location: Some(path.display().to_string()),
+            reason: "a table problem needs at least one parameter column".into(),
+        });
+    }
+    if params.contains(&metric) {
+        return Err(Error::InvalidSpace {
+            location: Some(path.display().to_string()),
+            reason: format!("`{metric}` is both a parameter and the objective"),
+        });
+    }
+    let transform: fn(f64) -> f64 = if maximize { |v| -v } else { |v| v };
+    let table = Table::from_csv(path, params, metric, transform)?;
+    let file = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into());
+    from_table(&format!("table:{file}/{metric}"), table)
+}
+
+/// The minimisation problem of a loaded table: its optimum is the table's best.
+fn from_table(name: &str, table: Table) -> Result<Problem> {
     let (optimum, argmin) = table.best();
     let space = table.space()?;
     let table = Arc::new(table);
@@ -412,6 +463,41 @@ mod tests {
         assert!(e.contains("australian"), "{e}");
         let e = problem("nosuite/x").unwrap_err().to_string();
         assert!(e.contains("hpobench"), "{e}");
+    }
+
+    #[test]
+    fn table_problem_maximises_by_negation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_table(dir.path());
+        let p = table_problem(&path, &["lr", "width", "act"], "acc", true).unwrap();
+        assert_eq!(p.name, "table:t.csv/acc");
+        // The best accuracy is 0.8 (lr 0.01, width 64, relu); minimised as -0.8.
+        assert!((p.optimum + 0.8).abs() < 1e-12, "{}", p.optimum);
+        assert_eq!(p.evaluate(&p.argmin).unwrap(), p.optimum);
+        let mut worse = p.argmin.clone();
+        worse.insert("act".into(), ParamValue::Str("tanh".into()));
+        let v = p.evaluate(&worse).unwrap();
+        assert!((p.regret(v) - 0.02).abs() < 1e-12, "{}", p.regret(v));
+        let min = table_problem(&path, &["lr", "width", "act"], "acc", false).unwrap();
+        assert!((min.optimum - 0.25).abs() < 1e-12, "{}", min.optimum);
+    }
+
+    #[test]
+    fn table_problem_rejects_bad_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.csv");
+        std::fs::write(&path, "a,b,f\n1,x,0.5\n2,x,NaN\n").unwrap();
+        let e = table_problem(&path, &["a", "b"], "f", false).unwrap_err();
+        assert!(e.to_string().contains("line 3: `f` = `NaN`"), "{e}");
+        std::fs::write(&path, "a,b,f\n1,x,0.5\n2,x,0.1\n1,x,0.3\n").unwrap();
+        let e = table_problem(&path, &["a", "b"], "f", false).unwrap_err();
+        assert!(e.to_string().contains("line 4: configuration (1, x) appears twice"), "{e}");
+        let e = table_problem(&path, &["a", "f"], "f", false).unwrap_err();
+        assert!(e.to_string().contains("both a parameter and the objective"), "{e}");
+        let e = table_problem(&path, &[], "f", false).unwrap_err();
+        assert!(e.to_string().contains("at least one parameter"), "{e}");
+        let e = table_problem(&path, &["a", "nope"], "f", false).unwrap_err();
+        assert!(e.to_string().contains("no column `nope`"), "{e}");
     }
 
     #[test]

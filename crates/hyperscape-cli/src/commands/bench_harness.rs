@@ -13,6 +13,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use hyperscape_core::problems::{problem_by_name, Problem};
 use hyperscape_core::sampler::{sampler_by_name, sampler_by_name_with_budget};
+use hyperscape_core::tabular::table_problem;
 use hyperscape_core::{Direction, Distribution, Error, SpaceDecl, Study, TrialState};
 use serde_json::{json, Value};
 
@@ -32,7 +33,16 @@ struct Quality {
 }
 
 pub fn quality(a: BenchQualityArgs) -> Result<i32> {
-    let problem = problem_by_name(&a.problem)?;
+    let problem = match (&a.problem, &a.table) {
+        (Some(name), None) => problem_by_name(name)?,
+        (None, Some(path)) => {
+            let params: Vec<&str> = a.params.iter().flatten().map(String::as_str).collect();
+            let fitness = a.fitness.as_deref().unwrap_or_default();
+            table_problem(path, &params, fitness, a.maximize)
+                .with_context(|| format!("cannot use `{}` as a problem", path.display()))?
+        }
+        _ => bail!("give exactly one of --problem and --table"),
+    };
     if a.budget == 0 {
         bail!("--budget must be at least 1");
     }
