@@ -29,9 +29,11 @@ tables=".datasets/hpo-tables"
 xgb="../shared/data/xgboost_landscape.csv"
 mkdir -p "$work"
 
-if [[ ! -x "$bin" ]]; then
-    cargo build --release -p hyperscape-cli
-fi
+need_bin() {
+    if [[ ! -x "$bin" ]]; then
+        cargo build --release -p hyperscape-cli
+    fi
+}
 
 # name|analyze file|fitness|--maximize or empty|params|categorical|bench problem args
 landscapes=()
@@ -103,9 +105,9 @@ summary() {
 }
 
 case "$phase" in
-    analyze) analyze_all ;;
-    bench) bench_all ;;
+    analyze) need_bin; analyze_all ;;
+    bench) need_bin; bench_all ;;
     summary) summary ;;
-    all) analyze_all; bench_all; summary ;;
+    all) need_bin; analyze_all; bench_all; summary ;;
     *) echo "usage: $0 [analyze|bench|summary|all]" >&2; exit 2 ;;
 esac

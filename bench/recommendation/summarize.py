@@ -178,12 +178,11 @@ def check_prefix(work):
         return None
     short = {q["sampler"]: q["curves"] for q in load(path)}
     long = {q["sampler"]: q["curves"] for q in load(full)}
-    same, total = 0, 0
+    out = {}
     for s, curves in short.items():
-        for k, c in enumerate(curves):
-            total += 1
-            same += int(long.get(s, [])[k][:50] == c) if k < len(long.get(s, [])) else 0
-    return same, total
+        lc = long.get(s, [])
+        out[s] = [sum(int(k < len(lc) and lc[k][:50] == c) for k, c in enumerate(curves)), len(curves)]
+    return out
 
 
 # ---------------------------------------------------------------- fidelity simulation
@@ -377,6 +376,31 @@ def write_between_markers(path, body):
         f.write(text)
 
 
+RULE_SAMPLERS = ("random", "tpe", "gp", "cmaes")  # the names the rule can recommend
+
+
+def first_choice_loo(records, budget, kind, by_class):
+    """Leave-one-out agreement of a first choice fitted on the other landscapes: the
+    sampler (of RULE_SAMPLERS) in the top group most often, over all of them or (with
+    by_class) over those of the held-out landscape's class; ties go to the current
+    rule's first choice for that class, then to the order of RULE_SAMPLERS."""
+    hits, picks = 0, []
+    for i, r in enumerate(records):
+        rest = [x for j, x in enumerate(records) if j != i]
+        if by_class and any(x["class"] == r["class"] for x in rest):
+            rest = [x for x in rest if x["class"] == r["class"]]
+        current = r["recommended"][0]
+
+        def score(s, rest=rest, current=current):
+            n = sum(s in x["budgets"][budget][f"{kind}_top"] for x in rest)
+            return (-n, s != current, RULE_SAMPLERS.index(s))
+
+        pick = min(RULE_SAMPLERS, key=score)
+        picks.append(pick)
+        hits += int(pick in r["budgets"][budget][f"{kind}_top"])
+    return hits, picks
+
+
 def rate(xs):
     return f"{sum(xs)}/{len(xs)}"
 
@@ -396,8 +420,11 @@ def render(records, fid, prefix):
       f"(one-sided exact rank-sum test, α = {ALPHA}); agree = the recommendation's first sampler "
       "is in the top group.\n")
     if prefix is not None:
-        w(f"Budget-50 check: {prefix[0]} of {prefix[1]} budget-50 runs on hpobench/australian equal "
-          "the first 50 trials of the budget-100 runs of the same sampler and seed.\n")
+        w("Budget-50 check (budget-50 runs on hpobench/australian equal to the first 50 trials of the "
+          "budget-100 runs of the same sampler and seed): "
+          + ", ".join(f"`{s}` {a}/{b}" for s, (a, b) in prefix.items())
+          + ". Only `auto` is told the budget (its Sobol start-up is min(10, budget/10) trials), so its "
+          "@50 columns are `auto` planned for 100 trials, stopped at 50.\n")
     w("| landscape | n | FDC | LO ratio | neutrality | class | recommended | best @50 | top group @50 | agree @50 | best @100 | top group @100 | agree @100 | best by AUC @100 | agree (AUC) |")
     w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
@@ -416,7 +443,11 @@ def render(records, fid, prefix):
       "The rule is only useful if it beats the best fixed choice.\n")
     w("| choice | @50 | @100 | AUC @100 |")
     w("|---|---|---|---|")
-    for label, pick in [("**the rule's first choice**", lambda r: r["recommended"][0])] + [
+    previous = lambda r: "gp" if r["class"] == "smooth" else "tpe"  # noqa: E731
+    for label, pick in [
+        ("**the rule's first choice**", lambda r: r["recommended"][0]),
+        ("the rule before this validation (`tpe`, `gp` when smooth)", previous),
+    ] + [
         (f"always `{s}`", (lambda s: lambda r: s)(s)) for s in samplers
     ]:
         cells = [
@@ -424,6 +455,22 @@ def render(records, fid, prefix):
             for b, k in (("50", "final"), ("100", "final"), ("100", "auc"))
         ]
         w(f"| {label} | " + " | ".join(cells) + " |")
+    w("")
+    w("### Leave-one-out: is the landscape class worth anything?\n")
+    w("A first choice fitted on 15 landscapes (the sampler of random/tpe/gp/cmaes in the top group "
+      "most often), checked on the one left out; \"per class\" fits it on the landscapes of the "
+      "held-out one's class only. If per class does not beat global, the class adds nothing.\n")
+    w("| fitted first choice | @50 | @100 | AUC @100 | picks (@100) |")
+    w("|---|---|---|---|---|")
+    for label, by_class in (("global", False), ("per class", True)):
+        cells, picks100 = [], None
+        for b, k in (("50", "final"), ("100", "final"), ("100", "auc")):
+            hits, picks = first_choice_loo(records, b, k, by_class)
+            cells.append(f"{hits}/{len(records)}")
+            if (b, k) == ("100", "final"):
+                picks100 = picks
+        counts = {p: picks100.count(p) for p in RULE_SAMPLERS if p in picks100}
+        w(f"| {label} | " + " | ".join(cells) + " | " + ", ".join(f"{p} × {c}" for p, c in counts.items()) + " |")
     w("")
     w("### Mean rank per sampler (final regret at 100; 1 = best of the five)\n")
     w("| landscape | " + " | ".join(samplers) + " |")

@@ -43,7 +43,7 @@ pub use forest::{forest_fanova, ForestFanova, ForestSettings};
 pub use importance::{functional_anova, ped_anova, AnovaTarget, Importance, PedAnova};
 pub use landscape::{Landscape, Param, ParamKind};
 pub use metrics::Epsilon;
-pub use recommend::{recommend, Recommendation};
+pub use recommend::{low_fidelity_is_safe_proxy, recommend, Recommendation};
 pub use report::{analyze, ImportanceReport, Report, Settings};
 pub use similarity::{
     compare_landscapes, similarity, similarity_matrix_of_columns, similarity_matrix_of_landscapes,

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use hyperscape_landscape::recommend::{PROXY_MIN_SPEARMAN, PROXY_MIN_TOP10_IOU};
 use hyperscape_landscape::{
-    analyze, compare_landscapes, load_file, similarity, Epsilon, LoadOptions, Settings,
-    DEFAULT_GAMMAS,
+    analyze, compare_landscapes, load_file, low_fidelity_is_safe_proxy, similarity, Epsilon,
+    LoadOptions, Settings, DEFAULT_GAMMAS,
 };
 
 use crate::output;
@@ -318,6 +319,13 @@ fn run_compare(a: CompareArgs) -> Result<i32> {
                     g.k,
                     g.iou,
                     g.intersection
+                ));
+            }
+            if let Some(safe) = low_fidelity_is_safe_proxy(&s) {
+                text.push_str(&format!(
+                    "  if the first is a low fidelity of the second: {} proxy for multi-fidelity \
+                     search (Spearman ≥ {PROXY_MIN_SPEARMAN}, top-10% IoU ≥ {PROXY_MIN_TOP10_IOU})\n",
+                    if safe { "a safe" } else { "not a safe" }
                 ));
             }
             output::out(&text)?
