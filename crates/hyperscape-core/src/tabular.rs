@@ -478,8 +478,10 @@ mod tests {
         worse.insert("act".into(), ParamValue::Str("tanh".into()));
         let v = p.evaluate(&worse).unwrap();
         assert!((p.regret(v) - 0.02).abs() < 1e-12, "{}", p.regret(v));
+        // Minimised as is: the worst accuracy, 0.5 - 0.05 - 0.02 (lr 1e-5, width 16
+        // or 256, tanh).
         let min = table_problem(&path, &["lr", "width", "act"], "acc", false).unwrap();
-        assert!((min.optimum - 0.25).abs() < 1e-12, "{}", min.optimum);
+        assert!((min.optimum - 0.43).abs() < 1e-12, "{}", min.optimum);
     }
 
     #[test]
