@@ -242,7 +242,11 @@ def fidelity_part(maps_dir, json_dir, replicas=2000):
             continue
         cmp = load(cmp_path[0])
         iou10 = next((g["iou"] for g in cmp["gamma_sets"] if abs(g["gamma"] - 0.1) < 1e-9), None)
-        safe = cmp["spearman"] is not None and cmp["spearman"] >= 0.7 and iou10 is not None and iou10 >= 0.5
+        def is_safe(t):
+            return cmp["spearman"] is not None and iou10 is not None and cmp["spearman"] >= t[0] and iou10 >= t[1]
+
+        safe = is_safe(RULE_PROXY)
+        safe_before = is_safe(PREVIOUS_PROXY)
         rng = random.Random(f"{model}-{dataset}")
         sh, rs = [], []
         cost = None
@@ -261,6 +265,8 @@ def fidelity_part(maps_dir, json_dir, replicas=2000):
                 "spearman": cmp["spearman"],
                 "iou10": iou10,
                 "safe_proxy": safe,
+                "safe_proxy_before": safe_before,
+                "agree_before": safe_before == helps,
                 "rs_evals": max(1, int(cost // full)),
                 "sh_mean_regret": statistics.fmean(sh),
                 "rs_mean_regret": statistics.fmean(rs),
@@ -274,16 +280,17 @@ def fidelity_part(maps_dir, json_dir, replicas=2000):
 
 SPEARMAN_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
 IOU_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-CURRENT_PROXY = (0.7, 0.5)
+PREVIOUS_PROXY = (0.7, 0.5)  # (Spearman, top-10% IoU) before this validation
+RULE_PROXY = (0.7, 0.2)  # recommend::PROXY_MIN_SPEARMAN, PROXY_MIN_TOP10_IOU
 
 
 def proxy_rule_fit(rows):
     """Thresholds (Spearman, IoU) agreeing most with "SH helps" on rows; ties go to
-    the smallest change from the current (0.7, 0.5)."""
+    the smallest change from the previous (0.7, 0.5)."""
 
     def score(t):
         agree = sum((r["spearman"] >= t[0] and r["iou10"] >= t[1]) == r["sh_helps"] for r in rows)
-        change = abs(t[0] - CURRENT_PROXY[0]) + abs(t[1] - CURRENT_PROXY[1])
+        change = abs(t[0] - PREVIOUS_PROXY[0]) + abs(t[1] - PREVIOUS_PROXY[1])
         return (-agree, change)
 
     return min(((ts, ti) for ts in SPEARMAN_GRID for ti in IOU_GRID), key=score)
@@ -379,17 +386,23 @@ def write_between_markers(path, body):
 RULE_SAMPLERS = ("random", "tpe", "gp", "cmaes")  # the names the rule can recommend
 
 
+def previous_first_choice(r):
+    """The first sampler of the rule before this validation: gp when smooth, else tpe."""
+    return "gp" if r["class"] == "smooth" else "tpe"
+
+
 def first_choice_loo(records, budget, kind, by_class):
     """Leave-one-out agreement of a first choice fitted on the other landscapes: the
     sampler (of RULE_SAMPLERS) in the top group most often, over all of them or (with
-    by_class) over those of the held-out landscape's class; ties go to the current
-    rule's first choice for that class, then to the order of RULE_SAMPLERS."""
+    by_class) over those of the held-out landscape's class; ties go to the first
+    choice of the rule as it was before this validation (fixed, so the result does
+    not feed back into its own tie-break), then to the order of RULE_SAMPLERS."""
     hits, picks = 0, []
     for i, r in enumerate(records):
         rest = [x for j, x in enumerate(records) if j != i]
         if by_class and any(x["class"] == r["class"] for x in rest):
             rest = [x for x in rest if x["class"] == r["class"]]
-        current = r["recommended"][0]
+        current = previous_first_choice(r)
 
         def score(s, rest=rest, current=current):
             n = sum(s in x["budgets"][budget][f"{kind}_top"] for x in rest)
@@ -443,10 +456,9 @@ def render(records, fid, prefix):
       "The rule is only useful if it beats the best fixed choice.\n")
     w("| choice | @50 | @100 | AUC @100 |")
     w("|---|---|---|---|")
-    previous = lambda r: "gp" if r["class"] == "smooth" else "tpe"  # noqa: E731
     for label, pick in [
         ("**the rule's first choice**", lambda r: r["recommended"][0]),
-        ("the rule before this validation (`tpe`, `gp` when smooth)", previous),
+        ("the rule before this validation (`tpe`, `gp` when smooth)", previous_first_choice),
     ] + [
         (f"always `{s}`", (lambda s: lambda r: s)(s)) for s in samplers
     ]:
@@ -459,7 +471,8 @@ def render(records, fid, prefix):
     w("### Leave-one-out: is the landscape class worth anything?\n")
     w("A first choice fitted on 15 landscapes (the sampler of random/tpe/gp/cmaes in the top group "
       "most often), checked on the one left out; \"per class\" fits it on the landscapes of the "
-      "held-out one's class only. If per class does not beat global, the class adds nothing.\n")
+      "held-out one's class only (ties go to the first choice of the rule before this validation). "
+      "If per class does not beat global, the class adds nothing.\n")
     w("| fitted first choice | @50 | @100 | AUC @100 | picks (@100) |")
     w("|---|---|---|---|---|")
     for label, by_class in (("global", False), ("per class", True)):
@@ -490,33 +503,38 @@ def render(records, fid, prefix):
     w("")
     if fid:
         w("### Fidelity advice against a simulated successive halving\n")
-        w("Mapped landscapes of docs/landscape-study (3 fidelity levels). Safe proxy = the rule's test "
-          "on the lowest against the full fidelity (Spearman ≥ 0.7 and top-10 % IoU ≥ 0.5). SH = successive "
+        w("Mapped landscapes of docs/landscape-study (3 fidelity levels). Safe = the rule's test "
+          f"on the lowest against the full fidelity: Spearman ≥ {RULE_PROXY[0]} and top-10 % IoU ≥ {RULE_PROXY[1]} "
+          f"(the rule now), or ≥ {PREVIOUS_PROXY[1]} (before this validation). SH = successive "
           "halving 27 → 9 → 3 over the three levels (η = 3); RS = random search at full fidelity with the "
           "same cost (evaluations); regret = full-fidelity validation regret of the pick, mean over 2,000 "
           "seeded replicas; SH helps = one-sided rank-sum p < 0.05 (normal approximation) over the replicas.\n")
-        w("| landscape | levels | Spearman | IoU top-10 % | safe proxy | RS evals | SH regret | RS regret | p | SH helps | agree |")
-        w("|---|---|---|---|---|---|---|---|---|---|---|")
+        w(f"| landscape | levels | Spearman | IoU top-10 % | safe (IoU ≥ {PREVIOUS_PROXY[1]}) | safe (IoU ≥ {RULE_PROXY[1]}) "
+          "| RS evals | SH regret | RS regret | p | SH helps | agree (before) | agree (now) |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for x in fid:
             w(
                 f"| {x['landscape']} | {', '.join(f'{v:g}' for v in x['levels'])} | {fmt(x['spearman'], 2)} | "
-                f"{fmt(x['iou10'], 2)} | {'yes' if x['safe_proxy'] else 'no'} | {x['rs_evals']} | "
+                f"{fmt(x['iou10'], 2)} | {'yes' if x['safe_proxy_before'] else 'no'} | "
+                f"{'yes' if x['safe_proxy'] else 'no'} | {x['rs_evals']} | "
                 f"{x['sh_mean_regret']:.4g} | {x['rs_mean_regret']:.4g} | {x['p_sh_better']:.3g} | "
-                f"{'yes' if x['sh_helps'] else 'no'} | {'yes' if x['agree'] else '**no**'} |"
+                f"{'yes' if x['sh_helps'] else 'no'} | {'yes' if x['agree_before'] else '**no**'} | "
+                f"{'yes' if x['agree'] else '**no**'} |"
             )
-        safe = [x for x in fid if x["safe_proxy"]]
-        unsafe = [x for x in fid if not x["safe_proxy"]]
         w("")
-        w(f"Agreement: {rate([x['agree'] for x in fid])}. Where the rule says safe, SH helps in "
-          f"{rate([x['sh_helps'] for x in safe])}; where it says not safe, SH helps in "
-          f"{rate([x['sh_helps'] for x in unsafe])}.\n")
+        for label, key, agree in (("before", "safe_proxy_before", "agree_before"), ("now", "safe_proxy", "agree")):
+            safe = [x for x in fid if x[key]]
+            unsafe = [x for x in fid if not x[key]]
+            w(f"Agreement {label}: {rate([x[agree] for x in fid])}. Where the rule says safe, SH helps in "
+              f"{rate([x['sh_helps'] for x in safe])}; where it says not safe, SH helps in "
+              f"{rate([x['sh_helps'] for x in unsafe])}.\n")
         usable = [x for x in fid if x["spearman"] is not None and x["iou10"] is not None]
         fit = proxy_rule_fit(usable)
         in_sample = sum((x["spearman"] >= fit[0] and x["iou10"] >= fit[1]) == x["sh_helps"] for x in usable)
         hits, picks = proxy_loo(usable)
         w(f"Thresholds (Spearman ≥ s, IoU ≥ i) over s ∈ {{{', '.join(map(str, SPEARMAN_GRID))}}}, "
           f"i ∈ {{{', '.join(map(str, IOU_GRID))}}}, fitted to agree most with \"SH helps\" "
-          f"(ties: nearest the current {CURRENT_PROXY}): s = {fit[0]}, i = {fit[1]}, in-sample "
+          f"(ties: nearest the previous {PREVIOUS_PROXY}): s = {fit[0]}, i = {fit[1]}, in-sample "
           f"{in_sample}/{len(usable)}. Leave-one-out (fit on {len(usable) - 1}, predict the one left "
           f"out): {hits}/{len(usable)}; fitted thresholds per fold: "
           + ", ".join(f"({a}, {b})" for a, b in sorted(set(picks)))
