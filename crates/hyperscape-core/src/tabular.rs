@@ -371,9 +371,10 @@ pub fn table_problem(
     }
     let transform: fn(f64) -> f64 = if maximize { |v| -v } else { |v| v };
     let table = Table::from_csv(path, params, metric, transform)?;
-    let file = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into());
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |f| f.to_string_lossy().into(),
+    );
     from_table(&format!("table:{file}/{metric}"), table)
 }
 
@@ -493,9 +494,16 @@ mod tests {
         assert!(e.to_string().contains("line 3: `f` = `NaN`"), "{e}");
         std::fs::write(&path, "a,b,f\n1,x,0.5\n2,x,0.1\n1,x,0.3\n").unwrap();
         let e = table_problem(&path, &["a", "b"], "f", false).unwrap_err();
-        assert!(e.to_string().contains("line 4: configuration (1, x) appears twice"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("line 4: configuration (1, x) appears twice"),
+            "{e}"
+        );
         let e = table_problem(&path, &["a", "f"], "f", false).unwrap_err();
-        assert!(e.to_string().contains("both a parameter and the objective"), "{e}");
+        assert!(
+            e.to_string().contains("both a parameter and the objective"),
+            "{e}"
+        );
         let e = table_problem(&path, &[], "f", false).unwrap_err();
         assert!(e.to_string().contains("at least one parameter"), "{e}");
         let e = table_problem(&path, &["a", "nope"], "f", false).unwrap_err();

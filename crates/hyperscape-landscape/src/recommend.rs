@@ -178,19 +178,49 @@ mod tests {
     #[test]
     fn class_boundaries() {
         // smooth: k ≤ max(3, 1% of n) and aligned FDC ≥ 0.5.
-        assert_eq!(recommend(&with_metrics(100, 3, Some(0.5), false)).class, "smooth");
-        assert_eq!(recommend(&with_metrics(1000, 10, Some(0.9), false)).class, "smooth");
+        assert_eq!(
+            recommend(&with_metrics(100, 3, Some(0.5), false)).class,
+            "smooth"
+        );
+        assert_eq!(
+            recommend(&with_metrics(1000, 10, Some(0.9), false)).class,
+            "smooth"
+        );
         // One optimum too many, or an FDC just short: moderate.
-        assert_eq!(recommend(&with_metrics(1000, 11, Some(0.9), false)).class, "moderate");
-        assert_eq!(recommend(&with_metrics(100, 3, Some(0.49), false)).class, "moderate");
+        assert_eq!(
+            recommend(&with_metrics(1000, 11, Some(0.9), false)).class,
+            "moderate"
+        );
+        assert_eq!(
+            recommend(&with_metrics(100, 3, Some(0.49), false)).class,
+            "moderate"
+        );
         // moderate down to ratio 5% and FDC 0.2; past either, rugged.
-        assert_eq!(recommend(&with_metrics(100, 5, Some(0.2), false)).class, "moderate");
-        assert_eq!(recommend(&with_metrics(100, 6, Some(0.9), false)).class, "rugged");
-        assert_eq!(recommend(&with_metrics(100, 5, Some(0.19), false)).class, "rugged");
-        assert_eq!(recommend(&with_metrics(100, 1, None, false)).class, "rugged");
+        assert_eq!(
+            recommend(&with_metrics(100, 5, Some(0.2), false)).class,
+            "moderate"
+        );
+        assert_eq!(
+            recommend(&with_metrics(100, 6, Some(0.9), false)).class,
+            "rugged"
+        );
+        assert_eq!(
+            recommend(&with_metrics(100, 5, Some(0.19), false)).class,
+            "rugged"
+        );
+        assert_eq!(
+            recommend(&with_metrics(100, 1, None, false)).class,
+            "rugged"
+        );
         // When maximising, a negative raw FDC is the aligned one.
-        assert_eq!(recommend(&with_metrics(100, 1, Some(-0.8), true)).class, "smooth");
-        assert_eq!(recommend(&with_metrics(100, 1, Some(0.8), true)).class, "rugged");
+        assert_eq!(
+            recommend(&with_metrics(100, 1, Some(-0.8), true)).class,
+            "smooth"
+        );
+        assert_eq!(
+            recommend(&with_metrics(100, 1, Some(0.8), true)).class,
+            "rugged"
+        );
     }
 
     #[test]
@@ -210,7 +240,8 @@ mod tests {
     }
 
     fn similarity_with(spearman: Option<f64>, iou10: Option<f64>) -> Similarity {
-        let mut s = crate::similarity::similarity(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], false, &[0.1]);
+        let mut s =
+            crate::similarity::similarity(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], false, &[0.1]);
         s.spearman = spearman;
         match iou10 {
             Some(v) => s.gamma_sets[0].iou = v,
