@@ -321,3 +321,94 @@ fn overhead_needs_exactly_one_of_dims_and_space() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.toml"));
 }
+
+/// A 3 x 2 table with a named optimum (lr 0.1, act relu: acc 0.9).
+fn small_table(env: &Env) -> std::path::PathBuf {
+    let path = env.path("grid.csv");
+    std::fs::write(
+        &path,
+        "lr,act,acc\n0.001,relu,0.6\n0.001,tanh,0.5\n0.01,relu,0.8\n0.01,tanh,0.7\n\
+         0.1,relu,0.9\n0.1,tanh,0.75\n",
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn quality_on_a_csv_table_maximises_by_negation() {
+    let env = Env::new();
+    let table = small_table(&env);
+    let table = table.to_str().unwrap();
+    let v = json_of(
+        &env,
+        &[
+            "bench",
+            "quality",
+            "--table",
+            table,
+            "--fitness",
+            "acc",
+            "--params",
+            "lr,act",
+            "--maximize",
+            "--sampler",
+            "random",
+            "--budget",
+            "40",
+            "--seeds",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(v["problem"], "table:grid.csv/acc");
+    assert!((v["optimum"].as_f64().unwrap() + 0.9).abs() < 1e-12, "{v}");
+    for c in curves(&v) {
+        // Every value is a negated accuracy of the table, and best-so-far never worsens.
+        assert!(c.iter().all(|x| (0.5..=0.9).contains(&-x)), "{c:?}");
+        assert!(c.windows(2).all(|w| w[1] <= w[0]), "{c:?}");
+    }
+    // 40 draws over 6 configurations find the best one.
+    for r in v["final_regret"].as_array().unwrap() {
+        assert!(r.as_f64().unwrap().abs() < 1e-12, "{v}");
+    }
+}
+
+#[test]
+fn table_problem_errors_are_clear() {
+    let env = Env::new();
+    let table = small_table(&env);
+    let table = table.to_str().unwrap();
+    // --table needs --fitness and --params (a usage error).
+    let out = env
+        .hs()
+        .args(["bench", "quality", "--table", table, "--fitness", "acc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--params"));
+    // --problem and --table exclude each other.
+    let out = env
+        .hs()
+        .args(["bench", "quality", "--problem", "branin", "--table", table])
+        .args(["--fitness", "acc", "--params", "lr"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // A column that is not there, and a parameter subset that repeats configurations.
+    for (params, fitness, message) in [
+        ("lr,act", "accuracy", "no column `accuracy`"),
+        ("lr", "acc", "appears twice"),
+    ] {
+        let out = env
+            .hs()
+            .args(["bench", "quality", "--table", table, "--fitness", fitness])
+            .args(["--params", params])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{err}");
+        assert!(err.contains("grid.csv"), "{err}");
+    }
+}
