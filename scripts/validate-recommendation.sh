@@ -9,7 +9,7 @@
 # Usage: scripts/validate-recommendation.sh [analyze|bench|summary|all]   (default: all)
 # Env:   HYPERSCAPE_BIN (default target/release/hyperscape, built if missing),
 #        RECVAL_WORK (raw JSON, default bench-out/recval; a finished file is reused, so
-#        an interrupted run resumes), SEEDS (default 10), BUDGET (default 100; the
+#        an interrupted run resumes), SEEDS (default 20), BUDGET (default 100; the
 #        regret at 50 trials is read off the same curves, see the summary), SAMPLERS
 #        (default random,tpe,gp,cmaes,auto), NICE (default 5), JOBS (default 1).
 # Tables: scripts/fetch-hpo-tables.sh; the XGBoost landscape is read from
@@ -20,7 +20,7 @@ cd "$root"
 phase="${1:-all}"
 bin="${HYPERSCAPE_BIN:-target/release/hyperscape}"
 work="${RECVAL_WORK:-bench-out/recval}"
-seeds="${SEEDS:-10}"
+seeds="${SEEDS:-20}"
 budget="${BUDGET:-100}"
 samplers="${SAMPLERS:-random,tpe,gp,cmaes,auto}"
 nice_level="${NICE:-5}"
