@@ -538,26 +538,7 @@ impl Mapper {
                 study.name()
             )));
         }
-        let fatal: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
-        let summary = study.run_trials(
-            |trial| match self.run_trial(trial) {
-                Ok(r) => r,
-                Err(e) => {
-                    let reason = e.to_string();
-                    fatal
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(e);
-                    study.stop();
-                    TrialResult::Failed(reason)
-                }
-            },
-            opts,
-        )?;
-        if let Some(e) = fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
-        }
-        Ok(summary)
+        tune::run_until_fatal(study, opts, |trial| self.run_trial(trial))
     }
 }
 

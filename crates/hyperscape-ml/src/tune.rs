@@ -984,27 +984,8 @@ impl Tuner {
     /// stops a running fit at its next epoch.
     pub fn run(&self, study: &Study, opts: OptimizeOptions<'_>) -> Result<OptimizeSummary> {
         self.attach(study)?;
-        let fatal: Mutex<Option<Error>> = Mutex::new(None);
         let interrupt = opts.interrupt;
-        let summary = study.run_trials(
-            |trial| match self.run_trial(trial, interrupt) {
-                Ok(r) => r,
-                Err(e) => {
-                    let reason = e.to_string();
-                    fatal
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(e);
-                    study.stop();
-                    TrialResult::Failed(reason)
-                }
-            },
-            opts,
-        )?;
-        if let Some(e) = fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
-        }
-        Ok(summary)
+        run_until_fatal(study, opts, |trial| self.run_trial(trial, interrupt))
     }
 
     /// Refits `params` on the whole pool (train + validation, every non-test sample)
@@ -1200,6 +1181,40 @@ const _: fn() = || {
     fn is<T: Send + Sync>() {}
     is::<Tuner>();
 };
+
+/// [`Study::run_trials`] with an objective that can fail for good: the first error
+/// (say, a model that cannot handle the data) is recorded on its trial as the failure
+/// reason, stops the study and is returned, instead of failing every later trial the
+/// same way.
+pub(crate) fn run_until_fatal<F>(
+    study: &Study,
+    opts: OptimizeOptions<'_>,
+    objective: F,
+) -> Result<OptimizeSummary>
+where
+    F: Fn(&mut Trial) -> Result<TrialResult> + Sync,
+{
+    let fatal: Mutex<Option<Error>> = Mutex::new(None);
+    let summary = study.run_trials(
+        |trial| match objective(trial) {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = e.to_string();
+                fatal
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(e);
+                study.stop();
+                TrialResult::Failed(reason)
+            }
+        },
+        opts,
+    )?;
+    match fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(summary),
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -30,13 +30,11 @@ use candle_core::Device;
 use hyperscape_core::{Distribution, SpaceDecl};
 
 use super::mlp::read_optimiser;
-use super::neural::{epochs, fit_net, fit_net_checkpointed, prepare, Prepared};
+use super::neural::{epochs, prepare, NeuralModel, Prepared};
 use super::nn::{Activation, LeNetSpec, Net, Pooling, TrainConfig};
-use crate::data::{Dataset, ImageShape, Task};
+use crate::data::{Dataset, ImageShape};
 use crate::error::{Error, Result};
-use crate::model::{
-    Checkpoint, CheckpointedFit, FitOptions, Model, ParamReader, Params, Predictor,
-};
+use crate::model::{FitOptions, ParamReader, Params};
 
 /// The LeNet-5 style network (`lenet`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -113,23 +111,13 @@ fn fits(shape: ImageShape, k: usize, s: usize) -> bool {
     .is_ok()
 }
 
-impl Model for LeNet {
-    fn name(&self) -> &'static str {
-        "lenet"
-    }
-
-    fn supports(&self, task: Task) -> bool {
-        task == Task::Classification
-    }
-
-    fn iterative(&self) -> bool {
-        true
-    }
+impl NeuralModel for LeNet {
+    const NAME: &'static str = "lenet";
 
     /// Kernel sizes 3..=7 (fewer for small images: down to 2..=3) and stride 2 only where every
     /// kernel still fits; channels, pooling, dense width, the optimiser's learning
     /// rate, batch size, epochs, dropout and weight decay.
-    fn default_space(&self, data: &Dataset) -> Result<SpaceDecl> {
+    fn space(&self, data: &Dataset) -> Result<SpaceDecl> {
         let shape = image_shape(data)?;
         let k_max = (2..=7).rev().find(|&k| fits(shape, k, 1)).ok_or_else(|| {
             Error::Invalid(format!(
@@ -148,65 +136,45 @@ impl Model for LeNet {
         if s_max > 1 {
             space = space.param("stride", Distribution::int(1, s_max))?;
         }
-        let max_epochs = if data.n_samples() > 20_000 { 15 } else { 40 };
+        let (min_epochs, max_epochs) = if data.n_samples() > 20_000 {
+            (5, 15)
+        } else {
+            (3, 40)
+        };
         Ok(space
-            .param("conv1_channels", Distribution::int_log(4, 32))?
-            .param("conv2_channels", Distribution::int_log(8, 64))?
+            .param("conv1_channels", Distribution::int_log(6, 24))?
+            .param("conv2_channels", Distribution::int_log(16, 48))?
             .param("pooling", Distribution::categorical(["max", "avg"]))?
-            .param("dense_width", Distribution::int_log(32, 256))?
-            .param("learning_rate", Distribution::float_log(1e-4, 1e-2))?
+            .param("dense_width", Distribution::int_log(64, 256))?
+            .param("learning_rate", Distribution::float_log(3e-4, 1e-2))?
             .param("batch_size", Distribution::categorical([64i64, 128, 256]))?
-            .param("epochs", Distribution::int(3, max_epochs))?
+            .param("epochs", Distribution::int(min_epochs, max_epochs))?
             .param("dropout", Distribution::float(0.0, 0.5))?
-            .param("weight_decay", Distribution::float_log(1e-7, 1e-2))?)
+            .param("weight_decay", Distribution::float_log(1e-7, 1e-3))?)
     }
 
-    fn fit(
+    fn setup(
         &self,
         params: &Params,
         train: &Dataset,
-        opts: FitOptions<'_>,
-    ) -> Result<Box<dyn Predictor>> {
-        let (net, data, cfg) = setup(params, train, &opts)?;
-        fit_net("lenet", net, data, cfg, opts)
+        opts: &FitOptions<'_>,
+    ) -> Result<(Net, Prepared, TrainConfig)> {
+        let c = read(params)?;
+        let shape = image_shape(train)?;
+        c.spec.feature_sizes(shape).map_err(|reason| Error::Param {
+            model: "lenet".into(),
+            param: "kernel_size".into(),
+            reason,
+        })?;
+        let data = prepare("lenet", train, opts, false)?;
+        let net = Net::lenet(shape, &c.spec, data.n_classes, opts.seed, &Device::Cpu)?;
+        let mut cfg =
+            TrainConfig::new(c.optimiser, c.batch_size, epochs(opts, c.epochs), opts.seed);
+        if c.weight_decay > 0.0 {
+            cfg.l2 = vec![c.weight_decay];
+        }
+        Ok((net, data, cfg))
     }
-
-    fn resumable(&self) -> bool {
-        true
-    }
-
-    fn fit_checkpointed(
-        &self,
-        params: &Params,
-        train: &Dataset,
-        opts: FitOptions<'_>,
-        ckpt: Checkpoint<'_>,
-    ) -> Result<CheckpointedFit> {
-        let (net, data, cfg) = setup(params, train, &opts)?;
-        fit_net_checkpointed("lenet", net, data, cfg, opts, Some(ckpt))
-    }
-}
-
-/// The network, the prepared data and the training settings of a fit.
-fn setup(
-    params: &Params,
-    train: &Dataset,
-    opts: &FitOptions<'_>,
-) -> Result<(Net, Prepared, TrainConfig)> {
-    let c = read(params)?;
-    let shape = image_shape(train)?;
-    c.spec.feature_sizes(shape).map_err(|reason| Error::Param {
-        model: "lenet".into(),
-        param: "kernel_size".into(),
-        reason,
-    })?;
-    let data = prepare("lenet", train, opts, false)?;
-    let net = Net::lenet(shape, &c.spec, data.n_classes, opts.seed, &Device::Cpu)?;
-    let mut cfg = TrainConfig::new(c.optimiser, c.batch_size, epochs(opts, c.epochs), opts.seed);
-    if c.weight_decay > 0.0 {
-        cfg.l2 = vec![c.weight_decay];
-    }
-    Ok((net, data, cfg))
 }
 
 #[cfg(test)]
@@ -215,6 +183,7 @@ mod tests {
     use super::*;
     use crate::metrics::{evaluate, Metrics};
     use crate::model::Control;
+    use crate::model::Model;
     use hyperscape_core::ParamValue;
 
     /// Small LeNets for the 8×8 digits: 3×3 kernels, tanh.

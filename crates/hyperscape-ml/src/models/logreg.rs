@@ -20,13 +20,11 @@
 use candle_core::Device;
 use hyperscape_core::{Distribution, ParamValue, SpaceDecl};
 
-use super::neural::{epochs, fit_net, fit_net_checkpointed, prepare, Prepared};
+use super::neural::{epochs, prepare, NeuralModel, Prepared};
 use super::nn::{Net, Optimiser, TrainConfig};
-use crate::data::{Dataset, Task};
+use crate::data::Dataset;
 use crate::error::Result;
-use crate::model::{
-    Checkpoint, CheckpointedFit, FitOptions, Model, ParamReader, Params, Predictor,
-};
+use crate::model::{FitOptions, ParamReader, Params};
 
 /// Logistic regression (`logreg`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,20 +55,10 @@ fn read(params: &Params) -> Result<Config> {
     Ok(c)
 }
 
-impl Model for LogReg {
-    fn name(&self) -> &'static str {
-        "logreg"
-    }
+impl NeuralModel for LogReg {
+    const NAME: &'static str = "logreg";
 
-    fn supports(&self, task: Task) -> bool {
-        task == Task::Classification
-    }
-
-    fn iterative(&self) -> bool {
-        true
-    }
-
-    fn default_space(&self, _data: &Dataset) -> Result<SpaceDecl> {
+    fn space(&self, _data: &Dataset) -> Result<SpaceDecl> {
         Ok(SpaceDecl::new()
             .param("C", Distribution::float_log(1e-4, 1e4))?
             .param(
@@ -85,63 +73,38 @@ impl Model for LogReg {
             )?)
     }
 
-    fn fit(
+    fn setup(
         &self,
         params: &Params,
         train: &Dataset,
-        opts: FitOptions<'_>,
-    ) -> Result<Box<dyn Predictor>> {
-        let (net, data, cfg) = setup(params, train, &opts)?;
-        fit_net("logreg", net, data, cfg, opts)
+        opts: &FitOptions<'_>,
+    ) -> Result<(Net, Prepared, TrainConfig)> {
+        let c = read(params)?;
+        let data = prepare("logreg", train, opts, true)?;
+        let n = data.train.len();
+        let rho = match c.penalty {
+            "l1" => 1.0,
+            "elasticnet" => c.l1_ratio,
+            _ => 0.0,
+        };
+        let strength = if c.penalty == "none" {
+            0.0
+        } else {
+            1.0 / (c.c * n as f64)
+        };
+        let net = Net::logreg(data.n_features, data.n_classes, opts.seed, &Device::Cpu)?;
+        let batch_size = if c.batch_size == 0 { n } else { c.batch_size };
+        let mut cfg = TrainConfig::new(
+            Optimiser::sgd(c.lr, c.momentum),
+            batch_size,
+            epochs(opts, c.epochs),
+            opts.seed,
+        );
+        cfg.l1 = vec![rho * strength];
+        cfg.l2 = vec![(1.0 - rho) * strength];
+        cfg.l1_proximal = true;
+        Ok((net, data, cfg))
     }
-
-    fn resumable(&self) -> bool {
-        true
-    }
-
-    fn fit_checkpointed(
-        &self,
-        params: &Params,
-        train: &Dataset,
-        opts: FitOptions<'_>,
-        ckpt: Checkpoint<'_>,
-    ) -> Result<CheckpointedFit> {
-        let (net, data, cfg) = setup(params, train, &opts)?;
-        fit_net_checkpointed("logreg", net, data, cfg, opts, Some(ckpt))
-    }
-}
-
-/// The network, the prepared data and the training settings of a fit.
-fn setup(
-    params: &Params,
-    train: &Dataset,
-    opts: &FitOptions<'_>,
-) -> Result<(Net, Prepared, TrainConfig)> {
-    let c = read(params)?;
-    let data = prepare("logreg", train, opts, true)?;
-    let n = data.train.len();
-    let rho = match c.penalty {
-        "l1" => 1.0,
-        "elasticnet" => c.l1_ratio,
-        _ => 0.0,
-    };
-    let strength = if c.penalty == "none" {
-        0.0
-    } else {
-        1.0 / (c.c * n as f64)
-    };
-    let net = Net::logreg(data.n_features, data.n_classes, opts.seed, &Device::Cpu)?;
-    let batch_size = if c.batch_size == 0 { n } else { c.batch_size };
-    let mut cfg = TrainConfig::new(
-        Optimiser::sgd(c.lr, c.momentum),
-        batch_size,
-        epochs(opts, c.epochs),
-        opts.seed,
-    );
-    cfg.l1 = vec![rho * strength];
-    cfg.l2 = vec![(1.0 - rho) * strength];
-    cfg.l1_proximal = true;
-    Ok((net, data, cfg))
 }
 
 #[cfg(test)]
@@ -149,6 +112,7 @@ mod tests {
     use super::super::neural::testdata::{digits, iris, majority, params, split};
     use super::*;
     use crate::metrics::{evaluate, Metrics};
+    use crate::model::Model;
     use crate::model::{Control, Prediction};
     use crate::Error;
 

@@ -8,10 +8,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::nn::{train_from, Data, Net, Optimiser, OptimiserState, TrainConfig};
-use crate::data::Dataset;
+use crate::data::{Dataset, Task};
 use crate::error::{Error, Result};
-use crate::model::{Checkpoint, CheckpointedFit, FitOptions, Prediction, Predictor};
+use crate::model::{Checkpoint, CheckpointedFit, FitOptions, Model, Params, Prediction, Predictor};
 use crate::split::fraction_of;
+use hyperscape_core::SpaceDecl;
 
 /// Per-feature standardisation `(x − mean) / std`, fitted on the training rows; a
 /// constant feature keeps scale 1 (it is only centred).
@@ -164,6 +165,67 @@ fn classes_of(model: &'static str, data: &Dataset) -> Result<usize> {
             "model `{model}` is a classifier; dataset `{}` has a regression target",
             data.name
         ))),
+    }
+}
+
+/// A classifier built on the network core: what differs between `logreg`, `mlp` and
+/// `lenet` (the name, the default space and how hyperparameters become a network and
+/// its training settings). Everything else of [`Model`] (fit, checkpointed fit and
+/// resume) is shared, through the blanket implementation below.
+pub(crate) trait NeuralModel: Send + Sync {
+    /// The registry name.
+    const NAME: &'static str;
+    /// The default search space for `data` ([`Model::default_space`]).
+    fn space(&self, data: &Dataset) -> Result<SpaceDecl>;
+    /// The network, the prepared data and the training settings of a fit.
+    fn setup(
+        &self,
+        params: &Params,
+        train: &Dataset,
+        opts: &FitOptions<'_>,
+    ) -> Result<(Net, Prepared, TrainConfig)>;
+}
+
+impl<T: NeuralModel> Model for T {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+
+    fn supports(&self, task: Task) -> bool {
+        task == Task::Classification
+    }
+
+    fn iterative(&self) -> bool {
+        true
+    }
+
+    fn default_space(&self, data: &Dataset) -> Result<SpaceDecl> {
+        self.space(data)
+    }
+
+    fn fit(
+        &self,
+        params: &Params,
+        train: &Dataset,
+        opts: FitOptions<'_>,
+    ) -> Result<Box<dyn Predictor>> {
+        let (net, data, cfg) = self.setup(params, train, &opts)?;
+        fit_net(T::NAME, net, data, cfg, opts)
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn fit_checkpointed(
+        &self,
+        params: &Params,
+        train: &Dataset,
+        opts: FitOptions<'_>,
+        ckpt: Checkpoint<'_>,
+    ) -> Result<CheckpointedFit> {
+        let (net, data, cfg) = self.setup(params, train, &opts)?;
+        fit_net_checkpointed(T::NAME, net, data, cfg, opts, Some(ckpt))
     }
 }
 
