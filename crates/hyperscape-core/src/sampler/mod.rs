@@ -21,6 +21,7 @@ mod gp;
 mod grid;
 pub mod multi;
 mod nsga2;
+mod nsga3;
 mod random;
 mod sobol;
 pub(crate) mod tpe;
@@ -38,6 +39,7 @@ pub use cmaes::{CmaEsBuilder, CmaEsSampler, CmaEsStats, Restart, RunInfo, StopRe
 pub use gp::{log_ei, log_h, GpBuilder, GpSampler, MultiObjective, EHVI_MAX_OBJECTIVES};
 pub use grid::GridSampler;
 pub use nsga2::{Nsga2Builder, Nsga2Sampler};
+pub use nsga3::{reference_directions, Nsga3Builder};
 pub use random::RandomSampler;
 pub use sobol::SobolSampler;
 pub use tpe::{
@@ -201,7 +203,7 @@ fn splitmix64(mut x: u64) -> u64 {
 /// enumerable declared space), `tpe` (Optuna 5's default: joint for one objective,
 /// per parameter for several), `tpe-univariate`, `tpe-multivariate` or `tpe-group`
 /// (multivariate with groups, for conditional spaces), `cmaes`, `cmaes-ipop` or
-/// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts), `nsga2` (NSGA-II),
+/// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts), `nsga2` (NSGA-II), `nsga3` (NSGA-III: reference-point niching),
 /// `ga` (the same elitist genetic algorithm, named for single objectives), `gp` (Gaussian-process Bayesian optimisation; log-EHVI for two or three objectives),
 /// `gp-parego` (the same with ParEGO scalarisation for several objectives), `auto` (picks
 /// one of these from the space, the directions and the registered samplers).
@@ -260,6 +262,7 @@ pub fn sampler_by_name_with_budget(
         ),
         "nsga2" => Box::new(Nsga2Sampler::builder().seed(seed).build()?),
         "ga" => Box::new(Nsga2Sampler::builder().seed(seed).ga().build()?),
+        "nsga3" => Box::new(Nsga3Builder::default().seed(seed).build()?),
         "auto" => Box::new(
             AutoSampler::builder()
                 .seed(seed)
@@ -301,6 +304,7 @@ pub const SAMPLERS: &[&str] = &[
     "cmaes-ipop",
     "cmaes-bipop",
     "nsga2",
+    "nsga3",
     "ga",
     "auto",
 ];
