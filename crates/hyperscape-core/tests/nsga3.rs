@@ -98,7 +98,10 @@ fn nsga3_converges_on_dtlz2_and_beats_random() {
             "seed {seed}: radius first {first:.3} last {last:.3}; hypervolume nsga3 {h3:.4}, \
              nsga2 {h2:.4}, random {hr:.4}; niches of the last 100 trials nsga3 {n3}/15, nsga2 {n2}/15"
         );
-        assert!(last < first - 0.1 && last < 1.2, "first {first} last {last}");
+        assert!(
+            last < first - 0.1 && last < 1.2,
+            "first {first} last {last}"
+        );
         assert!(h3 > hr + 0.05, "nsga3 {h3} vs random {hr}");
         assert!(h3 > 0.9 * h2, "nsga3 {h3} vs nsga2 {h2}");
     }
@@ -108,7 +111,10 @@ fn nsga3_converges_on_dtlz2_and_beats_random() {
 fn a_seeded_nsga3_run_is_reproducible_and_registered() {
     assert_eq!(run_dtlz2(nsga3(3, 10), 60), run_dtlz2(nsga3(3, 10), 60));
     assert_ne!(run_dtlz2(nsga3(3, 10), 60), run_dtlz2(nsga3(4, 10), 60));
-    assert_eq!(sampler_by_name("nsga3", Some(0), None).unwrap().name(), "nsga3");
+    assert_eq!(
+        sampler_by_name("nsga3", Some(0), None).unwrap().name(),
+        "nsga3"
+    );
     assert!(Nsga3Builder::default().divisions(Some(0)).build().is_err());
     assert!(Nsga3Builder::default().population_size(1).build().is_err());
 }

@@ -28,6 +28,9 @@ use crate::trial::Direction;
 /// Names of the problems [`multi_problem_by_name`] knows.
 pub const MULTI_PROBLEMS: &[&str] = &["zdt1-6d", "zdt2-6d", "dtlz2-6d"];
 
+/// A problem's objective count, reference point, front hypervolume and function.
+type Definition = (usize, Vec<f64>, f64, fn(&[f64]) -> Vec<f64>);
+
 /// Dimensions of every problem here.
 const DIMS: usize = 6;
 
@@ -81,22 +84,21 @@ impl MultiProblem {
 /// The multi-objective problem called `name`, or `None` when `name` is not one (see
 /// [`MULTI_PROBLEMS`]).
 pub fn multi_problem_by_name(name: &str) -> Option<Result<MultiProblem>> {
-    let (objectives, reference, optimal, f): (usize, Vec<f64>, f64, fn(&[f64]) -> Vec<f64>) =
-        match name {
-            "zdt1-6d" => (2, vec![11.0, 11.0], 121.0 - 1.0 / 3.0, |x| {
-                functions::zdt1(x).to_vec()
-            }),
-            "zdt2-6d" => (2, vec![11.0, 11.0], 121.0 - 2.0 / 3.0, |x| {
-                functions::zdt2(x).to_vec()
-            }),
-            "dtlz2-6d" => (
-                3,
-                vec![1.1, 1.1, 1.1],
-                1.1f64.powi(3) - std::f64::consts::PI / 6.0,
-                |x| functions::dtlz2(x).to_vec(),
-            ),
-            _ => return None,
-        };
+    let (objectives, reference, optimal, f): Definition = match name {
+        "zdt1-6d" => (2, vec![11.0, 11.0], 121.0 - 1.0 / 3.0, |x| {
+            functions::zdt1(x).to_vec()
+        }),
+        "zdt2-6d" => (2, vec![11.0, 11.0], 121.0 - 2.0 / 3.0, |x| {
+            functions::zdt2(x).to_vec()
+        }),
+        "dtlz2-6d" => (
+            3,
+            vec![1.1, 1.1, 1.1],
+            1.1f64.powi(3) - std::f64::consts::PI / 6.0,
+            |x| functions::dtlz2(x).to_vec(),
+        ),
+        _ => return None,
+    };
     Some(build(name, objectives, reference, optimal, f))
 }
 

@@ -28,19 +28,10 @@ use crate::error::{Error, Result};
 
 /// Builds an NSGA-III sampler (an [`Nsga2Sampler`] with reference-point survival,
 /// named `nsga3`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Nsga3Builder {
     inner: Nsga2Builder,
     divisions: Option<usize>,
-}
-
-impl Default for Nsga3Builder {
-    fn default() -> Self {
-        Self {
-            inner: Nsga2Builder::default(),
-            divisions: None,
-        }
-    }
 }
 
 impl Nsga3Builder {
