@@ -215,16 +215,12 @@ pub(super) fn associate(pts: &[Vec<f64>], refs: &[Vec<f64>]) -> Vec<(usize, f64)
 /// NSGA-III survival: keeps `n` of `pool` (see the module documentation). `seed` and
 /// `generation` seed the niching's coins.
 pub(super) fn survive(
-    mut pool: Vec<Member>,
+    pool: Vec<Member>,
     n: usize,
     divisions: Option<usize>,
     seed: u64,
     generation: u64,
 ) -> Vec<Member> {
-    if pool.len() <= n {
-        pool.iter_mut().for_each(|m| m.crowding = 0.0);
-        return pool;
-    }
     let pts: Vec<&[f64]> = pool.iter().map(|m| m.loss.as_slice()).collect();
     let viol: Vec<f64> = pool.iter().map(|m| m.violation).collect();
     let fronts = constrained_fronts(&pts, &viol);
