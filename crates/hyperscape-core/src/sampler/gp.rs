@@ -10,14 +10,15 @@
 //!   proposal time; an already evaluated discrete point is not proposed again.
 //! - **Several objectives** (two or three): one GP per objective on its standardised
 //!   losses and log expected hypervolume improvement over the feasible front, exact by
-//!   box decomposition (see [`ehvi`]); the reference point is the nadir of the observed
-//!   values widened by 10% of their range. With four or more objectives, or with
-//!   [`MultiObjective::ParEgo`] (`gp-parego`): ParEGO — each trial scalarises the
+//!   box decomposition (see [`ehvi`]); the reference point is the front's nadir moved a
+//!   quarter of the way to the worst observed values, plus 10% of their range. With
+//!   four or more objectives, or with [`MultiObjective::ParEgo`] (`gp-parego`): ParEGO — each trial scalarises the
 //!   normalised losses with its own seeded random weights (augmented Chebyshev) and
 //!   maximises log EI of that.
 //! - **Parallel workers**: running trials enter as fantasies — for the objective a
-//!   constant liar at the worst value seen (per objective), for constraints a kriging believer (the
-//!   posterior mean) — so the variance there collapses and workers spread out.
+//!   constant liar at the worst value seen (per objective), for constraints a kriging
+//!   believer (the posterior mean) — so the variance there collapses and workers spread
+//!   out.
 //! - **Scale**: the Cholesky factor is kept between trials and grows by an O(n²) append
 //!   per new trial; hyperparameters are refitted only when the data has grown by
 //!   `refit_growth` (10% by default), on at most `max_fit_points` points.
@@ -482,8 +483,8 @@ impl GpSampler {
                 .into_iter()
                 .next()
                 .unwrap_or_default();
-            let r = reference_point(&targets);
             let front_pts: Vec<Vec<f64>> = front.iter().map(|&k| pts[k].clone()).collect();
+            let r = reference_point(&targets, &front_pts);
             let start = front
                 .get(rng.random_range(0..front.len().max(1)))
                 .copied()
@@ -550,16 +551,22 @@ impl GpSampler {
     }
 }
 
-/// The log-EHVI reference point in standardised loss units: per objective, the worst
-/// observed value widened by 10% of the observed range (a floor of 1e-3 when all values
-/// are equal), so every observed point lies strictly inside it.
-fn reference_point(targets: &[Vec<f64>]) -> Vec<f64> {
+/// The log-EHVI reference point in standardised loss units, per objective: the nadir
+/// of the feasible front moved a quarter of the way towards the worst observed value,
+/// plus 10% of the observed range (at least 1e-3), so every observed point lies
+/// strictly inside it. (At the worst observed value, Optuna's rule, the boxes beyond
+/// the front are so wide that any uncertainty below an objective's observed minimum
+/// pays, and log-EHVI stalls at the front's extremes; at the front's nadir it extends
+/// the front too slowly. See docs/samplers.md.)
+fn reference_point(targets: &[Vec<f64>], front: &[Vec<f64>]) -> Vec<f64> {
     targets
         .iter()
-        .map(|y| {
+        .enumerate()
+        .map(|(j, y)| {
             let hi = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let lo = y.iter().copied().fold(f64::INFINITY, f64::min);
-            hi + (0.1 * (hi - lo)).max(1e-3)
+            let nadir = front.iter().map(|p| p[j]).fold(lo, f64::max);
+            nadir + 0.25 * (hi - nadir) + (0.1 * (hi - lo)).max(1e-3)
         })
         .collect()
 }
