@@ -609,7 +609,10 @@ hpolib/<naval_propulsion|parkinsons_telemonitoring|protein_structure|slice_local
 --table FILE makes any CSV with one row per configuration a tabular problem (named\n\
 table:<file name>/<fitness>): --params are its parameter columns, --fitness the objective\n\
 (minimised; with --maximize its negation is minimised, so the regret is the distance to\n\
-the table's best).")]
+the table's best).\n\n\
+Multi-objective problems (two or three objectives, six variables): zdt1-6d, zdt2-6d,\n\
+dtlz2-6d. Their curves hold the hypervolume of the trials so far (from a fixed reference\n\
+point) and their regret is the gap to the true front's hypervolume.")]
 pub struct BenchQualityArgs {
     /// Test problem (see below).
     #[arg(long)]

@@ -412,3 +412,55 @@ fn table_problem_errors_are_clear() {
         assert!(err.contains("grid.csv"), "{err}");
     }
 }
+
+#[test]
+fn quality_on_a_multi_objective_problem_reports_hypervolume() {
+    let env = Env::new();
+    let v = json_of(
+        &env,
+        &[
+            "bench",
+            "quality",
+            "--problem",
+            "zdt1-6d",
+            "--sampler",
+            "random,gp-parego",
+            "--budget",
+            "15",
+            "--seeds",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    let runs = v.as_array().expect("an array for two samplers");
+    let optimum = 121.0 - 1.0 / 3.0;
+    for r in runs {
+        assert_eq!(r["problem"], "zdt1-6d");
+        assert_eq!(r["metric"], "hypervolume");
+        assert!((r["optimum"].as_f64().unwrap() - optimum).abs() < 1e-12);
+        let finals = r["final_regret"].as_array().unwrap();
+        for (curve, fin) in curves(r).iter().zip(finals) {
+            assert_eq!(curve.len(), 15);
+            // Hypervolume never decreases, never exceeds the front's.
+            assert!(curve.windows(2).all(|w| w[1] >= w[0]), "{curve:?}");
+            let last = *curve.last().unwrap();
+            assert!(last > 0.0 && last <= optimum, "{last}");
+            assert!((fin.as_f64().unwrap() - (optimum - last)).abs() < 1e-9);
+        }
+    }
+    // An unknown name fails cleanly.
+    let out = env
+        .hs()
+        .args([
+            "bench",
+            "quality",
+            "--problem",
+            "zdt9",
+            "--sampler",
+            "random",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

@@ -25,6 +25,11 @@
 //! value is `branin(x1, x2) + 1`; on `tuned` a parameter `z` in [0, 1] appears and the
 //! value is `branin(x1, x2) + 10 (z - 0.3)^2`. The optimum, Branin's minimum, lies on
 //! the `tuned` branch at z = 0.3; the best of `plain` is one worse.
+//!
+//! Multi-objective problems (ZDT1, ZDT2, DTLZ2, measured by hypervolume) are in
+//! [`multi`].
+
+pub mod multi;
 
 use std::collections::BTreeMap;
 use std::fmt;

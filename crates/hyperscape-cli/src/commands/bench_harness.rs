@@ -2,7 +2,9 @@
 //!
 //! `quality` runs in-memory studies of a sampler on a test problem with a known
 //! optimum (`hyperscape_core::problems`), one per seed, and reports best-so-far curves
-//! and regret. `overhead` times the sampler's ask + tell in process with a trivial
+//! and regret. On a multi-objective problem (`problems::multi`) the curve is the
+//! hypervolume of the trials so far and the regret is the gap to the true front's
+//! hypervolume. `overhead` times the sampler's ask + tell in process with a trivial
 //! objective.
 
 use std::collections::BTreeMap;
@@ -11,6 +13,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use hyperscape_core::problems::multi::{multi_problem_by_name, MultiProblem};
 use hyperscape_core::problems::{problem_by_name, Problem};
 use hyperscape_core::sampler::{sampler_by_name, sampler_by_name_with_budget};
 use hyperscape_core::tabular::table_problem;
@@ -23,23 +26,88 @@ use crate::output::{self, format_number};
 /// Budgets at which `regret_at` reports the mean regret (those within the budget).
 const REGRET_AT: [usize; 4] = [10, 25, 50, 100];
 
+/// A single- or multi-objective benchmark problem.
+enum Bench {
+    Single(Problem),
+    Multi(MultiProblem),
+}
+
+impl Bench {
+    fn by_name(name: &str) -> Result<Self> {
+        Ok(match multi_problem_by_name(name) {
+            Some(p) => Bench::Multi(p?),
+            None => Bench::Single(problem_by_name(name)?),
+        })
+    }
+    fn name(&self) -> &str {
+        match self {
+            Bench::Single(p) => &p.name,
+            Bench::Multi(p) => &p.name,
+        }
+    }
+    fn space(&self) -> &SpaceDecl {
+        match self {
+            Bench::Single(p) => &p.space,
+            Bench::Multi(p) => &p.space,
+        }
+    }
+    fn directions(&self) -> &[Direction] {
+        match self {
+            Bench::Single(p) => &p.directions,
+            Bench::Multi(p) => &p.directions,
+        }
+    }
+    /// The best value attainable, or the hypervolume of the true front.
+    fn optimum(&self) -> f64 {
+        match self {
+            Bench::Single(p) => p.optimum,
+            Bench::Multi(p) => p.optimal_hypervolume,
+        }
+    }
+    /// Distance of a curve value (best value or hypervolume) to the optimum.
+    fn regret(&self, v: f64) -> f64 {
+        match self {
+            Bench::Single(p) => p.regret(v),
+            Bench::Multi(p) => p.optimal_hypervolume - v,
+        }
+    }
+    /// What the curves hold.
+    fn metric(&self) -> &'static str {
+        match self {
+            Bench::Single(_) => "best value",
+            Bench::Multi(_) => "hypervolume",
+        }
+    }
+    fn evaluate(
+        &self,
+        params: &BTreeMap<String, hyperscape_core::ParamValue>,
+    ) -> hyperscape_core::Result<Vec<f64>> {
+        match self {
+            Bench::Single(p) => p.evaluate(params).map(|v| vec![v]),
+            Bench::Multi(p) => p.evaluate(params),
+        }
+    }
+}
+
 /// The result of one sampler on one problem over all seeds.
 struct Quality {
     sampler: String,
-    /// Best-so-far value after each trial, per seed (`None` before the first
-    /// completed trial).
+    /// Best-so-far value (or hypervolume so far) after each trial, per seed (`None`
+    /// before the first completed trial).
     curves: Vec<Vec<Option<f64>>>,
     seconds: f64,
 }
 
 pub fn quality(a: BenchQualityArgs) -> Result<i32> {
     let problem = match (&a.problem, &a.table) {
-        (Some(name), None) => problem_by_name(name)?,
+        (Some(name), None) => Bench::by_name(name)?,
         (None, Some(path)) => {
             let params: Vec<&str> = a.params.iter().flatten().map(String::as_str).collect();
             let fitness = a.fitness.as_deref().unwrap_or_default();
-            table_problem(path, &params, fitness, a.maximize)
-                .with_context(|| format!("cannot use `{}` as a problem", path.display()))?
+            Bench::Single(
+                table_problem(path, &params, fitness, a.maximize)
+                    .with_context(|| format!("cannot use `{}` as a problem", path.display()))?,
+            )
         }
         _ => bail!("give exactly one of --problem and --table"),
     };
@@ -63,7 +131,7 @@ pub fn quality(a: BenchQualityArgs) -> Result<i32> {
     }
     // Check every name before running anything.
     for s in &samplers {
-        sampler_by_name(s, Some(0), Some(&problem.space))?;
+        sampler_by_name(s, Some(0), Some(problem.space()))?;
     }
     let mut results = Vec::with_capacity(samplers.len());
     for s in &samplers {
@@ -84,7 +152,7 @@ pub fn quality(a: BenchQualityArgs) -> Result<i32> {
 }
 
 /// Runs the seeds 0..K of one sampler, `jobs` studies at a time.
-fn run_sampler(problem: &Problem, sampler: &str, a: &BenchQualityArgs) -> Result<Quality> {
+fn run_sampler(problem: &Bench, sampler: &str, a: &BenchQualityArgs) -> Result<Quality> {
     let start = Instant::now();
     let next = AtomicU64::new(0);
     let curves: Mutex<BTreeMap<u64, Result<Vec<Option<f64>>>>> = Mutex::new(BTreeMap::new());
@@ -116,7 +184,7 @@ fn run_sampler(problem: &Problem, sampler: &str, a: &BenchQualityArgs) -> Result
             r.with_context(|| {
                 format!(
                     "sampler `{sampler}` on problem `{}`, seed {seed}",
-                    problem.name
+                    problem.name()
                 )
             })
         })
@@ -128,22 +196,18 @@ fn run_sampler(problem: &Problem, sampler: &str, a: &BenchQualityArgs) -> Result
     })
 }
 
-/// One in-memory study of `budget` trials; the best-so-far curve, of length `budget`.
-fn run_seed(
-    problem: &Problem,
-    sampler: &str,
-    seed: u64,
-    budget: usize,
-) -> Result<Vec<Option<f64>>> {
-    let s = sampler_by_name_with_budget(sampler, Some(seed), Some(&problem.space), Some(budget))?;
-    let study = Study::builder(format!("bench-{}-{sampler}-{seed}", problem.name))
-        .directions(problem.directions.clone())
+/// One in-memory study of `budget` trials; the best-so-far curve (or the hypervolume
+/// of the complete trials so far), of length `budget`.
+fn run_seed(problem: &Bench, sampler: &str, seed: u64, budget: usize) -> Result<Vec<Option<f64>>> {
+    let space = problem.space();
+    let s = sampler_by_name_with_budget(sampler, Some(seed), Some(space), Some(budget))?;
+    let study = Study::builder(format!("bench-{}-{sampler}-{seed}", problem.name()))
+        .directions(problem.directions().to_vec())
         .boxed_sampler(s)
-        .space(problem.space.search_space())
+        .space(space.search_space())
         .build()?;
-    let space = &problem.space;
     study.optimize(
-        |t| -> hyperscape_core::Result<f64> {
+        |t| -> hyperscape_core::Result<Vec<f64>> {
             let params = t.suggest_space(space)?;
             problem.evaluate(&params)
         },
@@ -151,17 +215,28 @@ fn run_seed(
     )?;
     let mut trials = study.trials()?;
     trials.sort_by_key(|t| t.number);
-    let better = |v: f64, best: f64| match problem.direction() {
-        Direction::Minimize => v < best,
-        Direction::Maximize => v > best,
-    };
     let mut best: Option<f64> = None;
+    let mut seen: Vec<Vec<f64>> = Vec::new();
     let mut curve = Vec::with_capacity(budget);
     for t in trials.iter().take(budget) {
         if t.state == TrialState::Complete {
-            if let Some(v) = t.values.as_ref().and_then(|v| v.first()).copied() {
-                if best.is_none_or(|b| better(v, b)) {
-                    best = Some(v);
+            if let Some(values) = t.values.as_ref() {
+                match problem {
+                    Bench::Single(p) => {
+                        if let Some(&v) = values.first() {
+                            let better = match p.direction() {
+                                Direction::Minimize => best.is_none_or(|b| v < b),
+                                Direction::Maximize => best.is_none_or(|b| v > b),
+                            };
+                            if better {
+                                best = Some(v);
+                            }
+                        }
+                    }
+                    Bench::Multi(p) => {
+                        seen.push(values.clone());
+                        best = Some(p.hypervolume(&seen));
+                    }
                 }
             }
         }
@@ -174,7 +249,7 @@ fn run_seed(
 
 /// Mean regret over the seeds at evaluation `k` (1-based); `None` when a seed has no
 /// completed trial by then.
-fn mean_regret_at(problem: &Problem, curves: &[Vec<Option<f64>>], k: usize) -> Option<f64> {
+fn mean_regret_at(problem: &Bench, curves: &[Vec<Option<f64>>], k: usize) -> Option<f64> {
     let regrets: Option<Vec<f64>> = curves
         .iter()
         .map(|c| c.get(k - 1).copied().flatten().map(|v| problem.regret(v)))
@@ -183,7 +258,7 @@ fn mean_regret_at(problem: &Problem, curves: &[Vec<Option<f64>>], k: usize) -> O
     Some(r.iter().sum::<f64>() / r.len() as f64)
 }
 
-fn to_json(problem: &Problem, a: &BenchQualityArgs, r: &Quality) -> Value {
+fn to_json(problem: &Bench, a: &BenchQualityArgs, r: &Quality) -> Value {
     let final_regret: Vec<Option<f64>> = r
         .curves
         .iter()
@@ -195,11 +270,12 @@ fn to_json(problem: &Problem, a: &BenchQualityArgs, r: &Quality) -> Value {
         .map(|k| (k.to_string(), json!(mean_regret_at(problem, &r.curves, *k))))
         .collect();
     json!({
-        "problem": problem.name,
+        "problem": problem.name(),
         "sampler": r.sampler,
         "budget": a.budget,
         "seeds": a.seeds,
-        "optimum": problem.optimum,
+        "metric": problem.metric(),
+        "optimum": problem.optimum(),
         "curves": r.curves,
         "final_regret": final_regret,
         "mean_final_regret": mean_regret_at(problem, &r.curves, a.budget),
@@ -208,7 +284,7 @@ fn to_json(problem: &Problem, a: &BenchQualityArgs, r: &Quality) -> Value {
     })
 }
 
-fn quality_table(problem: &Problem, a: &BenchQualityArgs, results: &[Quality]) -> String {
+fn quality_table(problem: &Bench, a: &BenchQualityArgs, results: &[Quality]) -> String {
     let mut headers = vec!["problem", "sampler", "budget", "seeds", "optimum"];
     let at: Vec<String> = REGRET_AT
         .iter()
@@ -222,11 +298,11 @@ fn quality_table(problem: &Problem, a: &BenchQualityArgs, results: &[Quality]) -
         .iter()
         .map(|r| {
             let mut row = vec![
-                problem.name.to_string(),
+                problem.name().to_string(),
                 r.sampler.clone(),
                 a.budget.to_string(),
                 a.seeds.to_string(),
-                format_number(problem.optimum),
+                format_number(problem.optimum()),
             ];
             row.extend(
                 REGRET_AT

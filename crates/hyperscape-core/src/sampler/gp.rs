@@ -8,11 +8,17 @@
 //!   feasibility of each constraint (one GP per constraint), maximised over Sobol
 //!   candidates then projected L-BFGS (see [`acqf`]). Ints and steps are rounded at
 //!   proposal time; an already evaluated discrete point is not proposed again.
-//! - **Several objectives**: ParEGO — each trial scalarises the normalised losses with
-//!   its own seeded random weights (augmented Chebyshev) and maximises log EI of that.
+//! - **Several objectives** (two or three): one GP per objective on its standardised
+//!   losses and log expected hypervolume improvement over the feasible front, exact by
+//!   box decomposition (see [`ehvi`]); the reference point is the front's nadir moved a
+//!   quarter of the way to the worst observed values, plus 10% of their range. With
+//!   four or more objectives, or with [`MultiObjective::ParEgo`] (`gp-parego`): ParEGO — each trial scalarises the
+//!   normalised losses with its own seeded random weights (augmented Chebyshev) and
+//!   maximises log EI of that.
 //! - **Parallel workers**: running trials enter as fantasies — for the objective a
-//!   constant liar at the worst value seen, for constraints a kriging believer (the
-//!   posterior mean) — so the variance there collapses and workers spread out.
+//!   constant liar at the worst value seen (per objective), for constraints a kriging
+//!   believer (the posterior mean) — so the variance there collapses and workers spread
+//!   out.
 //! - **Scale**: the Cholesky factor is kept between trials and grows by an O(n²) append
 //!   per new trial; hyperparameters are refitted only when the data has grown by
 //!   `refit_growth` (10% by default), on at most `max_fit_points` points.
@@ -24,6 +30,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod acqf;
+mod ehvi;
 mod lbfgs;
 mod linalg;
 mod model;
@@ -33,6 +40,7 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
+use super::multi::fronts_until;
 use super::{fresh_seed, seeded_uniform, trial_rng, Sampler, TrialContext};
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
@@ -41,7 +49,23 @@ use crate::trial::FrozenTrial;
 use crate::view::StudyView;
 
 pub use acqf::{log_ei, log_h};
+use ehvi::Ehvi;
 use model::{Gp, Hyper};
+
+/// Most objectives log-EHVI handles; beyond, ParEGO (the box decomposition grows as
+/// `n^(m−1)`).
+pub const EHVI_MAX_OBJECTIVES: usize = 3;
+
+/// How the GP sampler handles several objectives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MultiObjective {
+    /// Log expected hypervolume improvement, one GP per objective (default; two or
+    /// three objectives, ParEGO beyond).
+    #[default]
+    Ehvi,
+    /// ParEGO: a seeded random augmented-Chebyshev scalarisation per trial, log EI.
+    ParEgo,
+}
 use store::Store;
 
 /// Builds a [`GpSampler`].
@@ -56,6 +80,7 @@ pub struct GpBuilder {
     max_fit_points: usize,
     refit_growth: f64,
     fantasies: bool,
+    multi_objective: MultiObjective,
 }
 
 impl Default for GpBuilder {
@@ -70,6 +95,7 @@ impl Default for GpBuilder {
             max_fit_points: 256,
             refit_growth: 0.1,
             fantasies: true,
+            multi_objective: MultiObjective::Ehvi,
         }
     }
 }
@@ -122,6 +148,12 @@ impl GpBuilder {
         self
     }
 
+    /// How several objectives are handled (default [`MultiObjective::Ehvi`]).
+    pub fn multi_objective(mut self, mo: MultiObjective) -> Self {
+        self.multi_objective = mo;
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<GpSampler> {
         let bad = |m: &str| Err(Error::InvalidSampler(format!("gp: {m}")));
@@ -161,7 +193,8 @@ pub struct GpSampler {
     seed: u64,
     cfg: GpBuilder,
     store: Option<Store>,
-    /// Objective model, then one per constraint.
+    /// Objective models (one, or one per objective under EHVI), then one per
+    /// constraint.
     models: Vec<Model>,
     /// Points proposed for trials that may not have reported them yet.
     issued: BTreeMap<u64, Vec<f64>>,
@@ -322,6 +355,11 @@ impl GpSampler {
         Some(g)
     }
 
+    /// Whether this study's objectives are modelled one GP each, for log-EHVI.
+    fn uses_ehvi(&self, m: usize) -> bool {
+        self.cfg.multi_objective == MultiObjective::Ehvi && (2..=EHVI_MAX_OBJECTIVES).contains(&m)
+    }
+
     fn propose(
         &mut self,
         view: &StudyView<'_>,
@@ -330,7 +368,22 @@ impl GpSampler {
         let store = self.store.as_ref()?;
         let n = store.n();
         let rows: Vec<usize> = (0..n).collect();
-        let y = self.objective_targets(store, trial);
+        let m = store.obs.first().map_or(1, |o| o.loss.len());
+        let ehvi_mode = self.uses_ehvi(m);
+        // One target column per objective model: standardised losses (minimised) under
+        // EHVI, else one maximised column (the loss or the ParEGO scalarisation).
+        let targets: Vec<Vec<f64>> = if ehvi_mode {
+            (0..m)
+                .map(|j| {
+                    let mut y: Vec<f64> = store.obs.iter().map(|o| o.loss[j]).collect();
+                    standardise(&mut y);
+                    y
+                })
+                .collect()
+        } else {
+            vec![self.objective_targets(store, trial)]
+        };
+        let n_obj = targets.len();
         // Constraints: as many as the first trial that set them.
         let n_cons = store
             .obs
@@ -338,14 +391,16 @@ impl GpSampler {
             .find_map(|o| o.constraints.as_ref().map(|c| c.len()))
             .unwrap_or(0);
         let d = store.enc.d();
-        while self.models.len() < 1 + n_cons {
+        while self.models.len() < n_obj + n_cons {
             self.models.push(Model {
                 hyper: Hyper::default_for(d),
                 gp: None,
                 n_fit: 0,
             });
         }
-        Self::update_model(&self.cfg, self.seed, &mut self.models[0], store, &rows, &y);
+        for (j, y) in targets.iter().enumerate() {
+            Self::update_model(&self.cfg, self.seed, &mut self.models[j], store, &rows, y);
+        }
         let mut cons_data = Vec::new();
         for j in 0..n_cons {
             let crow: Vec<usize> = (0..n)
@@ -368,27 +423,24 @@ impl GpSampler {
             Self::update_model(
                 &self.cfg,
                 self.seed,
-                &mut self.models[1 + j],
+                &mut self.models[n_obj + j],
                 store,
                 &crow,
                 &cy,
             );
-            cons_data.push((1 + j, cy, -mean / sd));
+            cons_data.push((n_obj + j, cy, -mean / sd));
         }
-        let best = (0..n)
-            .filter(|&i| store.obs[i].feasible())
-            .map(|i| y[i])
-            .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v))));
-        let incumbent = (0..n)
-            .filter(|&i| store.obs[i].feasible())
-            .max_by(|&a, &b| y[a].total_cmp(&y[b]))
-            .map(|i| store.row(i).to_vec());
+        let feasible: Vec<usize> = (0..n).filter(|&i| store.obs[i].feasible()).collect();
+        let mut rng = trial_rng(self.seed, trial.number, "gp:acq");
         let pending = if self.cfg.fantasies {
             store.running(view, trial.number, &mut self.issued)
         } else {
             Vec::new()
         };
-        let obj_gp = self.models[0].gp.as_ref()?;
+        let obj_gps: Vec<&Gp> = self.models[..n_obj]
+            .iter()
+            .map(|m| m.gp.as_ref())
+            .collect::<Option<_>>()?;
         let fantasised = |gp: &Gp, y: &[f64], lie: Option<f64>| {
             if pending.is_empty() {
                 None
@@ -396,19 +448,77 @@ impl GpSampler {
                 Self::with_fantasies(gp, y, &pending, lie)
             }
         };
-        // The objective lies pessimistically (the worst value seen): the mean dips
+        // The objectives lie pessimistically (the worst value seen): the mean dips
         // where a worker is busy, so other workers look elsewhere.
-        let worst = y.iter().copied().fold(f64::INFINITY, f64::min);
-        let obj_f = fantasised(obj_gp, &y, Some(worst));
+        let obj_f: Vec<Option<Gp>> = obj_gps
+            .iter()
+            .zip(&targets)
+            .map(|(gp, y)| {
+                let worst = if ehvi_mode {
+                    y.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                } else {
+                    y.iter().copied().fold(f64::INFINITY, f64::min)
+                };
+                fantasised(gp, y, Some(worst))
+            })
+            .collect();
+        let gps: Vec<&Gp> = obj_f
+            .iter()
+            .zip(&obj_gps)
+            .map(|(f, g)| f.as_ref().unwrap_or(g))
+            .collect();
         let mut cons_f = Vec::new();
-        for (m, cy, thr) in &cons_data {
-            if let Some(gp) = self.models[*m].gp.as_ref() {
+        for (k, cy, thr) in &cons_data {
+            if let Some(gp) = self.models[*k].gp.as_ref() {
                 cons_f.push((fantasised(gp, cy, None), gp, *thr));
             }
         }
+        let ehvi_front = (ehvi_mode && !feasible.is_empty()).then(|| {
+            let pts: Vec<Vec<f64>> = feasible
+                .iter()
+                .map(|&i| targets.iter().map(|y| y[i]).collect())
+                .collect();
+            let refs: Vec<&[f64]> = pts.iter().map(Vec::as_slice).collect();
+            let front: Vec<usize> = fronts_until(&refs, 1)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            let front_pts: Vec<Vec<f64>> = front.iter().map(|&k| pts[k].clone()).collect();
+            let r = reference_point(&targets, &front_pts);
+            let start = front
+                .get(rng.random_range(0..front.len().max(1)))
+                .copied()
+                .unwrap_or(0);
+            (Ehvi::new(&front_pts, &r), feasible[start])
+        });
+        let (target, start) = match (&ehvi_front, feasible.is_empty()) {
+            (_, true) => (acqf::Target::None, None),
+            (Some((e, start)), false) => (
+                acqf::Target::LogEhvi {
+                    gps: gps.clone(),
+                    ehvi: e,
+                },
+                Some(*start),
+            ),
+            (None, false) => {
+                let y = &targets[0];
+                let best = feasible
+                    .iter()
+                    .copied()
+                    .max_by(|&a, &b| y[a].total_cmp(&y[b]))
+                    .unwrap_or(0);
+                (
+                    acqf::Target::LogEi {
+                        gp: gps[0],
+                        best: y[best],
+                    },
+                    Some(best),
+                )
+            }
+        };
         let acq = acqf::Acquisition {
-            objective: obj_f.as_ref().unwrap_or(obj_gp),
-            best,
+            d,
+            target,
             constraints: cons_f
                 .iter()
                 .map(|(f, g, t)| (f.as_ref().unwrap_or(g), *t))
@@ -423,14 +533,15 @@ impl GpSampler {
             round: &round,
             exclude: &exclude,
         };
-        let mut rng = trial_rng(self.seed, trial.number, "gp:acq");
         let search = acqf::Search {
             n_candidates: self.cfg.n_candidates,
             n_local: self.cfg.n_local_search,
             local_iter: self.cfg.local_search_iter,
             seed: rng.random(),
         };
-        let starts: Vec<Vec<f64>> = incumbent.into_iter().collect();
+        // Local search also starts from the incumbent (one objective) or from a seeded
+        // random point of the Pareto front (several).
+        let starts: Vec<Vec<f64>> = start.map(|i| store.row(i).to_vec()).into_iter().collect();
         let x = acqf::optimize(&acq, &space, search, &starts);
         let out = enc.decode(&x);
         if self.cfg.fantasies {
@@ -438,6 +549,26 @@ impl GpSampler {
         }
         Some(out)
     }
+}
+
+/// The log-EHVI reference point in standardised loss units, per objective: the nadir
+/// of the feasible front moved a quarter of the way towards the worst observed value,
+/// plus 10% of the observed range (at least 1e-3), so every observed point lies
+/// strictly inside it. (At the worst observed value, Optuna's rule, the boxes beyond
+/// the front are so wide that any uncertainty below an objective's observed minimum
+/// pays, and log-EHVI stalls at the front's extremes; at the front's nadir it extends
+/// the front too slowly. See docs/samplers.md.)
+fn reference_point(targets: &[Vec<f64>], front: &[Vec<f64>]) -> Vec<f64> {
+    targets
+        .iter()
+        .enumerate()
+        .map(|(j, y)| {
+            let hi = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let lo = y.iter().copied().fold(f64::INFINITY, f64::min);
+            let nadir = front.iter().map(|p| p[j]).fold(lo, f64::max);
+            nadir + 0.25 * (hi - nadir) + (0.1 * (hi - lo)).max(1e-3)
+        })
+        .collect()
 }
 
 fn is_single(d: &Distribution) -> bool {

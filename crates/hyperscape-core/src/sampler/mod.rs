@@ -21,6 +21,7 @@ mod gp;
 mod grid;
 pub mod multi;
 mod nsga2;
+mod nsga3;
 mod random;
 mod sobol;
 pub(crate) mod tpe;
@@ -35,9 +36,10 @@ pub use auto::{
     GP_MAX_BUDGET, GP_MAX_DIM, MO_TPE_MAX_BUDGET,
 };
 pub use cmaes::{CmaEsBuilder, CmaEsSampler, CmaEsStats, Restart, RunInfo, StopReason};
-pub use gp::{log_ei, log_h, GpBuilder, GpSampler};
+pub use gp::{log_ei, log_h, GpBuilder, GpSampler, MultiObjective, EHVI_MAX_OBJECTIVES};
 pub use grid::GridSampler;
 pub use nsga2::{Nsga2Builder, Nsga2Sampler};
+pub use nsga3::{reference_directions, Nsga3Builder};
 pub use random::RandomSampler;
 pub use sobol::SobolSampler;
 pub use tpe::{
@@ -201,8 +203,9 @@ fn splitmix64(mut x: u64) -> u64 {
 /// enumerable declared space), `tpe` (Optuna 5's default: joint for one objective,
 /// per parameter for several), `tpe-univariate`, `tpe-multivariate` or `tpe-group`
 /// (multivariate with groups, for conditional spaces), `cmaes`, `cmaes-ipop` or
-/// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts), `nsga2` (NSGA-II),
-/// `ga` (the same elitist genetic algorithm, named for single objectives), `gp` (Gaussian-process Bayesian optimisation), `auto` (picks
+/// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts), `nsga2` (NSGA-II), `nsga3` (NSGA-III: reference-point niching),
+/// `ga` (the same elitist genetic algorithm, named for single objectives), `gp` (Gaussian-process Bayesian optimisation; log-EHVI for two or three objectives),
+/// `gp-parego` (the same with ParEGO scalarisation for several objectives), `auto` (picks
 /// one of these from the space, the directions and the registered samplers).
 pub fn sampler_by_name(
     name: &str,
@@ -238,6 +241,12 @@ pub fn sampler_by_name_with_budget(
         ),
         "tpe-group" => Box::new(TpeSampler::builder().seed(seed).group(true).build()?),
         "gp" => Box::new(GpSampler::builder().seed(seed).build()?),
+        "gp-parego" => Box::new(
+            GpSampler::builder()
+                .seed(seed)
+                .multi_objective(MultiObjective::ParEgo)
+                .build()?,
+        ),
         "cmaes" => Box::new(CmaEsSampler::builder().seed(seed).build()?),
         "cmaes-ipop" => Box::new(
             CmaEsSampler::builder()
@@ -253,6 +262,7 @@ pub fn sampler_by_name_with_budget(
         ),
         "nsga2" => Box::new(Nsga2Sampler::builder().seed(seed).build()?),
         "ga" => Box::new(Nsga2Sampler::builder().seed(seed).ga().build()?),
+        "nsga3" => Box::new(Nsga3Builder::default().seed(seed).build()?),
         "auto" => Box::new(
             AutoSampler::builder()
                 .seed(seed)
@@ -289,10 +299,12 @@ pub const SAMPLERS: &[&str] = &[
     "tpe-multivariate",
     "tpe-group",
     "gp",
+    "gp-parego",
     "cmaes",
     "cmaes-ipop",
     "cmaes-bipop",
     "nsga2",
+    "nsga3",
     "ga",
     "auto",
 ];

@@ -153,6 +153,43 @@ pub fn hypervolume_2d(pts: &mut [[f64; 2]], r: [f64; 2]) -> f64 {
     hv
 }
 
+/// Hypervolume dominated by points of any dimension with respect to `r`
+/// (minimisation): exact, by slicing along the last objective and recursing (the
+/// 2-D sweep at the bottom), O(n^(m−1) log n). Points not strictly better than `r` in
+/// every objective add nothing.
+pub fn hypervolume(pts: &[&[f64]], r: &[f64]) -> f64 {
+    let m = r.len();
+    let inside: Vec<&[f64]> = pts
+        .iter()
+        .copied()
+        .filter(|p| p.len() == m && p.iter().zip(r).all(|(a, b)| a < b))
+        .collect();
+    if inside.is_empty() || m == 0 {
+        return 0.0;
+    }
+    match m {
+        1 => r[0] - inside.iter().map(|p| p[0]).fold(f64::INFINITY, f64::min),
+        2 => {
+            let mut v: Vec<[f64; 2]> = inside.iter().map(|p| [p[0], p[1]]).collect();
+            hypervolume_2d(&mut v, [r[0], r[1]])
+        }
+        _ => {
+            let mut order = inside;
+            order.sort_by(|a, b| a[m - 1].total_cmp(&b[m - 1]));
+            let mut hv = 0.0;
+            for i in 0..order.len() {
+                let lo = order[i][m - 1];
+                let hi = order.get(i + 1).map_or(r[m - 1], |p| p[m - 1]);
+                if hi > lo {
+                    let slab: Vec<&[f64]> = order[..=i].iter().map(|p| &p[..m - 1]).collect();
+                    hv += (hi - lo) * hypervolume(&slab, &r[..m - 1]);
+                }
+            }
+            hv
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +246,27 @@ mod tests {
         let d = crowding_distance(&pts);
         assert!(d[0].is_infinite() && d[3].is_infinite());
         assert!(d[2] > d[1], "{d:?}");
+    }
+
+    #[test]
+    fn hypervolume_of_any_dimension_matches_known_volumes() {
+        let two = [[1.0, 3.0], [2.0, 2.0], [3.0, 1.0]];
+        let p2: Vec<&[f64]> = two.iter().map(|p| p.as_slice()).collect();
+        let mut raw = two.to_vec();
+        assert!(
+            (hypervolume(&p2, &[4.0, 4.0]) - hypervolume_2d(&mut raw, [4.0, 4.0])).abs() < 1e-12
+        );
+        // One point: a box. Two 3-D points: inclusion–exclusion.
+        let a = [1.0, 2.0, 3.0];
+        let b = [2.0, 1.0, 2.0];
+        let r = [4.0, 4.0, 4.0];
+        assert!((hypervolume(&[&a], &r) - 3.0 * 2.0 * 1.0).abs() < 1e-12);
+        let both = 3.0 * 2.0 * 1.0 + 2.0 * 3.0 * 2.0 - 2.0 * 2.0 * 1.0;
+        assert!((hypervolume(&[&a, &b], &r) - both).abs() < 1e-12);
+        // A dominated point and a point outside the reference add nothing.
+        let dominated = [3.0, 3.0, 3.5];
+        let outside = [0.0, 0.0, 5.0];
+        assert!((hypervolume(&[&a, &b, &dominated, &outside], &r) - both).abs() < 1e-12);
+        assert_eq!(hypervolume(&[], &r), 0.0);
     }
 }

@@ -45,6 +45,16 @@ pub struct Nsga2Builder {
     eta_crossover: f64,
     eta_mutation: f64,
     name: &'static str,
+    survival: Survival,
+}
+
+/// How the last front that does not fit is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Survival {
+    /// NSGA-II: by crowding distance.
+    Crowding,
+    /// NSGA-III: by reference-point niching (`nsga3.rs`).
+    ReferencePoints { divisions: Option<usize> },
 }
 
 impl Default for Nsga2Builder {
@@ -57,6 +67,7 @@ impl Default for Nsga2Builder {
             eta_crossover: 15.0,
             eta_mutation: 20.0,
             name: "nsga2",
+            survival: Survival::Crowding,
         }
     }
 }
@@ -98,6 +109,15 @@ impl Nsga2Builder {
         self
     }
 
+    /// Reference-point survival (NSGA-III), named `nsga3`.
+    pub(super) fn survival(mut self, s: Survival) -> Self {
+        self.survival = s;
+        if matches!(s, Survival::ReferencePoints { .. }) {
+            self.name = "nsga3";
+        }
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<Nsga2Sampler> {
         let bad = |m: String| Err(Error::InvalidSampler(format!("{}: {m}", self.name)));
@@ -136,14 +156,14 @@ impl Nsga2Builder {
 
 /// One surviving individual.
 #[derive(Debug, Clone)]
-struct Member {
-    number: u64,
-    loss: Vec<f64>,
-    violation: f64,
-    params: BTreeMap<String, ParamValue>,
-    distributions: BTreeMap<String, Distribution>,
-    rank: usize,
-    crowding: f64,
+pub(super) struct Member {
+    pub(super) number: u64,
+    pub(super) loss: Vec<f64>,
+    pub(super) violation: f64,
+    pub(super) params: BTreeMap<String, ParamValue>,
+    pub(super) distributions: BTreeMap<String, Distribution>,
+    pub(super) rank: usize,
+    pub(super) crowding: f64,
 }
 
 impl Member {
@@ -229,7 +249,12 @@ impl Nsga2Sampler {
             st.consumed.extend(block.iter().map(|t| t.number));
             let mut pool = std::mem::take(&mut st.parents);
             pool.extend(block.into_iter().filter_map(|t| Member::of(view, t)));
-            st.parents = survive(pool, pop);
+            st.parents = match self.cfg.survival {
+                Survival::Crowding => survive(pool, pop),
+                Survival::ReferencePoints { divisions } => {
+                    super::nsga3::survive(pool, pop, divisions, self.seed, st.generation)
+                }
+            };
             st.generation += 1;
         }
         // Advance past trials that can no longer join a generation.

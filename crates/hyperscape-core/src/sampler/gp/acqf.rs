@@ -1,6 +1,7 @@
 //! Acquisition: log expected improvement (stable far into the tail, after Ament et al.,
-//! "Unexpected improvements to expected improvement", 2023) plus the log probability
-//! of feasibility of each constraint, and its optimisation over the unit cube.
+//! "Unexpected improvements to expected improvement", 2023) or, for several objectives,
+//! log expected hypervolume improvement ([`super::ehvi`]), plus the log probability of
+//! feasibility of each constraint, and its optimisation over the unit cube.
 //!
 //! `EI = σ·h(z)` with `h(z) = φ(z) + zΦ(z)`, `z = (μ − best)/σ` (maximisation). For
 //! `z > −1`, `ln h` is computed directly; for `−25 < z ≤ −1`,
@@ -16,6 +17,7 @@
 
 use std::collections::HashSet;
 
+use super::ehvi::Ehvi;
 use super::lbfgs;
 use super::model::Gp;
 
@@ -52,7 +54,7 @@ pub fn log_ndtr(z: f64) -> f64 {
 }
 
 /// `ln(1 − e^a)` for `a < 0`.
-fn log1mexp(a: f64) -> f64 {
+pub fn log1mexp(a: f64) -> f64 {
     if a > -std::f64::consts::LN_2 {
         (-a.exp_m1()).ln()
     } else {
@@ -81,12 +83,23 @@ pub fn log_ei(mu: f64, var: f64, best: f64) -> f64 {
     s.ln() + log_h((mu - best) / s)
 }
 
-/// The acquisition: `ln EI` of the objective GP (when a feasible incumbent exists) plus
-/// `ln P(c ≤ threshold)` for each constraint GP. Everything is maximised.
+/// What the acquisition rewards, besides feasibility.
+pub enum Target<'a> {
+    /// Nothing yet (no feasible trial): only the feasibility terms count.
+    None,
+    /// `ln EI` of one GP over the best feasible standardised value (maximisation).
+    LogEi { gp: &'a Gp, best: f64 },
+    /// `ln EHVI` of one GP per objective (standardised losses, minimisation) over the
+    /// feasible front's box decomposition.
+    LogEhvi { gps: Vec<&'a Gp>, ehvi: &'a Ehvi },
+}
+
+/// The acquisition: the target's log improvement plus `ln P(c ≤ threshold)` for each
+/// constraint GP. Everything is maximised.
 pub struct Acquisition<'a> {
-    pub objective: &'a Gp,
-    /// The best feasible standardised value (maximisation), if any.
-    pub best: Option<f64>,
+    /// Dimension of the points.
+    pub d: usize,
+    pub target: Target<'a>,
     /// Constraint GPs and their standardised feasibility thresholds.
     pub constraints: Vec<(&'a Gp, f64)>,
 }
@@ -94,9 +107,16 @@ pub struct Acquisition<'a> {
 impl Acquisition<'_> {
     pub fn value(&self, x: &[f64]) -> f64 {
         let mut v = 0.0;
-        if let Some(best) = self.best {
-            let (mu, var) = self.objective.predict(x);
-            v += log_ei(mu, var, best);
+        match &self.target {
+            Target::None => {}
+            Target::LogEi { gp, best } => {
+                let (mu, var) = gp.predict(x);
+                v += log_ei(mu, var, *best);
+            }
+            Target::LogEhvi { gps, ehvi } => {
+                let (mu, var): (Vec<f64>, Vec<f64>) = gps.iter().map(|g| g.predict(x)).unzip();
+                v += ehvi.log_value(&mu, &var);
+            }
         }
         for (gp, thr) in &self.constraints {
             let (mu, var) = gp.predict(x);
@@ -107,11 +127,21 @@ impl Acquisition<'_> {
 
     /// Values at many points (`m × d`, row-major), batched.
     pub fn values(&self, xs: &[f64]) -> Vec<f64> {
-        let m = xs.len() / self.objective_dim().max(1);
+        let m = xs.len() / self.d.max(1);
         let mut v = vec![0.0; m];
-        if let Some(best) = self.best {
-            for (o, (mu, var)) in v.iter_mut().zip(self.objective.predict_many(xs)) {
-                *o += log_ei(mu, var, best);
+        match &self.target {
+            Target::None => {}
+            Target::LogEi { gp, best } => {
+                for (o, (mu, var)) in v.iter_mut().zip(gp.predict_many(xs)) {
+                    *o += log_ei(mu, var, *best);
+                }
+            }
+            Target::LogEhvi { gps, ehvi } => {
+                let preds: Vec<Vec<(f64, f64)>> = gps.iter().map(|g| g.predict_many(xs)).collect();
+                for (i, o) in v.iter_mut().enumerate() {
+                    let (mu, var): (Vec<f64>, Vec<f64>) = preds.iter().map(|p| p[i]).unzip();
+                    *o += ehvi.log_value(&mu, &var);
+                }
             }
         }
         for (gp, thr) in &self.constraints {
@@ -122,27 +152,46 @@ impl Acquisition<'_> {
         v
     }
 
-    fn objective_dim(&self) -> usize {
-        self.objective.d()
-    }
-
     /// The value and its gradient (numeric coordinates only).
     pub fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
         let d = x.len();
         let (mut gm, mut gv) = (vec![0.0; d], vec![0.0; d]);
         g.iter_mut().for_each(|v| *v = 0.0);
         let mut v = 0.0;
-        if let Some(best) = self.best {
-            let (mu, var) = self.objective.predict_grad(x, &mut gm, &mut gv);
-            let s = var.sqrt();
-            let z = (mu - best) / s;
-            let lh = log_h(z);
-            v += s.ln() + lh;
-            // d ln h/dz = Φ(z)/h(z).
-            let r = (log_ndtr(z) - lh).exp();
-            for m in 0..d {
-                let dvar = gv[m] / (2.0 * var);
-                g[m] += dvar + r * (gm[m] / s - z * dvar);
+        match &self.target {
+            Target::None => {}
+            Target::LogEi { gp, best } => {
+                let (mu, var) = gp.predict_grad(x, &mut gm, &mut gv);
+                let s = var.sqrt();
+                let z = (mu - best) / s;
+                let lh = log_h(z);
+                v += s.ln() + lh;
+                // d ln h/dz = Φ(z)/h(z).
+                let r = (log_ndtr(z) - lh).exp();
+                for m in 0..d {
+                    let dvar = gv[m] / (2.0 * var);
+                    g[m] += dvar + r * (gm[m] / s - z * dvar);
+                }
+            }
+            Target::LogEhvi { gps, ehvi } => {
+                let k = gps.len();
+                let (mut mus, mut vars) = (vec![0.0; k], vec![0.0; k]);
+                let mut grads = Vec::with_capacity(k);
+                for (j, gp) in gps.iter().enumerate() {
+                    let (mu, var) = gp.predict_grad(x, &mut gm, &mut gv);
+                    mus[j] = mu;
+                    vars[j] = var;
+                    grads.push((gm.clone(), gv.clone()));
+                }
+                let (mut dmu, mut dvar) = (vec![0.0; k], vec![0.0; k]);
+                v += ehvi.log_value_grad(&mus, &vars, &mut dmu, &mut dvar);
+                if v.is_finite() {
+                    for (j, (gmj, gvj)) in grads.iter().enumerate() {
+                        for m in 0..d {
+                            g[m] += dmu[j] * gmj[m] + dvar[j] * gvj[m];
+                        }
+                    }
+                }
             }
         }
         for (gp, thr) in &self.constraints {

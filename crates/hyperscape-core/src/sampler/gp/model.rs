@@ -258,10 +258,6 @@ impl Gp {
     pub fn n(&self) -> usize {
         self.chol.n()
     }
-    pub fn d(&self) -> usize {
-        self.is_cat.len()
-    }
-
     /// Adds a point: an O(n²) Cholesky append, or a refactorisation with more jitter
     /// when the new pivot is unsafe (a duplicate point). `false` if that fails too.
     pub fn push(&mut self, xq: &[f64]) -> bool {
