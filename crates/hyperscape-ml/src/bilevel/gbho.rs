@@ -49,12 +49,12 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::gp::ValueGp;
-use super::upper::UpperBo;
 use super::lower::{lambda_tensor, solve_lower, LowerConfig};
 use super::model::{
     ce, data_loss, lower, restore, scalar, set_metrics, snapshot, vec1, DiffModel, HpKind,
     ModelSpec, SetMetrics, Splits,
 };
+use super::upper::UpperBo;
 use crate::error::{Error, Result};
 
 /// How the outer iterations move λ (`docs/bilevel.md`, "Why the joint scheme drifts").
@@ -882,7 +882,10 @@ mod tests {
         let pts = design_points(9, 2, -10.0, 0.0, 5, true);
         assert_eq!(pts.len(), 9);
         for c in [[-10.0, -10.0], [0.0, -10.0], [-10.0, 0.0], [0.0, 0.0]] {
-            assert!(pts[..4].iter().any(|p| p == &c), "corner {c:?} missing: {pts:?}");
+            assert!(
+                pts[..4].iter().any(|p| p == &c),
+                "corner {c:?} missing: {pts:?}"
+            );
         }
         assert_eq!(pts[4], vec![-5.0, -5.0]);
         // The fill is inside the box and not on the corners.

@@ -61,10 +61,7 @@ impl UpperBo {
 
     /// How many λ have been observed.
     pub fn n(&self) -> Result<usize> {
-        Ok(self
-            .study
-            .trials_with_state(TrialState::Complete)?
-            .len())
+        Ok(self.study.trials_with_state(TrialState::Complete)?.len())
     }
 
     fn read(&self, trial: &mut Trial) -> Result<Vec<f64>> {
@@ -91,10 +88,8 @@ impl UpperBo {
                 return Ok(());
             }
             // Superseded proposal: it was never trained, so it leaves the model.
-            self.study.tell(
-                trial,
-                TrialResult::Failed("superseded".into()),
-            )?;
+            self.study
+                .tell(trial, TrialResult::Failed("superseded".into()))?;
         }
         let params: BTreeMap<String, ParamValue> = self
             .names
@@ -113,10 +108,8 @@ impl UpperBo {
     /// two observations; with fewer the sampler answers with a quasi-random point).
     pub fn propose(&mut self) -> Result<Vec<f64>> {
         if let Some((trial, _)) = self.pending.take() {
-            self.study.tell(
-                trial,
-                TrialResult::Failed("superseded".into()),
-            )?;
+            self.study
+                .tell(trial, TrialResult::Failed("superseded".into()))?;
         }
         let mut trial = self.study.ask()?;
         let lam = self.read(&mut trial)?;
