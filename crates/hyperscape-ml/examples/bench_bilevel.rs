@@ -1,7 +1,7 @@
 //! One run of the bilevel reproduction benchmark (`scripts/bench-bilevel.sh`): a
-//! method (gbho, gbho-joint, ift, grid, random, gp, tpe, hyperband) on the paper's splits of a dataset, MLP
-//! 784-100-10, printing the result as JSON — the same JSON as
-//! `hyperscape bilevel --format json`.
+//! method (gbho, gbho-local, gbho-lhs, gbho-joint, ift, grid, random, gp, tpe,
+//! hyperband) on the paper's splits of a dataset, MLP 784-100-10, printing the result
+//! as JSON — the same JSON as `hyperscape bilevel --format json`.
 //!
 //! `cargo run --release -p hyperscape-ml --features neural --example bench_bilevel --
 //!  METHOD DATASET SUBSET [GRID_PER_DIM] [TRIALS] [SEED] [MAX_EPOCHS] [OUTER]`
@@ -30,20 +30,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..LowerConfig::default()
     };
     let r = match method.as_str() {
-        "gbho" | "gbho-joint" => gbho(
+        // gbho: the default (anchored scheme, corners in the design, one global GP-EI
+        // step per outer iteration); gbho-local: no global steps; gbho-lhs: no global
+        // steps and a Latin-hypercube design only (the scheme as first measured);
+        // gbho-joint: the paper's joint scheme.
+        "gbho" | "gbho-local" | "gbho-lhs" | "gbho-joint" => gbho(
             &spec,
             &splits,
             &GbhoConfig {
-                scheme: if method == "gbho" {
-                    GbhoScheme::Anchored
-                } else {
+                scheme: if method == "gbho-joint" {
                     GbhoScheme::Joint
-                },
-                mu0: if method == "gbho" {
-                    GbhoConfig::default().mu0
                 } else {
-                    0.0
+                    GbhoScheme::Anchored
                 },
+                mu0: if method == "gbho-joint" {
+                    0.0
+                } else {
+                    GbhoConfig::default().mu0
+                },
+                corners: method != "gbho-lhs",
+                global_per_outer: if method == "gbho" { 1 } else { 0 },
                 hp,
                 seed,
                 outer_iters: outer,

@@ -60,17 +60,27 @@ fn mse(x: &DMatrix<f64>, y: &DVector<f64>, w: &DVector<f64>) -> f64 {
 
 #[test]
 fn augmented_lagrangian_finds_the_ridge_optimum() {
-    ridge_optimum(GbhoScheme::Joint, 0.0);
+    ridge_optimum(GbhoScheme::Joint, 0.0, 0);
 }
 
 #[test]
 fn anchored_scheme_finds_the_ridge_optimum() {
-    ridge_optimum(GbhoScheme::Anchored, GbhoConfig::default().mu0);
+    // Local AL steps only: the trust-region steps must find λ* themselves.
+    ridge_optimum(GbhoScheme::Anchored, GbhoConfig::default().mu0, 0);
 }
 
-/// λ found by GBHO (`scheme`) on a ridge-regression bilevel problem whose λ* is known by
-/// exact search.
-fn ridge_optimum(scheme: GbhoScheme, mu0: f64) {
+#[test]
+fn anchored_scheme_with_global_steps_finds_the_ridge_optimum() {
+    ridge_optimum(
+        GbhoScheme::Anchored,
+        GbhoConfig::default().mu0,
+        GbhoConfig::default().global_per_outer,
+    );
+}
+
+/// λ found by GBHO (`scheme`, `global` GP-EI steps per outer iteration) on a
+/// ridge-regression bilevel problem whose λ* is known by exact search.
+fn ridge_optimum(scheme: GbhoScheme, mu0: f64, global: usize) {
     let (n, p) = (30, 10);
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let w_true: Vec<f64> = (0..p).map(|_| 0.3 * normal(&mut rng)).collect();
@@ -118,6 +128,7 @@ fn ridge_optimum(scheme: GbhoScheme, mu0: f64) {
         lo,
         hi,
         n_init: Some(4),
+        global_per_outer: global,
         outer_iters: 6,
         inner_max_iter: 150,
         lr_w: 0.01,
@@ -142,8 +153,22 @@ fn ridge_optimum(scheme: GbhoScheme, mu0: f64) {
     assert!(f_at <= f_star * 1.002, "F(w*(λ)) = {f_at} vs F* = {f_star}");
     assert!(
         (lam - lam_star).abs() < best_design,
-        "the AL iterations must improve on the initial design"
+        "the iterations must improve on the initial design"
     );
+    // The design starts with the box's ends and centre.
+    let starts: Vec<f64> = res.design.iter().map(|(l, _, _)| l[0]).collect();
+    assert_eq!(&starts[..3], &[lo, hi, 0.0]);
+    // One global step per outer iteration (anchored scheme), each inside the box.
+    let n_global = if scheme == GbhoScheme::Anchored {
+        global * cfg.outer_iters
+    } else {
+        0
+    };
+    assert_eq!(res.global.len(), n_global);
+    assert!(res
+        .global
+        .iter()
+        .all(|g| g.lambda.len() == 1 && (lo..=hi).contains(&g.lambda[0])));
     // The AL bookkeeping: μ stays non-negative, R grows geometrically, the inner
     // stopping test fires before the iteration cap at least once.
     for (a, b) in res.trajectory.iter().zip(&res.trajectory[1..]) {

@@ -6,11 +6,17 @@
 //! is a GP fitted to true values `φ(λ_i) = min_w f(λ_i, w)` (see [`super::gp`]).
 //!
 //! Algorithm (our choices are documented in `docs/bilevel.md`):
-//! 1. Initial design: `n_init` Latin-hypercube points in `[lo, hi]^d` (seeded); for each,
+//! 1. Initial design ([`design_points`]): the box's corners and centre, filled up to
+//!    `n_init` points with a seeded Latin hypercube in `[lo, hi]^d`; for each,
 //!    train a fresh model (same seed) to convergence on the full training set
 //!    ([`super::lower`]) and record φ. Fit the GP.
 //! 2. Start at the design point whose trained model has the lowest validation loss,
 //!    with that model's weights (iterate 0; feasible by construction).
+//!    The anchored scheme (the default, [`GbhoScheme::Anchored`]) also runs a global
+//!    phase at the start of every outer iteration: the expected-improvement maximiser
+//!    of a GP on the upper-level value F(w*(λ)) of every retrained λ
+//!    ([`super::upper`]) is trained from scratch and, when it beats the anchor,
+//!    becomes the point the local AL iterations continue from.
 //! 3. Outer iteration k (augmented Lagrangian, Rockafellar's form for an inequality):
 //!    `L_R(λ, w; μ) = F(w) + (max(0, μ + R c)² − μ²) / (2R)`. Inner loop: joint
 //!    full-batch gradient descent on (λ, w) with heavy-ball momentum
@@ -48,6 +54,7 @@ use super::model::{
     ce, data_loss, lower, restore, scalar, set_metrics, snapshot, vec1, DiffModel, HpKind,
     ModelSpec, SetMetrics, Splits,
 };
+use super::upper::UpperBo;
 use crate::error::{Error, Result};
 
 /// How the outer iterations move λ (`docs/bilevel.md`, "Why the joint scheme drifts").
@@ -84,6 +91,14 @@ pub struct GbhoConfig {
     pub hi: f64,
     /// Initial design size; `None`: `3 + 3d`.
     pub n_init: Option<usize>,
+    /// Whether the initial design starts with the box's `2^d` corners and its centre
+    /// (when `2^d + 1 <= n_init`; the rest is Latin-hypercube fill), see
+    /// [`design_points`]. `false`: Latin-hypercube points only.
+    pub corners: bool,
+    /// Anchored scheme: global GP-EI proposals on the upper-level value F(w*(λ)) per
+    /// outer iteration, before the local AL step ([`super::upper`]); 0 disables the
+    /// global phase.
+    pub global_per_outer: usize,
     pub outer_iters: usize,
     pub inner_max_iter: usize,
     pub lr_w: f64,
@@ -118,6 +133,8 @@ impl Default for GbhoConfig {
             lo: -10.0,
             hi: 0.0,
             n_init: None,
+            corners: true,
+            global_per_outer: 1,
             outer_iters: 8,
             inner_max_iter: 100,
             lr_w: 0.05,
@@ -170,6 +187,26 @@ pub struct OuterStep {
     pub stop: &'static str,
     /// Validation loss of the model retrained on the training data only at λ_k.
     pub retrained_validation: f64,
+    /// Passes over the training data spent so far (this iteration included).
+    pub epochs: usize,
+}
+
+/// One global step of GBHO's anchored scheme: the GP-EI proposal on F(w*(λ)), trained
+/// from scratch.
+#[derive(Debug, Clone, Serialize)]
+pub struct GlobalStep {
+    /// The outer iteration it preceded.
+    pub k: usize,
+    pub lambda: Vec<f64>,
+    /// φ̂(λ) before the refit, and the true φ(λ) of the retrained model.
+    pub phi_hat: f64,
+    pub phi: f64,
+    /// F(w*(λ)): validation loss of the model trained at λ.
+    pub retrained_validation: f64,
+    /// Passes over the training data spent so far (this step included).
+    pub epochs: usize,
+    /// Whether it beat the anchor and became the new anchor.
+    pub accepted: bool,
 }
 
 /// The result of a tuning method (GBHO, IFT, or a search baseline).
@@ -192,6 +229,9 @@ pub struct GbhoResult {
     /// Whether the returned iterate met the feasibility tolerance.
     pub feasible: bool,
     pub trajectory: Vec<OuterStep>,
+    /// GBHO's global steps (empty for other methods and for the joint scheme).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub global: Vec<GlobalStep>,
     /// Every λ trained from scratch on the training data (GBHO's initial design, every
     /// trial of a search): (λ, φ(λ), validation loss of its model).
     pub design: Vec<(Vec<f64>, f64, f64)>,
@@ -229,6 +269,37 @@ pub fn latin_hypercube(n: usize, d: usize, lo: f64, hi: f64, seed: u64) -> Vec<V
                 .collect()
         })
         .collect()
+}
+
+/// GBHO's initial design of `n` points in `[lo, hi]^d`. With `corners` and
+/// `2^d + 1 <= n`: the `2^d` corners of the box, then its centre, then `n − 2^d − 1`
+/// seeded Latin-hypercube points; otherwise `n` Latin-hypercube points. The corners
+/// are there because the best regularisation often sits on the box's boundary (on
+/// MNIST 1K the first layer's λ at the upper bound 0), which a Latin hypercube of a
+/// few points never samples; with the centre they form the classic two-level
+/// factorial design with a centre point, and the fill keeps the design space-filling.
+pub fn design_points(
+    n: usize,
+    d: usize,
+    lo: f64,
+    hi: f64,
+    seed: u64,
+    corners: bool,
+) -> Vec<Vec<f64>> {
+    let n_corners = 1usize.checked_shl(d as u32).unwrap_or(usize::MAX);
+    if !corners || d == 0 || n_corners.saturating_add(1) > n {
+        return latin_hypercube(n, d, lo, hi, seed);
+    }
+    let mut pts: Vec<Vec<f64>> = (0..n_corners)
+        .map(|mask| {
+            (0..d)
+                .map(|i| if mask >> i & 1 == 1 { hi } else { lo })
+                .collect()
+        })
+        .collect();
+    pts.push(vec![0.5 * (lo + hi); d]);
+    pts.extend(latin_hypercube(n - n_corners - 1, d, lo, hi, seed));
+    pts
 }
 
 /// Everything a tuning method needs to build and train models.
@@ -317,7 +388,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
     let mut ys = Vec::new();
     let mut design = Vec::new();
     let mut best_start: Option<(f64, Vec<f64>, Vec<Tensor>)> = None;
-    for lam in latin_hypercube(n_init, d, cfg.lo, cfg.hi, cfg.seed ^ 0x5eed) {
+    for lam in design_points(n_init, d, cfg.lo, cfg.hi, cfg.seed ^ 0x5eed, cfg.corners) {
         let (model, phi, e) = pb.train_at(&lam)?;
         epochs += e;
         let v = set_metrics(model.as_ref(), &splits.valid)?.cross_entropy;
@@ -368,10 +439,16 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
         inner_iters: 0,
         stop: "start",
         retrained_validation: f0,
+        epochs,
     });
 
     if cfg.scheme == GbhoScheme::Anchored {
+        let mut upper_bo = UpperBo::new(d, cfg.lo, cfg.hi, cfg.seed ^ 0x6770)?;
+        for (lam, _, v) in &design {
+            upper_bo.observe(lam, *v)?;
+        }
         let state = AnchorState {
+            upper_bo,
             lam0,
             w0,
             phi0,
@@ -513,6 +590,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
             inner_iters: iters,
             stop,
             retrained_validation,
+            epochs,
         });
     }
 
@@ -536,6 +614,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
         joint_lambda: Some(joint_lambda),
         feasible,
         trajectory,
+        global: Vec::new(),
         design,
         epochs,
         wall_seconds: start.elapsed().as_secs_f64(),
@@ -543,6 +622,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
 }
 
 struct AnchorState {
+    upper_bo: UpperBo,
     lam0: Vec<f64>,
     w0: Vec<Tensor>,
     phi0: f64,
@@ -581,6 +661,7 @@ fn anchored(
     start: Instant,
 ) -> Result<GbhoResult> {
     let AnchorState {
+        mut upper_bo,
         lam0,
         w0,
         phi0,
@@ -603,7 +684,38 @@ fn anchored(
     // The anchor: the accepted λ, its retrained w*(λ), φ(λ) and F(w*(λ)).
     let (mut lam_a, mut w_a, mut phi_a, mut f_a) = (lam0.clone(), w0.clone(), phi0, f0);
     let mut best_joint: Option<(f64, Vec<f64>, Vec<Tensor>)> = None;
+    let mut global = Vec::new();
     for k in 1..=cfg.outer_iters {
+        // Global phase: the EI maximiser of the upper-level GP, trained from scratch;
+        // when it beats the anchor, the local AL iterations continue from there.
+        for _ in 0..cfg.global_per_outer {
+            let lam_g = upper_bo.propose()?;
+            let phi_hat = gp.mean(&lam_g);
+            let (retrained, phi, e) = pb.train_at(&lam_g)?;
+            epochs += e;
+            let v = set_metrics(retrained.as_ref(), &splits.valid)?.cross_entropy;
+            upper_bo.observe(&lam_g, v)?;
+            xs.push(lam_g.clone());
+            ys.push(phi);
+            gp = ValueGp::fit(&xs, &ys)?;
+            let accepted = v < f_a;
+            if accepted {
+                lam_a = lam_g.clone();
+                w_a = snapshot(retrained.as_ref())?;
+                phi_a = phi;
+                f_a = v;
+                radius = cfg.radius0;
+            }
+            global.push(GlobalStep {
+                k,
+                lambda: lam_g,
+                phi_hat,
+                phi,
+                retrained_validation: v,
+                accepted,
+                epochs,
+            });
+        }
         // Inner loop: w from w*(λ_a), λ fixed at λ_a.
         restore(model.as_ref(), &w_a)?;
         let lam_t = lambda_tensor(&lam_a, pb.dtype)?;
@@ -705,6 +817,7 @@ fn anchored(
         ys.push(phi);
         gp = ValueGp::fit(&xs, &ys)?;
         let retrained_validation = set_metrics(retrained.as_ref(), &splits.valid)?.cross_entropy;
+        upper_bo.observe(&lam_k, retrained_validation)?;
         mu = (mu + r * c).max(0.0);
         r *= cfg.eta;
         let accepted = retrained_validation < f_a;
@@ -731,6 +844,7 @@ fn anchored(
             inner_iters: iters,
             stop,
             retrained_validation,
+            epochs,
         });
     }
     let (joint_lambda, joint_w) = match best_joint {
@@ -752,8 +866,45 @@ fn anchored(
         // The returned point is a retrained lower-level solution (c = 0 by definition).
         feasible: true,
         trajectory,
+        global,
         design,
         epochs,
         wall_seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::design_points;
+
+    #[test]
+    fn design_starts_with_the_corners_and_the_centre() {
+        let pts = design_points(9, 2, -10.0, 0.0, 5, true);
+        assert_eq!(pts.len(), 9);
+        for c in [[-10.0, -10.0], [0.0, -10.0], [-10.0, 0.0], [0.0, 0.0]] {
+            assert!(
+                pts[..4].iter().any(|p| p == &c),
+                "corner {c:?} missing: {pts:?}"
+            );
+        }
+        assert_eq!(pts[4], vec![-5.0, -5.0]);
+        // The fill is inside the box and not on the corners.
+        for p in &pts[5..] {
+            assert!(p.iter().all(|v| (-10.0..=0.0).contains(v)), "{p:?}");
+            assert!(!pts[..4].contains(p));
+        }
+        // d = 1: the two ends and the centre.
+        let one = design_points(6, 1, -6.0, 6.0, 1, true);
+        assert_eq!(&one[..3], &[vec![-6.0], vec![6.0], vec![0.0]]);
+        // Too few points for the corners and the centre, or corners off: a Latin
+        // hypercube of the requested size with the same seed.
+        assert_eq!(
+            design_points(4, 2, -10.0, 0.0, 5, true),
+            super::latin_hypercube(4, 2, -10.0, 0.0, 5)
+        );
+        assert_eq!(
+            design_points(9, 2, -10.0, 0.0, 5, false),
+            super::latin_hypercube(9, 2, -10.0, 0.0, 5)
+        );
+    }
 }

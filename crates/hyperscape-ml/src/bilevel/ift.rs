@@ -263,6 +263,7 @@ pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoRes
             inner_iters: if k == 0 { e0 } else { cfg.inner_epochs },
             stop: "inner-epochs",
             retrained_validation: f64::NAN,
+            epochs,
         });
         if k == cfg.outer_iters {
             break;
@@ -302,6 +303,7 @@ pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoRes
         joint_lambda: None,
         feasible: true,
         trajectory,
+        global: Vec::new(),
         design: Vec::new(),
         epochs,
         wall_seconds: start.elapsed().as_secs_f64(),

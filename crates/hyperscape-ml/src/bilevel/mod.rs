@@ -8,7 +8,10 @@
 //! - [`gp`]: the value-function GP φ̂(λ) with an analytic gradient.
 //! - [`lower`]: the lower-level solver (φ(λ) on the full training set), shared by
 //!   every method and baseline.
-//! - [`search`]: grid, random, GP-BO and TPE baselines on hyperscape's samplers.
+//! - [`search`]: grid, random, GP-BO, TPE and Hyperband baselines on hyperscape's
+//!   samplers.
+//! - [`upper`]: GBHO's global phase, GP-EI on the upper-level value F(w*(λ)) through
+//!   hyperscape-core's GP sampler.
 //! - [`model`]: the [`DiffModel`] trait, the data as tensors, the objectives.
 //!
 //! λ is the log of the L2 weight: `f(λ, w) = L(w; train) + Σ_l exp(λ_l)·½‖W_l‖²/n`.
@@ -19,9 +22,11 @@ pub mod ift;
 pub mod lower;
 pub mod model;
 pub mod search;
+pub mod upper;
 
 pub use gbho::{
-    gbho, latin_hypercube, Evaluation, GbhoConfig, GbhoResult, GbhoScheme, OuterStep, Problem,
+    design_points, gbho, latin_hypercube, Evaluation, GbhoConfig, GbhoResult, GbhoScheme,
+    GlobalStep, OuterStep, Problem,
 };
 pub use gp::ValueGp;
 pub use ift::{hypergradient, ift, IftConfig};
@@ -31,3 +36,4 @@ pub use model::{
     DiffModel, HpKind, ModelSpec, SetMetrics, Splits,
 };
 pub use search::{search, SearchConfig, SearchMethod};
+pub use upper::UpperBo;
