@@ -51,7 +51,10 @@ def main(paths):
     for m in methods:
         for s, res in runs:
             r = res.get(m)
-            if not r or "error" in r:
+            if not r:
+                print(f"| {m} | {s} | not run | | | |")
+                continue
+            if "error" in r:
                 print(f"| {m} | {s} | failed | | | |")
                 continue
             print(f"| {m} | {s} | {r['epochs']} | {fmt(r['best_valid'])} | "
