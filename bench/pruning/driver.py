@@ -9,15 +9,15 @@ on train + validation (tune's final evaluation; `hyperscape train --final`).
 
 Methods, all on the space of bench/pruning/space.toml, with the same seed and split:
   hyperscape (`hyperscape tune`): full-budget random search, random + median pruner,
-  Hyperband, ASHA, BOHB, PBT; Optuna (this process, driving `hyperscape train` as an
+  Hyperband, ASHA, BOHB, DEHB, PBT; Optuna (this process, driving `hyperscape train` as an
   external command, one process per trial, stopped with SIGTERM when pruned):
   RandomSampler + MedianPruner, RandomSampler + HyperbandPruner.
 
 Usage (scripts/bench-pruning.sh sets it up):
   driver.py --hyperscape target/release/hyperscape --out bench-out/pruning [--quick]
 
-Writes <out>/results.json (every method's figures and trial traces) and prints a
-Markdown table. Figures: epochs trained (a promotion that resumes from its parent's
+Writes <out>/results.json (every method's figures and trial traces; paths relative to
+the working directory) and prints a Markdown table. Figures: epochs trained (a promotion that resumes from its parent's
 checkpoint counts only its new epochs; a pruned trial counts the epochs it ran),
 best validation accuracy at the max budget, its configuration's test accuracy, wall
 time, and the epochs spent when a method first reached a configuration within 0.5 pp
@@ -204,6 +204,9 @@ def main():
     ap.add_argument("--hyperband-trials", type=int, default=22,
                     help="trials (promotions included) of Hyperband and BOHB")
     ap.add_argument("--asha-trials", type=int, default=40)
+    ap.add_argument("--dehb-trials", type=int, default=44,
+                    help="trials of DEHB (default two Hyperband iterations of 3..27: "
+                         "DE starts in the second)")
     ap.add_argument("--population", type=int, default=8)
     ap.add_argument("--perturb-interval", type=int, default=3)
     ap.add_argument("--optuna-hyperband-trials", type=int, default=24)
@@ -232,6 +235,9 @@ def main():
         "bohb": lambda: b.tune("bohb", [
             "--sampler", "random", "--trials", str(a.hyperband_trials),
             "--scheduler", "bohb", *sched]),
+        "dehb": lambda: b.tune("dehb", [
+            "--sampler", "random", "--trials", str(a.dehb_trials),
+            "--scheduler", "dehb", *sched]),
         "pbt": lambda: b.tune("pbt", [
             "--sampler", "random",
             "--trials", str(a.population * (a.max_budget // a.perturb_interval + 1)),
@@ -253,6 +259,24 @@ def main():
         methods = {k: v for k, v in methods.items() if k in keep}
     results = {}
     t0 = time.time()
+
+    def save():
+        """results.json with the methods finished so far (a cut-off run keeps them)."""
+        base = results.get("random (full budget)", {})
+        target = base.get("best_valid")
+        for r in results.values():
+            if "error" not in r and target is not None:
+                r["epochs_to_target"] = epochs_to_target(r["trace"], target - 0.005)
+        meta = {k: v for k, v in vars(a).items()}
+        meta["total_wall"] = time.time() - t0
+        meta["finished"] = sorted(results)
+        # Paths relative to the working directory (the repository root under
+        # scripts/bench-pruning.sh), not this machine's.
+        text = json.dumps({"settings": meta, "results": results}, indent=1)
+        text = text.replace(os.getcwd() + os.sep, "")
+        with open(os.path.join(b.out, "results.json"), "w") as f:
+            f.write(text)
+
     with cf.ThreadPoolExecutor(max_workers=a.parallel) as ex:
         futs = {ex.submit(f): k for k, f in methods.items()}
         for fut in cf.as_completed(futs):
@@ -266,15 +290,10 @@ def main():
             except Exception as e:  # one method failing must not lose the others
                 results[k] = {"method": k, "error": str(e)}
                 print(f"[{time.time() - t0:7.0f} s] {k}: FAILED {e}", flush=True)
+            save()
+    save()
     base = results.get("random (full budget)", {})
     target = base.get("best_valid")
-    for r in results.values():
-        if "error" not in r and target is not None:
-            r["epochs_to_target"] = epochs_to_target(r["trace"], target - 0.005)
-    meta = {k: v for k, v in vars(a).items()}
-    meta["total_wall"] = time.time() - t0
-    with open(os.path.join(b.out, "results.json"), "w") as f:
-        json.dump({"settings": meta, "results": results}, f, indent=1)
 
     print()
     print("| method | epochs | trials (pruned) | best valid acc. | its test acc. | "

@@ -257,7 +257,7 @@ pub struct PrunerArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Scheduling")]
 pub struct SchedulerArgs {
-    /// Scheduler: sha, hyperband, asha, bohb, pbt (instead of a --pruner).
+    /// Scheduler: sha, hyperband, asha, bohb, dehb, pbt (instead of a --pruner).
     #[arg(long, value_name = "NAME")]
     pub scheduler: Option<String>,
     /// SHA, Hyperband, ASHA, BOHB: the smallest budget, in steps (default 1).
@@ -289,6 +289,12 @@ pub struct SchedulerArgs {
     /// BOHB: fraction of new configurations left to the sampler (default 1/3).
     #[arg(long, value_name = "F")]
     pub random_fraction: Option<f64>,
+    /// DEHB: differential evolution's mutation factor F, in (0, 2] (default 0.5).
+    #[arg(long, value_name = "F")]
+    pub mutation_factor: Option<f64>,
+    /// DEHB: differential evolution's crossover probability CR, in [0, 1] (default 0.5).
+    #[arg(long, value_name = "CR")]
+    pub crossover_prob: Option<f64>,
     /// Where trials keep checkpoints: <DIR>/<study>/trial-<number> (default
     /// ./hyperscape-checkpoints with a scheduler).
     #[arg(long, value_name = "DIR")]

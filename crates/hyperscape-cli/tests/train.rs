@@ -245,3 +245,50 @@ fn a_scheduler_leaves_the_default_spaces_epochs_out() {
         "{text}"
     );
 }
+
+#[test]
+fn tune_with_dehb_trains_evolved_configurations_from_scratch() {
+    let env = Env::new();
+    let space = env.write(
+        "space.toml",
+        "[params.learning_rate]\ntype = \"float\"\nlow = 0.01\nhigh = 0.5\nlog = true\n",
+    );
+    let text = env.ok(&[
+        "tune",
+        "--model",
+        "logreg",
+        "--dataset",
+        "iris",
+        "--space",
+        &space,
+        "--scheduler",
+        "dehb",
+        "--min-budget",
+        "1",
+        "--max-budget",
+        "3",
+        "--eta",
+        "3",
+        "--trials",
+        "12",
+        "--threads",
+        "1",
+        "--format",
+        "json",
+        "--checkpoint-root",
+        &env.path("ck").display().to_string(),
+    ]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    // Two Hyperband iterations of 1..3: (3@1, 1@3), (2@3). The first promotes and
+    // resumes: 3*1 + 1*2 + 2*3 = 11 epochs; the second is DE's, every configuration
+    // new and trained from scratch: 3*1 + 1*3 + 2*3 = 12 epochs.
+    assert_eq!(v["n_trials"], 12);
+    assert_eq!(v["epochs_spent"], 23, "{text}");
+    let trials = v["trials"].as_array().unwrap();
+    let promoted: Vec<u64> = trials
+        .iter()
+        .filter(|t| !t["parent"].is_null())
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(promoted, [3], "{text}");
+}

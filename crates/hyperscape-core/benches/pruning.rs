@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use hyperscape_core::scheduler::{AshaScheduler, BohbScheduler, BracketScheduler, PbtScheduler};
+use hyperscape_core::scheduler::{
+    AshaScheduler, BohbScheduler, BracketScheduler, DehbScheduler, PbtScheduler,
+};
 use hyperscape_core::{
     Error, HyperbandPruner, MedianPruner, OptimizeOptions, Pruner, RandomSampler, Study,
     SuccessiveHalvingPruner, Trial,
@@ -199,7 +201,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 type MakeScheduled = fn(u64) -> Box<dyn Pruner>;
 
 fn schedulers(epoch_budget: u64, seeds: u64, misleading: bool) {
-    let methods: [(&str, MakeScheduled); 9] = [
+    let methods: [(&str, MakeScheduled); 10] = [
         ("random, full budget", |_| {
             Box::new(hyperscape_core::NopPruner)
         }),
@@ -220,6 +222,9 @@ fn schedulers(epoch_budget: u64, seeds: u64, misleading: bool) {
         }),
         ("bohb", |s| {
             Box::new(BohbScheduler::new(1, Some(EPOCHS), 3, Some(s)).unwrap())
+        }),
+        ("dehb", |s| {
+            Box::new(DehbScheduler::new(1, Some(EPOCHS), 3, Some(s)).unwrap())
         }),
         ("pbt (16 x 27, every 3)", |s| {
             Box::new(PbtScheduler::new(16, 3, EPOCHS, Some(s)).unwrap())

@@ -48,7 +48,7 @@ pub use sampler::{
     CmaEsSampler, GpSampler, GridSampler, RandomSampler, Sampler, SobolSampler, TpeSampler,
 };
 pub use scheduler::{
-    scheduler_by_name, AshaScheduler, BohbScheduler, BracketScheduler, PbtScheduler,
+    scheduler_by_name, AshaScheduler, BohbScheduler, BracketScheduler, DehbScheduler, PbtScheduler,
     SchedulerOptions,
 };
 pub use space::{SearchSpace, SpaceDecl};

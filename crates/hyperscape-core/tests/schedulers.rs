@@ -1,4 +1,4 @@
-//! Budget-assigning schedulers: SHA, Hyperband, ASHA, BOHB and PBT on synthetic
+//! Budget-assigning schedulers: SHA, Hyperband, ASHA, BOHB, DEHB and PBT on synthetic
 //! learning curves, with state held in the storage.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,8 +9,9 @@ use hyperscape_core::scheduler::{
     lineage, CHECKPOINT_DIR_ATTR, PARENT_ATTR, PREVIOUS_BUDGET_ATTR, RUNG_ATTR, SH_BRACKET_ATTR,
 };
 use hyperscape_core::{
-    open_storage, AshaScheduler, BohbScheduler, BracketScheduler, Error, FrozenTrial,
-    OptimizeOptions, ParamValue, PbtScheduler, Pruner, RandomSampler, Study, Trial, TrialState,
+    open_storage, AshaScheduler, BohbScheduler, BracketScheduler, DehbScheduler, Distribution,
+    Error, FrozenTrial, OptimizeOptions, ParamValue, PbtScheduler, Pruner, RandomSampler,
+    SearchSpace, Study, Trial, TrialState,
 };
 
 /// Loss of configuration `x` after `epochs` epochs: falls with the budget towards
@@ -684,4 +685,269 @@ fn a_dead_workers_scheduler_trial_is_failed_but_not_retried() {
     assert_eq!(trials.len(), 2, "no retry trial was enqueued");
     assert!(trials.iter().all(|t| t.retried_from.is_none()));
     assert_eq!(t.budget(), Some(1));
+}
+
+// ---- DEHB -------------------------------------------------------------------------
+
+fn dehb(seed: u64, min: u64, max: u64) -> DehbScheduler {
+    DehbScheduler::new(min, Some(max), 3, Some(seed)).unwrap()
+}
+
+/// A study over a declared space (DEHB then draws every configuration itself).
+fn declared(p: impl Pruner + 'static, seed: u64, space: &[(&str, Distribution)]) -> Study {
+    Study::builder("s")
+        .sampler(RandomSampler::new(Some(seed)))
+        .space(SearchSpace(
+            space
+                .iter()
+                .map(|(n, d)| (n.to_string(), d.clone()))
+                .collect(),
+        ))
+        .pruner(p)
+        .build()
+        .unwrap()
+}
+
+fn x_space() -> Vec<(&'static str, Distribution)> {
+    vec![("x", Distribution::float(0.0, 1.0))]
+}
+
+fn origin(t: &FrozenTrial) -> &str {
+    t.system_attrs["dehb_origin"].as_str().unwrap()
+}
+
+/// (bracket instance, rung) -> (count, budget)
+fn shape_of(trials: &[FrozenTrial]) -> Vec<((u64, u64), usize, u64)> {
+    rungs(trials)
+        .iter()
+        .map(|(k, ts)| (*k, ts.len(), attr(ts[0], BUDGET_ATTR).unwrap()))
+        .collect()
+}
+
+#[test]
+fn dehb_runs_hyperbands_rungs_and_evolves_after_the_first_iteration() {
+    // 1..9, eta 3: one Hyperband iteration is 13 + 6 + 3 = 22 trials; run two.
+    let s = declared(dehb(13, 1, 9), 13, &x_space());
+    s.optimize(objective, 44).unwrap();
+    let trials = s.trials().unwrap();
+    assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+    let h = study(BracketScheduler::hyperband(1, Some(9), 3).unwrap(), 13);
+    h.optimize(objective, 44).unwrap();
+    assert_eq!(shape_of(&trials), shape_of(&h.trials().unwrap()));
+    check_promotions(&trials);
+    // Subpopulations of 9, 5 and 3 members at budgets 1, 3, 9.
+    let size = |b: u64| match b {
+        1 => 9,
+        3 => 5,
+        9 => 3,
+        _ => unreachable!(),
+    };
+    for t in &trials {
+        let k = attr(t, SH_BRACKET_ATTR).unwrap();
+        let i = attr(t, RUNG_ATTR).unwrap();
+        let m = attr(t, "dehb_member").unwrap();
+        assert!(
+            m < size(attr(t, BUDGET_ATTR).unwrap()),
+            "trial {}",
+            t.number
+        );
+        match (k < 3, i) {
+            // The first iteration is Hyperband's: uniform draws, promotions.
+            (true, 0) => assert_eq!(origin(t), "random"),
+            (true, _) => {
+                assert_eq!(origin(t), "promotion");
+                assert!(attr(t, PARENT_ATTR).is_some());
+            }
+            // Later, every slot is a new configuration from DE, trained from scratch.
+            (false, _) => {
+                assert_eq!(origin(t), "mutation", "trial {}", t.number);
+                assert!(attr(t, PARENT_ATTR).is_none());
+                assert!(attr(t, PREVIOUS_BUDGET_ATTR).is_none());
+                assert_eq!(
+                    t.intermediate_values.keys().next().copied(),
+                    Some(1),
+                    "trained from the first step"
+                );
+            }
+        }
+    }
+    // Members are handed out in turn at each level: instance 3 (bracket 2 again)
+    // continues level 1's count after instances 0 (3 slots) and 1 (5 slots).
+    let members: Vec<u64> = trials
+        .iter()
+        .filter(|t| attr(t, SH_BRACKET_ATTR) == Some(3) && attr(t, RUNG_ATTR) == Some(1))
+        .map(|t| attr(t, "dehb_member").unwrap())
+        .collect();
+    assert_eq!(members, vec![3, 4, 0], "(8, 9, 10) mod 5");
+}
+
+/// Parameters of every trial, in order.
+fn params_of(trials: &[FrozenTrial]) -> Vec<BTreeMap<String, ParamValue>> {
+    trials.iter().map(|t| t.params.clone()).collect()
+}
+
+#[test]
+fn dehb_is_reproducible_and_resumes_with_its_state() {
+    let run = |seed: u64, n: usize| {
+        let s = declared(dehb(seed, 1, 9), 1, &x_space());
+        s.optimize(objective, n).unwrap();
+        s.trials().unwrap()
+    };
+    let a = run(7, 50);
+    assert_eq!(params_of(&a), params_of(&run(7, 50)));
+    assert_ne!(params_of(&a), params_of(&run(8, 50)));
+
+    // Stopped in the second iteration (DE running), then resumed from the storage:
+    // the same trials as the run that never stopped.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("dehb.db").display());
+    let open = || {
+        let mut space = BTreeMap::new();
+        space.insert("x".to_string(), Distribution::float(0.0, 1.0));
+        Study::builder("dehb")
+            .storage(open_storage(&url).unwrap())
+            .sampler(RandomSampler::new(Some(1)))
+            .space(SearchSpace(space))
+            .pruner(dehb(7, 1, 9))
+            .load_if_exists(true)
+            .build()
+            .unwrap()
+    };
+    let s = open();
+    s.optimize(objective, 30).unwrap();
+    drop(s);
+    let s = open();
+    s.optimize(objective, 20).unwrap();
+    let resumed = s.trials().unwrap();
+    assert_eq!(params_of(&resumed), params_of(&a));
+    let key = |ts: &[FrozenTrial]| -> Vec<_> {
+        ts.iter()
+            .map(|t| {
+                (
+                    attr(t, SH_BRACKET_ATTR),
+                    attr(t, RUNG_ATTR),
+                    attr(t, "dehb_member"),
+                    attr(t, PARENT_ATTR),
+                    origin(t).to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(key(&resumed), key(&a));
+}
+
+#[test]
+fn dehb_proposes_valid_values_on_a_mixed_space() {
+    let space = vec![
+        ("act", Distribution::categorical(["relu", "tanh", "gelu"])),
+        ("layers", Distribution::int(1, 4)),
+        ("lr", Distribution::float_log(1e-5, 1e-1)),
+        ("units", Distribution::int_log(8, 512)),
+    ];
+    let s = declared(dehb(3, 1, 9), 3, &space);
+    s.optimize(
+        |t: &mut Trial| -> Result<f64, Error> {
+            let act = t.suggest_categorical("act", ["relu", "tanh", "gelu"])?;
+            let layers = t.suggest_int("layers", 1, 4)?;
+            let lr = t.suggest_float_log("lr", 1e-5, 1e-1)?;
+            let units = t.suggest_int_log("units", 8, 512)?;
+            let b = t.budget().unwrap() as f64;
+            let act_cost = match act.as_str() {
+                Some("tanh") => 0.0,
+                Some("relu") => 0.1,
+                _ => 0.2,
+            };
+            Ok(act_cost
+                + (layers as f64 - 2.0).powi(2) * 0.05
+                + (lr.log10() + 3.0).powi(2) * 0.1
+                + ((units as f64).ln() - 64f64.ln()).powi(2) * 0.05
+                + 1.0 / b)
+        },
+        66,
+    )
+    .unwrap();
+    let trials = s.trials().unwrap();
+    assert_eq!(trials.len(), 66);
+    assert!(
+        trials.iter().all(|t| t.state == TrialState::Complete),
+        "a proposed value was refused"
+    );
+    let mutated: Vec<&FrozenTrial> = trials.iter().filter(|t| origin(t) == "mutation").collect();
+    assert_eq!(mutated.len(), 44, "iterations 2 and 3 are DE");
+    let mut acts = BTreeSet::new();
+    let mut layers = BTreeSet::new();
+    for t in &mutated {
+        for (name, dist) in &space {
+            let v = &t.params[*name];
+            assert!(dist.check_value(name, v).is_ok(), "{name} = {v:?}");
+            assert_eq!(t.distributions[*name], *dist);
+        }
+        acts.insert(t.params["act"].as_str().unwrap().to_string());
+        layers.insert(t.params["layers"].as_i64().unwrap());
+    }
+    assert!(acts.len() >= 2 && layers.len() >= 2, "{acts:?} {layers:?}");
+}
+
+/// A cheap multi-fidelity function on [0, 1]^4: a shifted, scaled quadratic bowl plus
+/// a low-fidelity error that shrinks as 1 / sqrt(budget) and distorts the ranking at
+/// small budgets.
+fn bowl(t: &mut Trial) -> Result<f64, Error> {
+    let centre = [0.71, 0.23, 0.52, 0.88];
+    let weight = [1.0, 2.0, 4.0, 0.5];
+    let mut x = [0.0; 4];
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = t.suggest_float(&format!("x{i}"), 0.0, 1.0)?;
+    }
+    let b = t.budget().unwrap() as f64;
+    let g: f64 = (0..4).map(|i| weight[i] * (x[i] - centre[i]).powi(2)).sum();
+    let bias = 0.3 * (9.0 * x[0] + 5.0 * x[1] - 7.0 * x[2]).sin().abs();
+    Ok(g + bias / b.sqrt())
+}
+
+#[test]
+fn dehb_beats_random_sampling_in_hyperbands_schedule() {
+    // Six Hyperband iterations of 1..27, eta 3 (69 trials each): DE starts in the
+    // second, and each level's subpopulation evolves about one generation per
+    // iteration. Each method's best value at the max budget, five fixed seeds.
+    let space: Vec<(String, Distribution)> = (0..4)
+        .map(|i| (format!("x{i}"), Distribution::float(0.0, 1.0)))
+        .collect();
+    let space: Vec<(&str, Distribution)> =
+        space.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+    let best = |s: Study| {
+        s.optimize(bowl, 6 * 69).unwrap();
+        s.trials()
+            .unwrap()
+            .iter()
+            .filter(|t| attr(t, BUDGET_ATTR) == Some(27))
+            .map(value)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let mut wins = 0;
+    let (mut d_all, mut h_all) = (Vec::new(), Vec::new());
+    for seed in 0..5 {
+        let d = best(declared(dehb(seed, 1, 27), seed, &space));
+        let h = best(declared(
+            BracketScheduler::hyperband(1, Some(27), 3).unwrap(),
+            seed,
+            &space,
+        ));
+        if d < h {
+            wins += 1;
+        }
+        d_all.push(d);
+        h_all.push(h);
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (dm, hm) = (median(&d_all), median(&h_all));
+    eprintln!("dehb {d_all:?} median {dm}; hyperband {h_all:?} median {hm}");
+    assert!(
+        wins >= 4,
+        "DEHB won {wins} of 5 seeds: {d_all:?} vs {h_all:?}"
+    );
+    assert!(dm < hm, "median {dm} vs {hm}");
 }

@@ -53,6 +53,8 @@ pub(crate) fn scheduler_config(
             ("--quantile", a.quantile.is_some()),
             ("--resample-probability", a.resample_probability.is_some()),
             ("--random-fraction", a.random_fraction.is_some()),
+            ("--mutation-factor", a.mutation_factor.is_some()),
+            ("--crossover-prob", a.crossover_prob.is_some()),
         ];
         if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
             bail!("{flag} is a scheduler setting: give --scheduler too");
@@ -81,7 +83,9 @@ pub(crate) fn scheduler_config(
         quantile: a.quantile,
         resample_probability: a.resample_probability,
         random_fraction: a.random_fraction,
-        seed: if matches!(name.as_str(), "bohb" | "pbt") {
+        mutation_factor: a.mutation_factor,
+        crossover_prob: a.crossover_prob,
+        seed: if matches!(name.as_str(), "bohb" | "dehb" | "pbt") {
             seed
         } else {
             None
@@ -102,6 +106,8 @@ pub(crate) fn scheduler_message(e: &hyperscape_core::Error) -> String {
         ("perturb_interval", "perturb-interval"),
         ("resample_probability", "resample-probability"),
         ("random_fraction", "random-fraction"),
+        ("mutation_factor", "mutation-factor"),
+        ("crossover_prob", "crossover-prob"),
         ("population", "population"),
         ("quantile", "quantile"),
         ("eta", "eta"),

@@ -32,7 +32,7 @@ all non-test samples and scored once on the test set.\n\n\
 Iterative models (mlp, lenet, logreg, gbt) report their validation score after\n\
 every epoch, so --pruner stops bad trials early; with --cv the running mean after\n\
 each fold is reported instead.\n\n\
---scheduler sha|hyperband|asha|bohb|pbt gives each trial its budget in epochs\n\
+--scheduler sha|hyperband|asha|bohb|dehb|pbt gives each trial its budget in epochs\n\
 (rounds for gbt) between --min-budget and --max-budget; a promotion resumes from\n\
 its parent's checkpoint (weights and optimiser state of mlp, lenet, logreg; gbt\n\
 retrains). The report counts the epochs spent (epochs_spent).\n\n\
@@ -345,9 +345,9 @@ pub fn execute(a: TuneArgs) -> Result<i32> {
     if scheduler.is_some() && a.space.is_none() {
         tuner.drop_param("epochs");
     }
-    // BOHB and PBT draw with the tuning seed.
+    // BOHB, DEHB and PBT draw with the tuning seed.
     let scheduler = scheduler.map(|(name, mut o)| {
-        if matches!(name.as_str(), "bohb" | "pbt") {
+        if matches!(name.as_str(), "bohb" | "dehb" | "pbt") {
             o.seed = Some(seed);
         }
         (name, o)

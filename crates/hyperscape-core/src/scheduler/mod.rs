@@ -1,5 +1,5 @@
 //! Budget-assigning schedulers: synchronous successive halving and Hyperband, ASHA,
-//! BOHB and population-based training.
+//! BOHB, DEHB and population-based training.
 //!
 //! A scheduler tells each trial its budget when the trial is asked, instead of
 //! stopping it on its intermediate values as a pruner does. Every scheduler is a
@@ -7,7 +7,7 @@
 //! [`Pruner::plan`], called at ask time before the trial is
 //! created. A plan says what the trial is:
 //! - a **new configuration** at the bottom rung (the sampler draws it; BOHB draws it
-//!   from its own density model and fixes it);
+//!   from its own density model and fixes it, DEHB evolves it);
 //! - a **promotion**: a *new trial* that repeats its parent's parameters at a higher
 //!   budget, linked to it ([`PARENT_ATTR`]) and resuming from a copy of its checkpoint
 //!   ([`CHECKPOINT_FROM_ATTR`]);
@@ -28,6 +28,7 @@
 
 pub mod asha;
 pub mod bohb;
+pub mod dehb;
 mod hyperband;
 pub mod pbt;
 
@@ -36,6 +37,7 @@ use std::path::{Path, PathBuf};
 
 pub use asha::AshaScheduler;
 pub use bohb::BohbScheduler;
+pub use dehb::DehbScheduler;
 pub use hyperband::{bracket_rungs, BracketScheduler, Rung};
 pub use pbt::{explore, PbtScheduler};
 
@@ -65,7 +67,7 @@ pub const SCHEDULER_ATTR: &str = "scheduler";
 pub const AUTO_PROBE_ATTR: &str = "auto_budget_probe";
 
 /// Names accepted by [`scheduler_by_name`].
-pub const SCHEDULERS: &[&str] = &["sha", "hyperband", "asha", "bohb", "pbt"];
+pub const SCHEDULERS: &[&str] = &["sha", "hyperband", "asha", "bohb", "dehb", "pbt"];
 
 /// Settings of [`scheduler_by_name`]; `None` takes the default.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -87,7 +89,11 @@ pub struct SchedulerOptions {
     pub resample_probability: Option<f64>,
     /// BOHB: fraction of new configurations drawn at random.
     pub random_fraction: Option<f64>,
-    /// BOHB, PBT: seed.
+    /// DEHB: differential evolution's mutation factor `F`.
+    pub mutation_factor: Option<f64>,
+    /// DEHB: differential evolution's crossover probability `CR`.
+    pub crossover_prob: Option<f64>,
+    /// BOHB, DEHB, PBT: seed.
     pub seed: Option<u64>,
 }
 
@@ -109,6 +115,8 @@ pub fn scheduler_by_name(name: &str, o: &SchedulerOptions) -> Result<Box<dyn Pru
             quantile,
             resample_probability,
             random_fraction,
+            mutation_factor,
+            crossover_prob,
             seed
         );
         v
@@ -117,6 +125,14 @@ pub fn scheduler_by_name(name: &str, o: &SchedulerOptions) -> Result<Box<dyn Pru
         "sha" => &["min_budget", "max_budget", "eta", "n_configs"],
         "hyperband" | "asha" => &["min_budget", "max_budget", "eta"],
         "bohb" => &["min_budget", "max_budget", "eta", "random_fraction", "seed"],
+        "dehb" => &[
+            "min_budget",
+            "max_budget",
+            "eta",
+            "mutation_factor",
+            "crossover_prob",
+            "seed",
+        ],
         "pbt" => &[
             "max_budget",
             "population",
@@ -155,6 +171,16 @@ pub fn scheduler_by_name(name: &str, o: &SchedulerOptions) -> Result<Box<dyn Pru
                 b = b.random_fraction(f)?;
             }
             Box::new(b)
+        }
+        "dehb" => {
+            let mut d = DehbScheduler::new(min, o.max_budget, eta, o.seed)?;
+            if let Some(f) = o.mutation_factor {
+                d = d.mutation_factor(f)?;
+            }
+            if let Some(cr) = o.crossover_prob {
+                d = d.crossover_prob(cr)?;
+            }
+            Box::new(d)
         }
         "pbt" => {
             let max = o.max_budget.ok_or_else(|| {
