@@ -391,7 +391,8 @@ impl Mixture {
             })
             .collect();
         let mut dims: Vec<DimKernels> = dims;
-        for d in &mut dims {
+        // The linear coefficients serve the one-dimensional fast path only.
+        for d in dims.iter_mut().filter(|_| n_dims == 1) {
             if let DimKernels::Numerical { c, lin, .. } = d {
                 *lin = c.iter().zip(&log_w).map(|(c, w)| (c + w).exp()).collect();
             }
@@ -537,12 +538,18 @@ impl Mixture {
         self.log_pdf_general(c)
     }
 
+    /// Every kernel, in log space. Continuous and categorical terms (cheap) come first;
+    /// discrete numerical terms (a log mass each) are then added only for kernels that
+    /// can still matter: a kernel whose partial sum plus the most its discrete terms can
+    /// add (`Σ -ln Z`, as a log mass is at most 0) stays more than `WINDOW_NATS` below a
+    /// fully evaluated kernel contributes less than `e^-50` of the sum and is skipped.
     fn log_pdf_general(&self, c: &Candidates) -> Vec<f64> {
         let k_n = self.log_w.len();
         let mut acc: Vec<f64> = Vec::with_capacity(c.n * k_n);
         for _ in 0..c.n {
             acc.extend_from_slice(&self.log_w);
         }
+        let mut discrete: Vec<usize> = Vec::new();
         for (j, dim) in self.dims.iter().enumerate() {
             match dim {
                 DimKernels::Numerical {
@@ -553,15 +560,7 @@ impl Mixture {
                     ..
                 } => {
                     if model.is_discrete_numeric() {
-                        for i in 0..c.n {
-                            let (lo, hi) = (c.lo[j][i], c.hi[j][i]);
-                            let row = &mut acc[i * k_n..(i + 1) * k_n];
-                            for k in 0..k_n {
-                                let a = (lo - mu[k]) * inv_sigma[k];
-                                let b = (hi - mu[k]) * inv_sigma[k];
-                                row[k] += konst[k] + truncnorm::log_mass(a, b);
-                            }
-                        }
+                        discrete.push(j);
                     } else {
                         for i in 0..c.n {
                             let x = c.values[j][i];
@@ -584,6 +583,58 @@ impl Mixture {
                 }
             }
         }
+        if !discrete.is_empty() {
+            // Upper bound of each kernel's discrete terms.
+            let mut ub = vec![0.0; k_n];
+            for &j in &discrete {
+                if let DimKernels::Numerical { c: konst, .. } = &self.dims[j] {
+                    for (u, k) in ub.iter_mut().zip(konst) {
+                        *u += k;
+                    }
+                }
+            }
+            let term = |j: usize, i: usize, k: usize| -> f64 {
+                match &self.dims[j] {
+                    DimKernels::Numerical {
+                        mu,
+                        inv_sigma,
+                        c: konst,
+                        ..
+                    } => {
+                        let a = (c.lo[j][i] - mu[k]) * inv_sigma[k];
+                        let b = (c.hi[j][i] - mu[k]) * inv_sigma[k];
+                        konst[k] + truncnorm::log_mass(a, b)
+                    }
+                    DimKernels::Categorical { .. } => 0.0,
+                }
+            };
+            for i in 0..c.n {
+                let row = &mut acc[i * k_n..(i + 1) * k_n];
+                // A fully evaluated kernel: the one with the best bound.
+                let mut star = 0;
+                let mut star_ub = f64::NEG_INFINITY;
+                for k in 0..k_n {
+                    let v = row[k] + ub[k];
+                    if v > star_ub {
+                        star_ub = v;
+                        star = k;
+                    }
+                }
+                let full: f64 = row[star] + discrete.iter().map(|&j| term(j, i, star)).sum::<f64>();
+                let cut = full - WINDOW_NATS;
+                for k in 0..k_n {
+                    if k == star {
+                        row[k] = full;
+                    } else if row[k] + ub[k] < cut {
+                        row[k] = f64::NEG_INFINITY;
+                    } else {
+                        for &j in &discrete {
+                            row[k] += term(j, i, k);
+                        }
+                    }
+                }
+            }
+        }
         acc.chunks(k_n.max(1)).map(log_sum_exp).collect()
     }
 }
@@ -593,7 +644,13 @@ fn log_sum_exp(v: &[f64]) -> f64 {
     if !m.is_finite() {
         return m;
     }
-    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+    // Terms more than WINDOW_NATS below the maximum add less than e^-50 each.
+    m + v
+        .iter()
+        .filter(|&&x| x - m > -WINDOW_NATS)
+        .map(|x| (x - m).exp())
+        .sum::<f64>()
+        .ln()
 }
 
 fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usize) -> DimKernels {
@@ -992,5 +1049,103 @@ mod tests {
             used > 500,
             "windowed sum accepted for only {used} candidates"
         );
+    }
+
+    /// The joint log density with kernels skipped against a plain sum over every
+    /// kernel and dimension (no skipping), on a mixed space with many observations.
+    #[test]
+    fn joint_skipping_matches_the_plain_sum() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let models = [
+            Model::Continuous {
+                low: -5.0,
+                high: 5.0,
+                log: false,
+            },
+            Model::Continuous {
+                low: 1e-5,
+                high: 1.0,
+                log: true,
+            },
+            Model::Steps {
+                low: 0.0,
+                high: 1.0,
+                step: 0.05,
+            },
+            Model::LogInt {
+                low: 1.0,
+                high: 1024.0,
+            },
+            Model::Steps {
+                low: 0.0,
+                high: 100.0,
+                step: 5.0,
+            },
+            Model::Categorical { n: 4 },
+        ];
+        for (case, n) in [(0usize, 5usize), (1, 80), (2, 900)] {
+            let obs: Vec<Vec<f64>> = models
+                .iter()
+                .map(|m| {
+                    let (low, high) = m.bounds();
+                    (0..n)
+                        .map(|i| {
+                            let u: f64 = rng.random();
+                            let x = if i % 4 == 0 { 0.0 } else { u };
+                            match m {
+                                Model::Categorical { n } => (i % n) as f64,
+                                _ => m.snap(low + (high - low) * x).0,
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+            let s = ParzenSettings {
+                consider_magic_clip: case != 1,
+                ..settings()
+            };
+            let mix = Mixture::build(&models, &obs, &w, &s).unwrap();
+            let c = mix.sample(&mut rng, 24);
+            let got = mix.log_pdf(&c);
+            for i in 0..c.n {
+                let terms: Vec<f64> = (0..mix.log_w.len())
+                    .map(|k| {
+                        let mut t = mix.log_w[k];
+                        for (j, dim) in mix.dims.iter().enumerate() {
+                            t += match dim {
+                                DimKernels::Numerical {
+                                    model,
+                                    mu,
+                                    inv_sigma,
+                                    c: konst,
+                                    ..
+                                } => {
+                                    if model.is_discrete_numeric() {
+                                        let a = (c.lo[j][i] - mu[k]) * inv_sigma[k];
+                                        let b = (c.hi[j][i] - mu[k]) * inv_sigma[k];
+                                        konst[k] + truncnorm::log_mass(a, b)
+                                    } else {
+                                        let z = (c.values[j][i] - mu[k]) * inv_sigma[k];
+                                        konst[k] - 0.5 * z * z
+                                    }
+                                }
+                                DimKernels::Categorical { n, log_p, .. } => {
+                                    log_p[k * n + c.values[j][i] as usize]
+                                }
+                            };
+                        }
+                        t
+                    })
+                    .collect();
+                let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let want = m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln();
+                assert!(
+                    (got[i] - want).abs() < 1e-9,
+                    "{n} kernels, candidate {i}: {} vs {want}",
+                    got[i]
+                );
+            }
+        }
     }
 }
