@@ -372,7 +372,17 @@ impl Mixture {
         if !(total > 0.0 && total.is_finite()) {
             return None;
         }
-        let log_w: Vec<f64> = w.iter().map(|x| (x / total).ln()).collect();
+        // Weights repeat (most are 1): one logarithm per run of equal weights.
+        let mut last = (f64::NAN, 0.0);
+        let log_w: Vec<f64> = w
+            .iter()
+            .map(|&x| {
+                if x.to_bits() != last.0.to_bits() {
+                    last = (x, (x / total).ln());
+                }
+                last.1
+            })
+            .collect();
         let mut acc = 0.0;
         let cum_w: Vec<f64> = w
             .iter()
@@ -682,6 +692,8 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
     }
     let inv_sigma: Vec<f64> = sigma.iter().map(|x| 1.0 / x).collect();
     let discrete = model.is_discrete_numeric();
+    // Many bandwidths are equal (clipped): one logarithm per run of equal ones.
+    let mut last = (f64::NAN, 0.0);
     let c = (0..n_k)
         .map(|k| {
             let z =
@@ -689,7 +701,10 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
             if discrete {
                 -z
             } else {
-                -sigma[k].ln() - LN_SQRT_2PI - z
+                if sigma[k].to_bits() != last.0.to_bits() {
+                    last = (sigma[k], sigma[k].ln());
+                }
+                -last.1 - LN_SQRT_2PI - z
             }
         })
         .collect();

@@ -121,6 +121,10 @@ pub fn log_mass(a: f64, b: f64) -> f64 {
         return f64::NEG_INFINITY;
     }
     let m = mass(a, b);
+    if m == 1.0 {
+        // An untruncated kernel: skip the logarithm.
+        return 0.0;
+    }
     if m > 1e-280 {
         return m.ln();
     }
