@@ -551,8 +551,9 @@ impl Mixture {
     /// Every kernel, in log space. Continuous and categorical terms (cheap) come first;
     /// discrete numerical terms (a log mass each) are then added only for kernels that
     /// can still matter: a kernel whose partial sum plus the most its discrete terms can
-    /// add (`Σ -ln Z`, as a log mass is at most 0) stays more than `WINDOW_NATS` below a
-    /// fully evaluated kernel contributes less than `e^-50` of the sum and is skipped.
+    /// add (`-ln Z - d²/2σ²` each, `d` the distance from its centre to the candidate's
+    /// bin) stays more than `WINDOW_NATS` below a fully evaluated kernel contributes
+    /// less than `e^-50` of the sum and is skipped.
     fn log_pdf_general(&self, c: &Candidates) -> Vec<f64> {
         let k_n = self.log_w.len();
         let mut acc: Vec<f64> = Vec::with_capacity(c.n * k_n);
@@ -594,15 +595,6 @@ impl Mixture {
             }
         }
         if !discrete.is_empty() {
-            // Upper bound of each kernel's discrete terms.
-            let mut ub = vec![0.0; k_n];
-            for &j in &discrete {
-                if let DimKernels::Numerical { c: konst, .. } = &self.dims[j] {
-                    for (u, k) in ub.iter_mut().zip(konst) {
-                        *u += k;
-                    }
-                }
-            }
             let term = |j: usize, i: usize, k: usize| -> f64 {
                 match &self.dims[j] {
                     DimKernels::Numerical {
@@ -618,13 +610,31 @@ impl Mixture {
                     DimKernels::Categorical { .. } => 0.0,
                 }
             };
+            let mut ub = vec![0.0; k_n];
             for i in 0..c.n {
                 let row = &mut acc[i * k_n..(i + 1) * k_n];
+                // Upper bound of each kernel's total: a bin at distance d from the
+                // centre has mass at most Φ(-d/σ) ≤ exp(-d²/2σ²).
+                ub.copy_from_slice(row);
+                for &j in &discrete {
+                    if let DimKernels::Numerical {
+                        mu,
+                        inv_sigma,
+                        c: konst,
+                        ..
+                    } = &self.dims[j]
+                    {
+                        let (lo, hi) = (c.lo[j][i], c.hi[j][i]);
+                        for k in 0..k_n {
+                            let d = (lo - mu[k]).max(mu[k] - hi).max(0.0) * inv_sigma[k];
+                            ub[k] += konst[k] - 0.5 * d * d;
+                        }
+                    }
+                }
                 // A fully evaluated kernel: the one with the best bound.
                 let mut star = 0;
                 let mut star_ub = f64::NEG_INFINITY;
-                for k in 0..k_n {
-                    let v = row[k] + ub[k];
+                for (k, &v) in ub.iter().enumerate() {
                     if v > star_ub {
                         star_ub = v;
                         star = k;
@@ -635,7 +645,7 @@ impl Mixture {
                 for k in 0..k_n {
                     if k == star {
                         row[k] = full;
-                    } else if row[k] + ub[k] < cut {
+                    } else if ub[k] < cut {
                         row[k] = f64::NEG_INFINITY;
                     } else {
                         for &j in &discrete {
