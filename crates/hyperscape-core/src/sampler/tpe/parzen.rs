@@ -576,9 +576,11 @@ impl Mixture {
                         for i in 0..c.n {
                             let x = c.values[j][i];
                             let row = &mut acc[i * k_n..(i + 1) * k_n];
-                            for k in 0..k_n {
-                                let z = (x - mu[k]) * inv_sigma[k];
-                                row[k] += konst[k] - 0.5 * z * z;
+                            for (r, ((m, is), k)) in
+                                row.iter_mut().zip(mu.iter().zip(inv_sigma).zip(konst))
+                            {
+                                let z = (x - m) * is;
+                                *r += k - 0.5 * z * z;
                             }
                         }
                     }
@@ -625,9 +627,11 @@ impl Mixture {
                     } = &self.dims[j]
                     {
                         let (lo, hi) = (c.lo[j][i], c.hi[j][i]);
-                        for k in 0..k_n {
-                            let d = (lo - mu[k]).max(mu[k] - hi).max(0.0) * inv_sigma[k];
-                            ub[k] += konst[k] - 0.5 * d * d;
+                        for (u, ((m, is), k)) in
+                            ub.iter_mut().zip(mu.iter().zip(inv_sigma).zip(konst))
+                        {
+                            let d = (lo - m).max(m - hi).max(0.0) * is;
+                            *u += k - 0.5 * d * d;
                         }
                     }
                 }
