@@ -183,6 +183,160 @@ pub(crate) struct Mixture {
     log_w: Vec<f64>,
     cum_w: Vec<f64>,
     dims: Vec<DimKernels>,
+    /// Kernel index for windowed scoring of a one-dimensional numerical mixture.
+    window: Option<Window>,
+}
+
+/// Nats below which a skipped kernel's factor `exp(-z²/2)` (or its tail mass) lies.
+/// `e^-50 ≈ 2e-22`: the skipped kernels together stay below `1e-16` of the sum in all
+/// but pathological mixtures, and [`Window::skipped_bound`] checks this per candidate.
+const WINDOW_NATS: f64 = 50.0;
+
+/// The kernels of a one-dimensional numerical mixture split for windowed scoring:
+/// *narrow* kernels (bandwidth at most `sigma_thr`), sorted by centre, and the
+/// remaining *wide* ones (the prior kernel among them), always evaluated. A narrow
+/// kernel further than `half = sigma_thr · √(2·WINDOW_NATS)` from a candidate (from
+/// its bin, for discrete parameters) contributes less than `lin_k · e^-WINDOW_NATS`.
+#[derive(Debug)]
+struct Window {
+    half: f64,
+    /// Narrow kernels sorted by centre: centre, `1/σ`, linear coefficient.
+    mu: Vec<f64>,
+    inv_sigma: Vec<f64>,
+    lin: Vec<f64>,
+    /// Wide kernels (any order).
+    wide_mu: Vec<f64>,
+    wide_inv_sigma: Vec<f64>,
+    wide_lin: Vec<f64>,
+    /// `Σ lin` over narrow kernels times `e^-WINDOW_NATS`: bounds what the skipped
+    /// kernels can add.
+    skipped_bound: f64,
+}
+
+impl Window {
+    /// Below this many kernels the plain loop is as fast.
+    const MIN_KERNELS: usize = 64;
+
+    fn build(
+        low: f64,
+        high: f64,
+        mu: &[f64],
+        sigma: &[f64],
+        inv_sigma: &[f64],
+        lin: &[f64],
+    ) -> Option<Window> {
+        let n = mu.len();
+        if n < Self::MIN_KERNELS {
+            return None;
+        }
+        let range = high - low;
+        if !(range > 0.0 && range.is_finite()) {
+            return None;
+        }
+        let reach = (2.0 * WINDOW_NATS).sqrt();
+        // Pick the bandwidth threshold among s_min·2^j that minimises the estimated
+        // kernel evaluations: wide ones plus the narrow ones inside a window (as if
+        // centres were spread evenly).
+        let s_min = sigma.iter().copied().fold(f64::INFINITY, f64::min);
+        if !(s_min > 0.0 && s_min.is_finite()) {
+            return None;
+        }
+        const STEPS: usize = 12;
+        let mut counts = [0usize; STEPS];
+        for &s in sigma {
+            let mut j = 0;
+            let mut t = s_min;
+            while j < STEPS - 1 && s > t {
+                t *= 2.0;
+                j += 1;
+            }
+            if s <= t {
+                counts[j] += 1;
+            }
+        }
+        let mut best: Option<(f64, f64)> = None;
+        let mut narrow = 0usize;
+        let mut t = s_min;
+        for &c in &counts {
+            narrow += c;
+            let frac = (2.0 * t * reach / range).min(1.0);
+            let cost = (n - narrow) as f64 + narrow as f64 * frac;
+            if best.is_none_or(|(b, _)| cost < b) {
+                best = Some((cost, t));
+            }
+            t *= 2.0;
+        }
+        let (cost, thr) = best?;
+        if cost > 0.7 * n as f64 {
+            return None;
+        }
+        let mut order: Vec<(f64, usize)> = Vec::with_capacity(n);
+        let mut w = Window {
+            half: thr * reach,
+            mu: Vec::new(),
+            inv_sigma: Vec::new(),
+            lin: Vec::new(),
+            wide_mu: Vec::new(),
+            wide_inv_sigma: Vec::new(),
+            wide_lin: Vec::new(),
+            skipped_bound: 0.0,
+        };
+        for k in 0..n {
+            if sigma[k] <= thr {
+                order.push((mu[k], k));
+            } else {
+                w.wide_mu.push(mu[k]);
+                w.wide_inv_sigma.push(inv_sigma[k]);
+                w.wide_lin.push(lin[k]);
+            }
+        }
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut total = 0.0;
+        for &(m, k) in &order {
+            w.mu.push(m);
+            w.inv_sigma.push(inv_sigma[k]);
+            w.lin.push(lin[k]);
+            total += lin[k];
+        }
+        w.skipped_bound = total * (-WINDOW_NATS).exp();
+        Some(w)
+    }
+
+    /// The mixture's density (or mass over `[lo, hi]` when `discrete`) at `x`, in
+    /// linear space, or `None` when the skipped kernels could matter at f64 precision.
+    fn sum(&self, x: f64, lo: f64, hi: f64, discrete: bool) -> Option<f64> {
+        let (from, to) = if discrete { (lo, hi) } else { (x, x) };
+        let a = self.mu.partition_point(|&m| m < from - self.half);
+        let b = self.mu.partition_point(|&m| m <= to + self.half);
+        let mut sum = 0.0;
+        if discrete {
+            for (k, &m) in self.wide_mu.iter().enumerate() {
+                let is = self.wide_inv_sigma[k];
+                sum += self.wide_lin[k] * truncnorm::mass((lo - m) * is, (hi - m) * is);
+            }
+            for k in a..b {
+                let is = self.inv_sigma[k];
+                let m = self.mu[k];
+                sum += self.lin[k] * truncnorm::mass((lo - m) * is, (hi - m) * is);
+            }
+        } else {
+            sum += gauss_sum(x, &self.wide_mu, &self.wide_inv_sigma, &self.wide_lin);
+            sum += gauss_sum(x, &self.mu[a..b], &self.inv_sigma[a..b], &self.lin[a..b]);
+        }
+        (sum.is_finite() && self.skipped_bound <= 1e-16 * sum).then_some(sum)
+    }
+}
+
+/// `Σ lin_k · exp(-((x - mu_k)·inv_sigma_k)² / 2)`.
+#[inline]
+fn gauss_sum(x: f64, mu: &[f64], inv_sigma: &[f64], lin: &[f64]) -> f64 {
+    let n = mu.len().min(inv_sigma.len()).min(lin.len());
+    let mut sum = 0.0;
+    for k in 0..n {
+        let z = (x - mu[k]) * inv_sigma[k];
+        sum += lin[k] * (-0.5 * z * z).exp();
+    }
+    sum
 }
 
 /// Candidates in model space: `values[dim][candidate]`, with the bin of each discrete
@@ -218,7 +372,17 @@ impl Mixture {
         if !(total > 0.0 && total.is_finite()) {
             return None;
         }
-        let log_w: Vec<f64> = w.iter().map(|x| (x / total).ln()).collect();
+        // Weights repeat (most are 1): one logarithm per run of equal weights.
+        let mut last = (f64::NAN, 0.0);
+        let log_w: Vec<f64> = w
+            .iter()
+            .map(|&x| {
+                if x.to_bits() != last.0.to_bits() {
+                    last = (x, (x / total).ln());
+                }
+                last.1
+            })
+            .collect();
         let mut acc = 0.0;
         let cum_w: Vec<f64> = w
             .iter()
@@ -237,12 +401,30 @@ impl Mixture {
             })
             .collect();
         let mut dims: Vec<DimKernels> = dims;
-        for d in &mut dims {
+        // The linear coefficients serve the one-dimensional fast path only.
+        for d in dims.iter_mut().filter(|_| n_dims == 1) {
             if let DimKernels::Numerical { c, lin, .. } = d {
                 *lin = c.iter().zip(&log_w).map(|(c, w)| (c + w).exp()).collect();
             }
         }
-        Some(Mixture { log_w, cum_w, dims })
+        let window = match dims.as_slice() {
+            [DimKernels::Numerical {
+                low,
+                high,
+                mu,
+                sigma,
+                inv_sigma,
+                lin,
+                ..
+            }] => Window::build(*low, *high, mu, sigma, inv_sigma, lin),
+            _ => None,
+        };
+        Some(Mixture {
+            log_w,
+            cum_w,
+            dims,
+            window,
+        })
     }
 
     /// One numerical dimension: sums kernels in linear space (one `exp` per
@@ -267,19 +449,22 @@ impl Mixture {
                 out.push(*v);
                 continue;
             }
+            let (lo, hi) = (c.lo[0][i], c.hi[0][i]);
+            let windowed = self
+                .window
+                .as_ref()
+                .and_then(|w| w.sum(x, lo, hi, model.is_discrete_numeric()));
             let mut sum = 0.0;
-            if model.is_discrete_numeric() {
-                let (lo, hi) = (c.lo[0][i], c.hi[0][i]);
+            if let Some(s) = windowed {
+                sum = s;
+            } else if model.is_discrete_numeric() {
                 for k in 0..mu.len() {
                     let a = (lo - mu[k]) * inv_sigma[k];
                     let b = (hi - mu[k]) * inv_sigma[k];
                     sum += lin[k] * truncnorm::mass(a, b);
                 }
             } else {
-                for k in 0..mu.len() {
-                    let z = (x - mu[k]) * inv_sigma[k];
-                    sum += lin[k] * (-0.5 * z * z).exp();
-                }
+                sum = gauss_sum(x, mu, inv_sigma, lin);
             }
             let v = if sum > 1e-280 && sum.is_finite() {
                 sum.ln()
@@ -363,12 +548,19 @@ impl Mixture {
         self.log_pdf_general(c)
     }
 
+    /// Every kernel, in log space. Continuous and categorical terms (cheap) come first;
+    /// discrete numerical terms (a log mass each) are then added only for kernels that
+    /// can still matter: a kernel whose partial sum plus the most its discrete terms can
+    /// add (`-ln Z - d²/2σ²` each, `d` the distance from its centre to the candidate's
+    /// bin) stays more than `WINDOW_NATS` below a fully evaluated kernel contributes
+    /// less than `e^-50` of the sum and is skipped.
     fn log_pdf_general(&self, c: &Candidates) -> Vec<f64> {
         let k_n = self.log_w.len();
         let mut acc: Vec<f64> = Vec::with_capacity(c.n * k_n);
         for _ in 0..c.n {
             acc.extend_from_slice(&self.log_w);
         }
+        let mut discrete: Vec<usize> = Vec::new();
         for (j, dim) in self.dims.iter().enumerate() {
             match dim {
                 DimKernels::Numerical {
@@ -379,22 +571,16 @@ impl Mixture {
                     ..
                 } => {
                     if model.is_discrete_numeric() {
-                        for i in 0..c.n {
-                            let (lo, hi) = (c.lo[j][i], c.hi[j][i]);
-                            let row = &mut acc[i * k_n..(i + 1) * k_n];
-                            for k in 0..k_n {
-                                let a = (lo - mu[k]) * inv_sigma[k];
-                                let b = (hi - mu[k]) * inv_sigma[k];
-                                row[k] += konst[k] + truncnorm::log_mass(a, b);
-                            }
-                        }
+                        discrete.push(j);
                     } else {
                         for i in 0..c.n {
                             let x = c.values[j][i];
                             let row = &mut acc[i * k_n..(i + 1) * k_n];
-                            for k in 0..k_n {
-                                let z = (x - mu[k]) * inv_sigma[k];
-                                row[k] += konst[k] - 0.5 * z * z;
+                            for (r, ((m, is), k)) in
+                                row.iter_mut().zip(mu.iter().zip(inv_sigma).zip(konst))
+                            {
+                                let z = (x - m) * is;
+                                *r += k - 0.5 * z * z;
                             }
                         }
                     }
@@ -410,6 +596,69 @@ impl Mixture {
                 }
             }
         }
+        if !discrete.is_empty() {
+            let term = |j: usize, i: usize, k: usize| -> f64 {
+                match &self.dims[j] {
+                    DimKernels::Numerical {
+                        mu,
+                        inv_sigma,
+                        c: konst,
+                        ..
+                    } => {
+                        let a = (c.lo[j][i] - mu[k]) * inv_sigma[k];
+                        let b = (c.hi[j][i] - mu[k]) * inv_sigma[k];
+                        konst[k] + truncnorm::log_mass(a, b)
+                    }
+                    DimKernels::Categorical { .. } => 0.0,
+                }
+            };
+            let mut ub = vec![0.0; k_n];
+            for i in 0..c.n {
+                let row = &mut acc[i * k_n..(i + 1) * k_n];
+                // Upper bound of each kernel's total: a bin at distance d from the
+                // centre has mass at most Φ(-d/σ) ≤ exp(-d²/2σ²).
+                ub.copy_from_slice(row);
+                for &j in &discrete {
+                    if let DimKernels::Numerical {
+                        mu,
+                        inv_sigma,
+                        c: konst,
+                        ..
+                    } = &self.dims[j]
+                    {
+                        let (lo, hi) = (c.lo[j][i], c.hi[j][i]);
+                        for (u, ((m, is), k)) in
+                            ub.iter_mut().zip(mu.iter().zip(inv_sigma).zip(konst))
+                        {
+                            let d = (lo - m).max(m - hi).max(0.0) * is;
+                            *u += k - 0.5 * d * d;
+                        }
+                    }
+                }
+                // A fully evaluated kernel: the one with the best bound.
+                let mut star = 0;
+                let mut star_ub = f64::NEG_INFINITY;
+                for (k, &v) in ub.iter().enumerate() {
+                    if v > star_ub {
+                        star_ub = v;
+                        star = k;
+                    }
+                }
+                let full: f64 = row[star] + discrete.iter().map(|&j| term(j, i, star)).sum::<f64>();
+                let cut = full - WINDOW_NATS;
+                for k in 0..k_n {
+                    if k == star {
+                        row[k] = full;
+                    } else if ub[k] < cut {
+                        row[k] = f64::NEG_INFINITY;
+                    } else {
+                        for &j in &discrete {
+                            row[k] += term(j, i, k);
+                        }
+                    }
+                }
+            }
+        }
         acc.chunks(k_n.max(1)).map(log_sum_exp).collect()
     }
 }
@@ -419,7 +668,13 @@ fn log_sum_exp(v: &[f64]) -> f64 {
     if !m.is_finite() {
         return m;
     }
-    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+    // Terms more than WINDOW_NATS below the maximum add less than e^-50 each.
+    m + v
+        .iter()
+        .filter(|&&x| x - m > -WINDOW_NATS)
+        .map(|x| (x - m).exp())
+        .sum::<f64>()
+        .ln()
 }
 
 fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usize) -> DimKernels {
@@ -451,6 +706,8 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
     }
     let inv_sigma: Vec<f64> = sigma.iter().map(|x| 1.0 / x).collect();
     let discrete = model.is_discrete_numeric();
+    // Many bandwidths are equal (clipped): one logarithm per run of equal ones.
+    let mut last = (f64::NAN, 0.0);
     let c = (0..n_k)
         .map(|k| {
             let z =
@@ -458,7 +715,10 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
             if discrete {
                 -z
             } else {
-                -sigma[k].ln() - LN_SQRT_2PI - z
+                if sigma[k].to_bits() != last.0.to_bits() {
+                    last = (sigma[k], sigma[k].ln());
+                }
+                -last.1 - LN_SQRT_2PI - z
             }
         })
         .collect();
@@ -726,6 +986,194 @@ mod tests {
             let slow = mix.log_pdf_general(&c);
             for (a, b) in fast.iter().zip(&slow) {
                 assert!((a - b).abs() < 1e-6, "{m:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    /// The windowed 1-D scoring against every kernel in log space, on random mixtures
+    /// with many kernels: clustered and spread centres, tiny and huge bandwidths
+    /// (magic clip off), centres on the bounds, candidates on and beyond the edges.
+    #[test]
+    fn windowed_log_density_matches_the_full_sum() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        let (mut windowed, mut used) = (0, 0);
+        for case in 0..60 {
+            let m = match case % 4 {
+                0 => Model::Continuous {
+                    low: -5.0,
+                    high: 5.0,
+                    log: false,
+                },
+                1 => Model::Continuous {
+                    low: 1e-5,
+                    high: 1.0,
+                    log: true,
+                },
+                2 => Model::Steps {
+                    low: 0.0,
+                    high: 100.0,
+                    step: 5.0,
+                },
+                _ => Model::LogInt {
+                    low: 1.0,
+                    high: 4096.0,
+                },
+            };
+            let (low, high) = m.bounds();
+            let n = 64 + (case * 37) % 1200;
+            let obs: Vec<f64> = (0..n)
+                .map(|i| {
+                    let u: f64 = rng.random();
+                    let x = match i % 5 {
+                        // Clustered tightly near a point, or at a bound.
+                        0 => 0.3 + 1e-6 * u,
+                        1 => 0.0,
+                        2 => 1.0,
+                        _ => u,
+                    };
+                    let v = low + (high - low) * x;
+                    match m {
+                        Model::Steps { .. } | Model::LogInt { .. } => m.snap(v).0,
+                        _ => v,
+                    }
+                })
+                .collect();
+            let w: Vec<f64> = (0..n).map(|i| 0.1 + (i % 7) as f64).collect();
+            let s = ParzenSettings {
+                consider_magic_clip: case % 3 != 0,
+                consider_endpoints: case % 2 == 0,
+                ..settings()
+            };
+            let mix = Mixture::build(&[m], &[obs], &w, &s).unwrap();
+            windowed += usize::from(mix.window.is_some());
+            let mut c = mix.sample(&mut rng, 40);
+            // Candidates at the bounds too.
+            for x in [low, high] {
+                let (v, lo, hi) = m.snap(x);
+                c.values[0].push(v);
+                c.lo[0].push(lo);
+                c.hi[0].push(hi);
+                c.n += 1;
+            }
+            if let Some(win) = &mix.window {
+                let discrete = m.is_discrete_numeric();
+                used += (0..c.n)
+                    .filter(|&i| {
+                        win.sum(c.values[0][i], c.lo[0][i], c.hi[0][i], discrete)
+                            .is_some()
+                    })
+                    .count();
+            }
+            let fast = mix.log_pdf(&c);
+            let slow = mix.log_pdf_general(&c);
+            for (a, b) in fast.iter().zip(&slow) {
+                assert!(
+                    (a - b).abs() < 1e-9 || (a.is_infinite() && a == b),
+                    "{m:?}, {n} kernels: {a} vs {b}"
+                );
+            }
+        }
+        assert!(windowed > 20, "window built in only {windowed} of 60 cases");
+        assert!(
+            used > 500,
+            "windowed sum accepted for only {used} candidates"
+        );
+    }
+
+    /// The joint log density with kernels skipped against a plain sum over every
+    /// kernel and dimension (no skipping), on a mixed space with many observations.
+    #[test]
+    fn joint_skipping_matches_the_plain_sum() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let models = [
+            Model::Continuous {
+                low: -5.0,
+                high: 5.0,
+                log: false,
+            },
+            Model::Continuous {
+                low: 1e-5,
+                high: 1.0,
+                log: true,
+            },
+            Model::Steps {
+                low: 0.0,
+                high: 1.0,
+                step: 0.05,
+            },
+            Model::LogInt {
+                low: 1.0,
+                high: 1024.0,
+            },
+            Model::Steps {
+                low: 0.0,
+                high: 100.0,
+                step: 5.0,
+            },
+            Model::Categorical { n: 4 },
+        ];
+        for (case, n) in [(0usize, 5usize), (1, 80), (2, 900)] {
+            let obs: Vec<Vec<f64>> = models
+                .iter()
+                .map(|m| {
+                    let (low, high) = m.bounds();
+                    (0..n)
+                        .map(|i| {
+                            let u: f64 = rng.random();
+                            let x = if i % 4 == 0 { 0.0 } else { u };
+                            match m {
+                                Model::Categorical { n } => (i % n) as f64,
+                                _ => m.snap(low + (high - low) * x).0,
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+            let s = ParzenSettings {
+                consider_magic_clip: case != 1,
+                ..settings()
+            };
+            let mix = Mixture::build(&models, &obs, &w, &s).unwrap();
+            let c = mix.sample(&mut rng, 24);
+            let got = mix.log_pdf(&c);
+            for i in 0..c.n {
+                let terms: Vec<f64> = (0..mix.log_w.len())
+                    .map(|k| {
+                        let mut t = mix.log_w[k];
+                        for (j, dim) in mix.dims.iter().enumerate() {
+                            t += match dim {
+                                DimKernels::Numerical {
+                                    model,
+                                    mu,
+                                    inv_sigma,
+                                    c: konst,
+                                    ..
+                                } => {
+                                    if model.is_discrete_numeric() {
+                                        let a = (c.lo[j][i] - mu[k]) * inv_sigma[k];
+                                        let b = (c.hi[j][i] - mu[k]) * inv_sigma[k];
+                                        konst[k] + truncnorm::log_mass(a, b)
+                                    } else {
+                                        let z = (c.values[j][i] - mu[k]) * inv_sigma[k];
+                                        konst[k] - 0.5 * z * z
+                                    }
+                                }
+                                DimKernels::Categorical { n, log_p, .. } => {
+                                    log_p[k * n + c.values[j][i] as usize]
+                                }
+                            };
+                        }
+                        t
+                    })
+                    .collect();
+                let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let want = m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln();
+                assert!(
+                    (got[i] - want).abs() < 1e-9,
+                    "{n} kernels, candidate {i}: {} vs {want}",
+                    got[i]
+                );
             }
         }
     }

@@ -105,6 +105,9 @@ pub fn mass(a: f64, b: f64) -> f64 {
         0.5 * (erfc_nonneg(a * FRAC_1_SQRT_2) - erfc_nonneg(b * FRAC_1_SQRT_2))
     } else if b <= 0.0 {
         0.5 * (erfc_nonneg(-b * FRAC_1_SQRT_2) - erfc_nonneg(-a * FRAC_1_SQRT_2))
+    } else if a <= -9.0 && b >= 9.0 {
+        // Both tails are below erfc(9/√2)/2 < 2^-54: the difference rounds to 1 exactly.
+        1.0
     } else {
         1.0 - 0.5 * (erfc_nonneg(-a * FRAC_1_SQRT_2) + erfc_nonneg(b * FRAC_1_SQRT_2))
     }
@@ -118,6 +121,10 @@ pub fn log_mass(a: f64, b: f64) -> f64 {
         return f64::NEG_INFINITY;
     }
     let m = mass(a, b);
+    if m == 1.0 {
+        // An untruncated kernel: skip the logarithm.
+        return 0.0;
+    }
     if m > 1e-280 {
         return m.ln();
     }
