@@ -36,8 +36,8 @@ case "$WHICH" in
     SIZES=${2:-100,1000}
     .venv-bench/bin/python -c "import optuna, rustuna" 2>/dev/null \
       || .venv-bench/bin/pip install --quiet "optuna==${OPTUNA_VERSION}" "rustuna==0.2.0"
-    echo "hyperscape (univariate TPE, median µs per trial [last 10%]):"
-    cargo bench -q -p hyperscape-core --bench tpe -- --json --modes univariate --sizes "$SIZES"
+    echo "hyperscape (default TPE, as the peers, median µs per trial [last 10%]):"
+    cargo bench -q -p hyperscape-core --bench tpe -- --json --modes default --sizes "$SIZES"
     .venv-bench/bin/python bench/samplers/peer_tpe_overhead.py --tool optuna --sizes "$SIZES"
     .venv-bench/bin/python bench/samplers/peer_tpe_overhead.py --tool rustuna --sizes "$SIZES"
     ;;

@@ -1,5 +1,5 @@
 """Per-trial ask + 10 suggests + tell of a peer's TPE sampler on the same 10-D mixed
-space and objective as crates/hyperscape-core/benches/tpe.rs (univariate TPE, seed 0).
+space and objective as crates/hyperscape-core/benches/tpe.rs (each tool's default TPE, seed 0).
 Peers: Optuna (`--tool optuna`) and Rustuna, Optuna's Rust port (`--tool rustuna`).
 Prints one JSON line per size."""
 import argparse
