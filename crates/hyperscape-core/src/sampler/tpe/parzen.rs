@@ -597,42 +597,19 @@ impl Mixture {
             }
         }
         if !discrete.is_empty() {
-            let term = |j: usize, i: usize, k: usize| -> f64 {
-                match &self.dims[j] {
-                    DimKernels::Numerical {
-                        mu,
-                        inv_sigma,
-                        c: konst,
-                        ..
-                    } => {
-                        let a = (c.lo[j][i] - mu[k]) * inv_sigma[k];
-                        let b = (c.hi[j][i] - mu[k]) * inv_sigma[k];
-                        konst[k] + truncnorm::log_mass(a, b)
-                    }
-                    DimKernels::Categorical { .. } => 0.0,
-                }
-            };
+            let mut bins: Vec<DiscreteBins<'_>> = discrete
+                .iter()
+                .filter_map(|&j| DiscreteBins::new(&self.dims[j], &c.lo[j], &c.hi[j]))
+                .collect();
             let mut ub = vec![0.0; k_n];
             for i in 0..c.n {
                 let row = &mut acc[i * k_n..(i + 1) * k_n];
                 // Upper bound of each kernel's total: a bin at distance d from the
                 // centre has mass at most Φ(-d/σ) ≤ exp(-d²/2σ²).
                 ub.copy_from_slice(row);
-                for &j in &discrete {
-                    if let DimKernels::Numerical {
-                        mu,
-                        inv_sigma,
-                        c: konst,
-                        ..
-                    } = &self.dims[j]
-                    {
-                        let (lo, hi) = (c.lo[j][i], c.hi[j][i]);
-                        for (u, ((m, is), k)) in
-                            ub.iter_mut().zip(mu.iter().zip(inv_sigma).zip(konst))
-                        {
-                            let d = (lo - m).max(m - hi).max(0.0) * is;
-                            *u += k - 0.5 * d * d;
-                        }
+                for b in &bins {
+                    for (u, x) in ub.iter_mut().zip(b.bound(i)) {
+                        *u += x;
                     }
                 }
                 // A fully evaluated kernel: the one with the best bound.
@@ -644,7 +621,7 @@ impl Mixture {
                         star = k;
                     }
                 }
-                let full: f64 = row[star] + discrete.iter().map(|&j| term(j, i, star)).sum::<f64>();
+                let full: f64 = row[star] + bins.iter_mut().map(|b| b.term(i, star)).sum::<f64>();
                 let cut = full - WINDOW_NATS;
                 for k in 0..k_n {
                     if k == star {
@@ -652,14 +629,101 @@ impl Mixture {
                     } else if ub[k] < cut {
                         row[k] = f64::NEG_INFINITY;
                     } else {
-                        for &j in &discrete {
-                            row[k] += term(j, i, k);
+                        for b in bins.iter_mut() {
+                            row[k] += b.term(i, k);
                         }
                     }
                 }
             }
         }
         acc.chunks(k_n.max(1)).map(log_sum_exp).collect()
+    }
+}
+
+/// One discrete numerical dimension of a scoring pass: the candidates' distinct bins
+/// (candidates drawn from a mixture share levels), each kernel's upper bound for each
+/// bin, and its log mass over each bin, computed on first use. Every value is the same
+/// expression as evaluated per candidate, so results do not change.
+struct DiscreteBins<'a> {
+    mu: &'a [f64],
+    inv_sigma: &'a [f64],
+    konst: &'a [f64],
+    k_n: usize,
+    /// Bin of each candidate (index into `bins`).
+    slot: Vec<usize>,
+    bins: Vec<(f64, f64)>,
+    /// `bins × kernels`: `ln Z⁻¹ - d²/2σ²`, `d` the distance from the centre to the bin.
+    bound: Vec<f64>,
+    /// `bins × kernels`: the kernel's log mass over the bin; NaN until computed.
+    term: Vec<f64>,
+}
+
+impl<'a> DiscreteBins<'a> {
+    fn new(dim: &'a DimKernels, lo: &[f64], hi: &[f64]) -> Option<Self> {
+        let DimKernels::Numerical {
+            mu,
+            inv_sigma,
+            c: konst,
+            ..
+        } = dim
+        else {
+            return None;
+        };
+        let k_n = mu.len();
+        let mut bins: Vec<(f64, f64)> = Vec::new();
+        let slot = lo
+            .iter()
+            .zip(hi)
+            .map(|(&l, &h)| {
+                let same = |b: &(f64, f64)| {
+                    b.0.to_bits() == l.to_bits() && b.1.to_bits() == h.to_bits()
+                };
+                bins.iter().position(same).unwrap_or_else(|| {
+                    bins.push((l, h));
+                    bins.len() - 1
+                })
+            })
+            .collect();
+        let mut bound = Vec::with_capacity(bins.len() * k_n);
+        for &(lo, hi) in &bins {
+            bound.extend(mu.iter().zip(inv_sigma).zip(konst.iter()).map(|((m, is), k)| {
+                let d = (lo - m).max(m - hi).max(0.0) * is;
+                k - 0.5 * d * d
+            }));
+        }
+        Some(DiscreteBins {
+            mu,
+            inv_sigma,
+            konst,
+            k_n,
+            slot,
+            term: vec![f64::NAN; bins.len() * k_n],
+            bins,
+            bound,
+        })
+    }
+
+    /// The kernels' bounds for candidate `i`'s bin.
+    fn bound(&self, i: usize) -> &[f64] {
+        let s = self.slot[i] * self.k_n;
+        &self.bound[s..s + self.k_n]
+    }
+
+    /// Kernel `k`'s log mass over candidate `i`'s bin.
+    #[inline]
+    fn term(&mut self, i: usize, k: usize) -> f64 {
+        let s = self.slot[i];
+        let at = s * self.k_n + k;
+        let v = self.term[at];
+        if !v.is_nan() {
+            return v;
+        }
+        let (lo, hi) = self.bins[s];
+        let a = (lo - self.mu[k]) * self.inv_sigma[k];
+        let b = (hi - self.mu[k]) * self.inv_sigma[k];
+        let v = self.konst[k] + truncnorm::log_mass(a, b);
+        self.term[at] = v;
+        v
     }
 }
 
@@ -738,8 +802,15 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
 /// as neighbours of the extremes when `consider_endpoints`).
 fn neighbour_gaps(mu: &[f64], low: f64, high: f64, consider_endpoints: bool) -> Vec<f64> {
     let n = mu.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| mu[a].total_cmp(&mu[b]));
+    // Sorted by value, ties by index (a stable sort by `total_cmp`): an unstable sort of
+    // (total-order key, index) pairs gives the same order without indirection.
+    let mut keyed: Vec<(i64, usize)> = mu
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (total_order_key(*x), i))
+        .collect();
+    keyed.sort_unstable();
+    let order: Vec<usize> = keyed.iter().map(|&(_, i)| i).collect();
     let sorted: Vec<f64> = order.iter().map(|&i| mu[i]).collect();
     let mut out = vec![0.0; n];
     for (r, &i) in order.iter().enumerate() {
@@ -759,11 +830,21 @@ fn neighbour_gaps(mu: &[f64], low: f64, high: f64, consider_endpoints: bool) -> 
     out
 }
 
+/// An integer whose order is `f64::total_cmp`'s (the same bit trick).
+#[inline]
+fn total_order_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
+}
+
 fn categorical_kernels(n: usize, obs: &[f64], s: &ParzenSettings) -> DimKernels {
     let n_k = obs.len() + usize::from(s.consider_prior);
     let eps = s.prior_weight / n_k.max(1) as f64;
     let mut log_p = Vec::with_capacity(n_k * n);
     let mut cum = Vec::with_capacity(n_k * n);
+    // A row holds at most two distinct probabilities (hit or not), the same in every
+    // observation's row: one logarithm per distinct value, not per entry.
+    let mut logs: Vec<(u64, f64)> = Vec::with_capacity(4);
     for k in 0..n_k {
         let hit = obs.get(k).map(|x| (*x as usize).min(n - 1));
         let total = eps * n as f64 + if hit.is_some() { 1.0 } else { 0.0 };
@@ -775,7 +856,15 @@ fn categorical_kernels(n: usize, obs: &[f64], s: &ParzenSettings) -> DimKernels 
             } else {
                 p = 1.0 / n as f64;
             }
-            log_p.push(p.ln());
+            let lp = match logs.iter().find(|(b, _)| *b == p.to_bits()) {
+                Some(&(_, l)) => l,
+                None => {
+                    let l = p.ln();
+                    logs.push((p.to_bits(), l));
+                    l
+                }
+            };
+            log_p.push(lp);
             acc += p;
             cum.push(acc);
         }
