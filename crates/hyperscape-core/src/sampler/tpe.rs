@@ -16,6 +16,7 @@
 //! objectives, constraints, the constant liar and reproducibility.
 
 pub(crate) mod parzen;
+mod pool;
 mod split;
 mod truncnorm;
 
@@ -498,11 +499,11 @@ impl TpeSampler {
                 }
             }
         };
-        let mut below_obs = vec![Vec::new(); d];
+        let mut below_obs = pool::Columns::new(d, split.below.len());
         let mut below_kept = Vec::new();
         gather(
             &mut split.below.iter().map(|(i, _)| *i),
-            &mut below_obs,
+            &mut below_obs.0,
             &mut below_kept,
         );
         let below_w = if split.below.first().is_some_and(|(_, w)| w.is_some()) {
@@ -515,11 +516,11 @@ impl TpeSampler {
         } else {
             self.weights(below_kept.len())?
         };
-        let mut above_obs = vec![Vec::new(); d];
+        let mut above_obs = pool::Columns::new(d, split.above.len() + split.running.len());
         let mut above_kept = Vec::new();
         gather(
             &mut split.above.iter().copied(),
-            &mut above_obs,
+            &mut above_obs.0,
             &mut above_kept,
         );
         let mut n_above = above_kept.len();
@@ -536,7 +537,7 @@ impl TpeSampler {
                 .collect();
             if let Some(v) = vals {
                 for (j, x) in v.into_iter().enumerate() {
-                    above_obs[j].push(x);
+                    above_obs.0[j].push(x);
                 }
                 n_above += 1;
             }
@@ -555,7 +556,7 @@ impl TpeSampler {
         };
         let key: Vec<&str> = group.iter().map(|(n, _)| *n).collect();
         let mut rng = trial_rng(self.seed, trial.number, &format!("tpe:{}", key.join(",")));
-        let Some(l) = Mixture::build(&models, &below_obs, &below_w, &settings) else {
+        let Some(l) = Mixture::build(&models, &below_obs.0, &below_w, &settings) else {
             // No good observation and no prior: draw at random.
             return Ok(group
                 .iter()
@@ -563,7 +564,7 @@ impl TpeSampler {
                 .collect());
         };
         let cands = l.sample(&mut rng, self.cfg.n_ei_candidates);
-        let best = match Mixture::build(&models, &above_obs, &above_w, &settings) {
+        let best = match Mixture::build(&models, &above_obs.0, &above_w, &settings) {
             Some(g) => {
                 let ll = l.log_pdf(&cands);
                 let lg = g.log_pdf(&cands);

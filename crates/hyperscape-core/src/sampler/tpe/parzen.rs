@@ -14,6 +14,7 @@
 
 use rand::Rng;
 
+use super::pool;
 use super::truncnorm::{self, LN_SQRT_2PI};
 use crate::param::{Distribution, ParamValue};
 
@@ -185,6 +186,34 @@ pub(crate) struct Mixture {
     dims: Vec<DimKernels>,
     /// Kernel index for windowed scoring of a one-dimensional numerical mixture.
     window: Option<Window>,
+}
+
+impl Drop for Mixture {
+    /// Hands the kernel buffers back to the pool for the next ask.
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.log_w));
+        pool::give(std::mem::take(&mut self.cum_w));
+        for d in self.dims.drain(..) {
+            match d {
+                DimKernels::Numerical {
+                    mu,
+                    sigma,
+                    inv_sigma,
+                    c,
+                    lin,
+                    ..
+                } => {
+                    for v in [mu, sigma, inv_sigma, c, lin] {
+                        pool::give(v);
+                    }
+                }
+                DimKernels::Categorical { log_p, cum, .. } => {
+                    pool::give(log_p);
+                    pool::give(cum);
+                }
+            }
+        }
+    }
 }
 
 /// Nats below which a skipped kernel's factor `exp(-z²/2)` (or its tail mass) lies.
@@ -364,7 +393,8 @@ impl Mixture {
         if n_k == 0 {
             return None;
         }
-        let mut w: Vec<f64> = weights.to_vec();
+        let mut w = pool::take(n_k);
+        w.extend_from_slice(weights);
         if s.consider_prior {
             w.push(s.prior_weight);
         }
@@ -374,23 +404,20 @@ impl Mixture {
         }
         // Weights repeat (most are 1): one logarithm per run of equal weights.
         let mut last = (f64::NAN, 0.0);
-        let log_w: Vec<f64> = w
-            .iter()
-            .map(|&x| {
-                if x.to_bits() != last.0.to_bits() {
-                    last = (x, (x / total).ln());
-                }
-                last.1
-            })
-            .collect();
+        let mut log_w = pool::take(n_k);
+        log_w.extend(w.iter().map(|&x| {
+            if x.to_bits() != last.0.to_bits() {
+                last = (x, (x / total).ln());
+            }
+            last.1
+        }));
         let mut acc = 0.0;
-        let cum_w: Vec<f64> = w
-            .iter()
-            .map(|x| {
-                acc += x / total;
-                acc
-            })
-            .collect();
+        let mut cum_w = pool::take(n_k);
+        cum_w.extend(w.iter().map(|x| {
+            acc += x / total;
+            acc
+        }));
+        pool::give(w);
         let n_dims = models.len();
         let dims = models
             .iter()
@@ -404,7 +431,9 @@ impl Mixture {
         // The linear coefficients serve the one-dimensional fast path only.
         for d in dims.iter_mut().filter(|_| n_dims == 1) {
             if let DimKernels::Numerical { c, lin, .. } = d {
-                *lin = c.iter().zip(&log_w).map(|(c, w)| (c + w).exp()).collect();
+                let mut v = pool::take(c.len());
+                v.extend(c.iter().zip(&log_w).map(|(c, w)| (c + w).exp()));
+                *lin = v;
             }
         }
         let window = match dims.as_slice() {
@@ -556,7 +585,7 @@ impl Mixture {
     /// less than `e^-50` of the sum and is skipped.
     fn log_pdf_general(&self, c: &Candidates) -> Vec<f64> {
         let k_n = self.log_w.len();
-        let mut acc: Vec<f64> = Vec::with_capacity(c.n * k_n);
+        let mut acc = pool::take(c.n * k_n);
         for _ in 0..c.n {
             acc.extend_from_slice(&self.log_w);
         }
@@ -601,7 +630,7 @@ impl Mixture {
                 .iter()
                 .filter_map(|&j| DiscreteBins::new(&self.dims[j], &c.lo[j], &c.hi[j]))
                 .collect();
-            let mut ub = vec![0.0; k_n];
+            let mut ub = pool::filled(0.0, k_n);
             for i in 0..c.n {
                 let row = &mut acc[i * k_n..(i + 1) * k_n];
                 // Upper bound of each kernel's total: a bin at distance d from the
@@ -635,8 +664,11 @@ impl Mixture {
                     }
                 }
             }
+            pool::give(ub);
         }
-        acc.chunks(k_n.max(1)).map(log_sum_exp).collect()
+        let out = acc.chunks(k_n.max(1)).map(log_sum_exp).collect();
+        pool::give(acc);
+        out
     }
 }
 
@@ -656,6 +688,13 @@ struct DiscreteBins<'a> {
     bound: Vec<f64>,
     /// `bins × kernels`: the kernel's log mass over the bin; NaN until computed.
     term: Vec<f64>,
+}
+
+impl Drop for DiscreteBins<'_> {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.bound));
+        pool::give(std::mem::take(&mut self.term));
+    }
 }
 
 impl<'a> DiscreteBins<'a> {
@@ -684,7 +723,7 @@ impl<'a> DiscreteBins<'a> {
                 })
             })
             .collect();
-        let mut bound = Vec::with_capacity(bins.len() * k_n);
+        let mut bound = pool::take(bins.len() * k_n);
         for &(lo, hi) in &bins {
             bound.extend(mu.iter().zip(inv_sigma).zip(konst.iter()).map(|((m, is), k)| {
                 let d = (lo - m).max(m - hi).max(0.0) * is;
@@ -697,7 +736,7 @@ impl<'a> DiscreteBins<'a> {
             konst,
             k_n,
             slot,
-            term: vec![f64::NAN; bins.len() * k_n],
+            term: pool::filled(f64::NAN, bins.len() * k_n),
             bins,
             bound,
         })
@@ -744,17 +783,18 @@ fn log_sum_exp(v: &[f64]) -> f64 {
 fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usize) -> DimKernels {
     let (low, high) = model.bounds();
     let range = high - low;
-    let mut mu: Vec<f64> = obs.iter().map(|x| x.clamp(low, high)).collect();
+    let n_k = obs.len() + usize::from(s.consider_prior);
+    let mut mu = pool::take(n_k);
+    mu.extend(obs.iter().map(|x| x.clamp(low, high)));
     let mut sigma = match s.bandwidth {
         // One bandwidth for all kernels, shrinking with the number of observations.
         Bandwidth::Scott => {
             let n = obs.len().max(1) as f64;
-            vec![0.2 * n.powf(-1.0 / (n_dims as f64 + 4.0)) * range; mu.len()]
+            pool::filled(0.2 * n.powf(-1.0 / (n_dims as f64 + 4.0)) * range, mu.len())
         }
         // Observations only: the prior kernel is not a neighbour.
         Bandwidth::NeighbourGap => neighbour_gaps(&mu, low, high, s.consider_endpoints),
     };
-    let n_k = mu.len() + usize::from(s.consider_prior);
     let max_sigma = range;
     let min_sigma = if s.consider_magic_clip {
         range / (100f64).min(1.0 + n_k as f64)
@@ -768,12 +808,13 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
         mu.push(0.5 * (low + high));
         sigma.push(max_sigma);
     }
-    let inv_sigma: Vec<f64> = sigma.iter().map(|x| 1.0 / x).collect();
+    let mut inv_sigma = pool::take(n_k);
+    inv_sigma.extend(sigma.iter().map(|x| 1.0 / x));
     let discrete = model.is_discrete_numeric();
     // Many bandwidths are equal (clipped): one logarithm per run of equal ones.
     let mut last = (f64::NAN, 0.0);
-    let c = (0..n_k)
-        .map(|k| {
+    let mut c = pool::take(n_k);
+    c.extend((0..n_k).map(|k| {
             let z =
                 truncnorm::log_mass((low - mu[k]) * inv_sigma[k], (high - mu[k]) * inv_sigma[k]);
             if discrete {
@@ -784,8 +825,7 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
                 }
                 -last.1 - LN_SQRT_2PI - z
             }
-        })
-        .collect();
+    }));
     DimKernels::Numerical {
         model,
         low,
@@ -810,13 +850,12 @@ fn neighbour_gaps(mu: &[f64], low: f64, high: f64, consider_endpoints: bool) -> 
         .map(|(i, x)| (total_order_key(*x), i))
         .collect();
     keyed.sort_unstable();
-    let order: Vec<usize> = keyed.iter().map(|&(_, i)| i).collect();
-    let sorted: Vec<f64> = order.iter().map(|&i| mu[i]).collect();
-    let mut out = vec![0.0; n];
-    for (r, &i) in order.iter().enumerate() {
-        let left = if r == 0 { low } else { sorted[r - 1] };
-        let right = if r + 1 == n { high } else { sorted[r + 1] };
-        let (dl, dr) = (sorted[r] - left, right - sorted[r]);
+    let mut out = pool::filled(0.0, n);
+    for (r, &(_, i)) in keyed.iter().enumerate() {
+        let left = if r == 0 { low } else { mu[keyed[r - 1].1] };
+        let right = if r + 1 == n { high } else { mu[keyed[r + 1].1] };
+        let sorted_r = mu[i];
+        let (dl, dr) = (sorted_r - left, right - sorted_r);
         out[i] = if consider_endpoints || n < 2 {
             dl.max(dr)
         } else if r == 0 {
@@ -840,8 +879,8 @@ fn total_order_key(x: f64) -> i64 {
 fn categorical_kernels(n: usize, obs: &[f64], s: &ParzenSettings) -> DimKernels {
     let n_k = obs.len() + usize::from(s.consider_prior);
     let eps = s.prior_weight / n_k.max(1) as f64;
-    let mut log_p = Vec::with_capacity(n_k * n);
-    let mut cum = Vec::with_capacity(n_k * n);
+    let mut log_p = pool::take(n_k * n);
+    let mut cum = pool::take(n_k * n);
     // A row holds at most two distinct probabilities (hit or not), the same in every
     // observation's row: one logarithm per distinct value, not per entry.
     let mut logs: Vec<(u64, f64)> = Vec::with_capacity(4);
