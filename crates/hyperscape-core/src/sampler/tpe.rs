@@ -210,6 +210,10 @@ impl std::fmt::Debug for TpeSampler {
 struct Column {
     dist: Distribution,
     values: Vec<f64>,
+    /// The observations holding a value, ascending by (value, trial number):
+    /// `(total-order key of the value, trial number, index)`. Kept so that building a
+    /// mixture need not sort its observations again at every ask.
+    sorted: Vec<(i64, u64, usize)>,
 }
 
 /// Finished (complete or pruned) trials, kept incrementally across asks.
@@ -312,11 +316,18 @@ impl Store {
                     cols.push(Column {
                         dist: dist.clone(),
                         values: vec![f64::NAN; idx + 1],
+                        sorted: Vec::new(),
                     });
                     cols.last_mut().expect("just pushed")
                 }
             };
-            col.values[idx] = Model::of(dist).to_model(x);
+            let v = Model::of(dist).to_model(x);
+            col.values[idx] = v;
+            if !v.is_nan() {
+                let key = (parzen::total_order_key(v), t.number, idx);
+                let at = col.sorted.partition_point(|e| *e < key);
+                col.sorted.insert(at, key);
+            }
         }
         self.update_groups(t);
     }
@@ -355,12 +366,8 @@ impl Store {
         self.groups = out;
     }
 
-    fn column(&self, name: &str, dist: &Distribution) -> Option<&[f64]> {
-        self.columns
-            .get(name)?
-            .iter()
-            .find(|c| c.dist == *dist)
-            .map(|c| c.values.as_slice())
+    fn column(&self, name: &str, dist: &Distribution) -> Option<&Column> {
+        self.columns.get(name)?.iter().find(|c| c.dist == *dist)
     }
 }
 
@@ -482,7 +489,7 @@ impl TpeSampler {
             .as_ref()
             .ok_or_else(|| Error::InvalidSampler("tpe: split missing".into()))?;
         let models: Vec<Model> = group.iter().map(|(_, d)| Model::of(d)).collect();
-        let cols: Option<Vec<&[f64]>> =
+        let cols: Option<Vec<&Column>> =
             group.iter().map(|(n, d)| self.store.column(n, d)).collect();
         let d = group.len();
         let gather = |idx: &mut dyn Iterator<Item = usize>,
@@ -490,9 +497,9 @@ impl TpeSampler {
                       kept: &mut Vec<usize>| {
             if let Some(cols) = &cols {
                 for i in idx {
-                    if cols.iter().all(|c| !c[i].is_nan()) {
+                    if cols.iter().all(|c| !c.values[i].is_nan()) {
                         for (j, c) in cols.iter().enumerate() {
-                            obs[j].push(c[i]);
+                            obs[j].push(c.values[i]);
                         }
                         kept.push(i);
                     }
@@ -564,7 +571,14 @@ impl TpeSampler {
                 .collect());
         };
         let cands = l.sample(&mut rng, self.cfg.n_ei_candidates);
-        let best = match Mixture::build(&models, &above_obs.0, &above_w, &settings) {
+        // The bad group is most observations: take its sorted order from the columns
+        // (kept sorted as trials arrive) instead of sorting it again.
+        let order = match &cols {
+            Some(cols) => sorted_positions(cols, &models, &above_kept, self.store.obs.len()),
+            None => Vec::new(),
+        };
+        let g = Mixture::build_with_order(&models, &above_obs.0, &above_w, &settings, &order);
+        let best = match g {
             Some(g) => {
                 let ll = l.log_pdf(&cands);
                 let lg = g.log_pdf(&cands);
@@ -599,6 +613,32 @@ impl TpeSampler {
     fn in_startup(&self) -> bool {
         self.store.obs.len() < self.cfg.n_startup_trials
     }
+}
+
+/// For each numerical dimension, the positions in `kept` (observation indices in
+/// trial-number order) ascending by value, ties by trial number: the order
+/// [`Mixture::build_with_order`] takes. Empty for categorical dimensions.
+fn sorted_positions(
+    cols: &[&Column],
+    models: &[Model],
+    kept: &[usize],
+    n_obs: usize,
+) -> Vec<Vec<usize>> {
+    let mut pos = vec![usize::MAX; n_obs];
+    for (p, &i) in kept.iter().enumerate() {
+        pos[i] = p;
+    }
+    cols.iter()
+        .zip(models)
+        .map(|(c, m)| match m {
+            Model::Categorical { .. } => Vec::new(),
+            _ => c
+                .sorted
+                .iter()
+                .filter_map(|&(_, _, i)| pos.get(i).copied().filter(|&p| p != usize::MAX))
+                .collect(),
+        })
+        .collect()
 }
 
 fn is_single(d: &Distribution) -> bool {

@@ -388,6 +388,20 @@ impl Mixture {
         weights: &[f64],
         s: &ParzenSettings,
     ) -> Option<Mixture> {
+        Self::build_with_order(models, obs, weights, s, &[])
+    }
+
+    /// [`Mixture::build`] with, per dimension, the observations' indices in ascending
+    /// order of value (ties by index) when the caller keeps them sorted already
+    /// (`order[dim]`; missing or empty: sort here). A hint that is not that order is
+    /// detected and ignored, so the result never depends on it.
+    pub fn build_with_order(
+        models: &[Model],
+        obs: &[Vec<f64>],
+        weights: &[f64],
+        s: &ParzenSettings,
+        order: &[Vec<usize>],
+    ) -> Option<Mixture> {
         let n_obs = weights.len();
         let n_k = n_obs + usize::from(s.consider_prior);
         if n_k == 0 {
@@ -422,9 +436,13 @@ impl Mixture {
         let dims = models
             .iter()
             .zip(obs)
-            .map(|(m, o)| match *m {
+            .enumerate()
+            .map(|(j, (m, o))| match *m {
                 Model::Categorical { n } => categorical_kernels(n, o, s),
-                _ => numerical_kernels(*m, o, s, n_dims),
+                _ => {
+                    let hint = order.get(j).map(Vec::as_slice).unwrap_or_default();
+                    numerical_kernels(*m, o, s, n_dims, hint)
+                }
             })
             .collect();
         let mut dims: Vec<DimKernels> = dims;
@@ -780,7 +798,13 @@ fn log_sum_exp(v: &[f64]) -> f64 {
         .ln()
 }
 
-fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usize) -> DimKernels {
+fn numerical_kernels(
+    model: Model,
+    obs: &[f64],
+    s: &ParzenSettings,
+    n_dims: usize,
+    order: &[usize],
+) -> DimKernels {
     let (low, high) = model.bounds();
     let range = high - low;
     let n_k = obs.len() + usize::from(s.consider_prior);
@@ -793,7 +817,7 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
             pool::filled(0.2 * n.powf(-1.0 / (n_dims as f64 + 4.0)) * range, mu.len())
         }
         // Observations only: the prior kernel is not a neighbour.
-        Bandwidth::NeighbourGap => neighbour_gaps(&mu, low, high, s.consider_endpoints),
+        Bandwidth::NeighbourGap => neighbour_gaps(&mu, low, high, s.consider_endpoints, order),
     };
     let max_sigma = range;
     let min_sigma = if s.consider_magic_clip {
@@ -838,22 +862,57 @@ fn numerical_kernels(model: Model, obs: &[f64], s: &ParzenSettings, n_dims: usiz
     }
 }
 
-/// Each kernel's bandwidth is the larger gap to its sorted neighbours (the bounds act
-/// as neighbours of the extremes when `consider_endpoints`).
-fn neighbour_gaps(mu: &[f64], low: f64, high: f64, consider_endpoints: bool) -> Vec<f64> {
+/// Whether `order` lists every index of `mu` once, ascending by value (`total_cmp`),
+/// ties by index: what a stable sort of the indices by value gives.
+fn is_sorted_order(mu: &[f64], order: &[usize]) -> bool {
     let n = mu.len();
-    // Sorted by value, ties by index (a stable sort by `total_cmp`): an unstable sort of
-    // (total-order key, index) pairs gives the same order without indirection.
-    let mut keyed: Vec<(i64, usize)> = mu
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (total_order_key(*x), i))
-        .collect();
-    keyed.sort_unstable();
+    if order.len() != n {
+        return false;
+    }
+    let mut seen = vec![false; n];
+    let mut prev: Option<(i64, usize)> = None;
+    for &i in order {
+        if i >= n || std::mem::replace(&mut seen[i], true) {
+            return false;
+        }
+        let key = (total_order_key(mu[i]), i);
+        if prev.is_some_and(|p| p >= key) {
+            return false;
+        }
+        prev = Some(key);
+    }
+    true
+}
+
+/// Each kernel's bandwidth is the larger gap to its sorted neighbours (the bounds act
+/// as neighbours of the extremes when `consider_endpoints`). `order`: the indices
+/// sorted as [`is_sorted_order`] checks, if known (else sorted here).
+fn neighbour_gaps(
+    mu: &[f64],
+    low: f64,
+    high: f64,
+    consider_endpoints: bool,
+    order: &[usize],
+) -> Vec<f64> {
+    let n = mu.len();
+    let sorted: std::borrow::Cow<'_, [usize]> = if is_sorted_order(mu, order) {
+        order.into()
+    } else {
+        // Sorted by value, ties by index (a stable sort by `total_cmp`): an unstable
+        // sort of (total-order key, index) pairs gives the same order without
+        // indirection.
+        let mut keyed: Vec<(i64, usize)> = mu
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (total_order_key(*x), i))
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, i)| i).collect::<Vec<_>>().into()
+    };
     let mut out = pool::filled(0.0, n);
-    for (r, &(_, i)) in keyed.iter().enumerate() {
-        let left = if r == 0 { low } else { mu[keyed[r - 1].1] };
-        let right = if r + 1 == n { high } else { mu[keyed[r + 1].1] };
+    for (r, &i) in sorted.iter().enumerate() {
+        let left = if r == 0 { low } else { mu[sorted[r - 1]] };
+        let right = if r + 1 == n { high } else { mu[sorted[r + 1]] };
         let sorted_r = mu[i];
         let (dl, dr) = (sorted_r - left, right - sorted_r);
         out[i] = if consider_endpoints || n < 2 {
@@ -871,7 +930,7 @@ fn neighbour_gaps(mu: &[f64], low: f64, high: f64, consider_endpoints: bool) -> 
 
 /// An integer whose order is `f64::total_cmp`'s (the same bit trick).
 #[inline]
-fn total_order_key(x: f64) -> i64 {
+pub(crate) fn total_order_key(x: f64) -> i64 {
     let b = x.to_bits() as i64;
     b ^ ((((b >> 63) as u64) >> 1) as i64)
 }
@@ -933,7 +992,7 @@ mod tests {
             high: 1.0,
             log: false,
         };
-        match numerical_kernels(m, obs, s, n_dims) {
+        match numerical_kernels(m, obs, s, n_dims, &[]) {
             DimKernels::Numerical { mu, sigma, .. } => (mu, sigma),
             DimKernels::Categorical { .. } => unreachable!(),
         }
