@@ -600,7 +600,9 @@ impl Mixture {
     /// can still matter: a kernel whose partial sum plus the most its discrete terms can
     /// add (`-ln Z - d²/2σ²` each, `d` the distance from its centre to the candidate's
     /// bin) stays more than `WINDOW_NATS` below a fully evaluated kernel contributes
-    /// less than `e^-50` of the sum and is skipped.
+    /// less than `e^-50` of the sum and is skipped (log-sum-exp would drop it anyway).
+    /// Each distinct bin's bounds and log masses are computed once per call
+    /// ([`DiscreteBins`]); each kernel's terms are added in the order a plain sum would.
     fn log_pdf_general(&self, c: &Candidates) -> Vec<f64> {
         let k_n = self.log_w.len();
         let mut acc = pool::take(c.n * k_n);
