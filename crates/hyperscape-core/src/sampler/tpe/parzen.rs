@@ -734,9 +734,8 @@ impl<'a> DiscreteBins<'a> {
             .iter()
             .zip(hi)
             .map(|(&l, &h)| {
-                let same = |b: &(f64, f64)| {
-                    b.0.to_bits() == l.to_bits() && b.1.to_bits() == h.to_bits()
-                };
+                let same =
+                    |b: &(f64, f64)| b.0.to_bits() == l.to_bits() && b.1.to_bits() == h.to_bits();
                 bins.iter().position(same).unwrap_or_else(|| {
                     bins.push((l, h));
                     bins.len() - 1
@@ -745,10 +744,15 @@ impl<'a> DiscreteBins<'a> {
             .collect();
         let mut bound = pool::take(bins.len() * k_n);
         for &(lo, hi) in &bins {
-            bound.extend(mu.iter().zip(inv_sigma).zip(konst.iter()).map(|((m, is), k)| {
-                let d = (lo - m).max(m - hi).max(0.0) * is;
-                k - 0.5 * d * d
-            }));
+            bound.extend(
+                mu.iter()
+                    .zip(inv_sigma)
+                    .zip(konst.iter())
+                    .map(|((m, is), k)| {
+                        let d = (lo - m).max(m - hi).max(0.0) * is;
+                        k - 0.5 * d * d
+                    }),
+            );
         }
         Some(DiscreteBins {
             mu,
@@ -841,16 +845,15 @@ fn numerical_kernels(
     let mut last = (f64::NAN, 0.0);
     let mut c = pool::take(n_k);
     c.extend((0..n_k).map(|k| {
-            let z =
-                truncnorm::log_mass((low - mu[k]) * inv_sigma[k], (high - mu[k]) * inv_sigma[k]);
-            if discrete {
-                -z
-            } else {
-                if sigma[k].to_bits() != last.0.to_bits() {
-                    last = (sigma[k], sigma[k].ln());
-                }
-                -last.1 - LN_SQRT_2PI - z
+        let z = truncnorm::log_mass((low - mu[k]) * inv_sigma[k], (high - mu[k]) * inv_sigma[k]);
+        if discrete {
+            -z
+        } else {
+            if sigma[k].to_bits() != last.0.to_bits() {
+                last = (sigma[k], sigma[k].ln());
             }
+            -last.1 - LN_SQRT_2PI - z
+        }
     }));
     DimKernels::Numerical {
         model,

@@ -89,7 +89,6 @@ impl Drop for Columns {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
