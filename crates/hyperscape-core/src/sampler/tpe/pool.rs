@@ -8,12 +8,15 @@
 //! trial, a third of the per-trial time. Buffers taken here and handed back when done
 //! stay allocated for the next ask instead.
 //!
-//! The pool is per thread and holds only empty buffers, so it never affects results.
+//! The pool is per thread and holds only empty buffers, so it never affects results;
+//! it keeps at most one ask's working set per thread (buffers over 16 MiB are freed).
 
 use std::cell::RefCell;
 
 /// At most this many buffers are kept (an ask uses about a hundred).
 const MAX_POOLED: usize = 256;
+/// Buffers larger than this many values (16 MiB) are freed, not kept.
+const MAX_POOLED_LEN: usize = 1 << 21;
 
 thread_local! {
     static POOL: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) };
@@ -60,7 +63,7 @@ pub(crate) fn filled(x: f64, n: usize) -> Vec<f64> {
 
 /// Hands a buffer back for reuse.
 pub(crate) fn give(v: Vec<f64>) {
-    if v.capacity() == 0 {
+    if v.capacity() == 0 || v.capacity() > MAX_POOLED_LEN {
         return;
     }
     let _ = POOL.try_with(|p| {
