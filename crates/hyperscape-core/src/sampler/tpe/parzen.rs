@@ -1369,4 +1369,41 @@ mod tests {
             }
         }
     }
+
+    /// A sorted-order hint gives the mixture a plain build gives; a wrong hint (ties
+    /// out of index order, a missing or repeated index, the wrong length) is ignored.
+    #[test]
+    fn an_order_hint_never_changes_the_mixture() {
+        // Ties matter: of two equal values (observations 0 and 2) the first takes the
+        // gap to the value below (2), the second the gap to the value above (3).
+        let m = Model::Steps {
+            low: 0.0,
+            high: 10.0,
+            step: 1.0,
+        };
+        let obs = vec![vec![3.0, 1.0, 3.0, 8.0, 6.0]];
+        let w = [0.2, 0.4, 0.6, 0.8, 1.0];
+        let s = ParzenSettings {
+            consider_magic_clip: false,
+            ..settings()
+        };
+        let sigmas = |order: Vec<usize>| -> Vec<f64> {
+            let mix = Mixture::build_with_order(&[m], &obs, &w, &s, &[order]).unwrap();
+            match &mix.dims[0] {
+                DimKernels::Numerical { sigma, .. } => sigma.clone(),
+                DimKernels::Categorical { .. } => unreachable!(),
+            }
+        };
+        let plain = sigmas(Vec::new());
+        assert_eq!(plain[..5], [2.0, 2.0, 3.0, 2.0, 3.0]);
+        assert_eq!(plain, sigmas(vec![1, 0, 2, 4, 3]));
+        for wrong in [
+            vec![1, 2, 0, 4, 3],
+            vec![1, 0, 0, 4, 3],
+            vec![1, 0, 2, 4],
+            vec![1, 0, 2, 4, 3, 5],
+        ] {
+            assert_eq!(plain, sigmas(wrong));
+        }
+    }
 }
