@@ -21,6 +21,7 @@
 //! | `optimizer` | `adam` | `adam`, `sgd` (with momentum) |
 //! | `momentum`, `nesterov` | 0.9, false | SGD only |
 //! | `learning_rate` | 1e-3 | (0, 10] |
+//! | `lr_schedule` | `constant` | `constant`, `cosine` (annealed to 0 over the epochs) |
 //! | `batch_size` | 128 | 1.. |
 //! | `epochs` | 10 | the epoch fidelity overrides it |
 //! | `dropout` | 0 | [0, 0.95] |
@@ -29,9 +30,9 @@
 use candle_core::Device;
 use hyperscape_core::{Distribution, SpaceDecl};
 
-use super::mlp::read_optimiser;
+use super::mlp::{read_lr_schedule, read_optimiser};
 use super::neural::{epochs, prepare, NeuralModel, Prepared};
-use super::nn::{Activation, LeNetSpec, Net, Pooling, TrainConfig};
+use super::nn::{Activation, LeNetSpec, LrSchedule, Net, Pooling, TrainConfig};
 use crate::data::{Dataset, ImageShape};
 use crate::error::{Error, Result};
 use crate::model::{FitOptions, ParamReader, Params};
@@ -48,6 +49,7 @@ pub fn second_dense(width: usize) -> usize {
 struct Config {
     spec: LeNetSpec,
     optimiser: super::nn::Optimiser,
+    lr_schedule: LrSchedule,
     batch_size: usize,
     epochs: i64,
     weight_decay: f64,
@@ -67,6 +69,7 @@ fn read(params: &Params) -> Result<Config> {
     let activation = r.choice("activation", "relu", Activation::NAMES)?;
     let activation = Activation::parse(activation).expect("a listed activation");
     let optimiser = read_optimiser(&mut r, 1e-3)?;
+    let lr_schedule = read_lr_schedule(&mut r)?;
     let batch_size = r.int("batch_size", 128, 1, 1 << 24)? as usize;
     let epochs = r.int("epochs", 10, 1, 1_000_000)?;
     let dropout = r.float("dropout", 0.0, 0.0, 0.95)?;
@@ -83,6 +86,7 @@ fn read(params: &Params) -> Result<Config> {
             dropout,
         },
         optimiser,
+        lr_schedule,
         batch_size,
         epochs,
         weight_decay,
@@ -147,6 +151,10 @@ impl NeuralModel for LeNet {
             .param("pooling", Distribution::categorical(["max", "avg"]))?
             .param("dense_width", Distribution::int_log(64, 256))?
             .param("learning_rate", Distribution::float_log(3e-4, 1e-2))?
+            .param(
+                "lr_schedule",
+                Distribution::categorical(LrSchedule::NAMES.iter().copied()),
+            )?
             .param("batch_size", Distribution::categorical([64i64, 128, 256]))?
             .param("epochs", Distribution::int(min_epochs, max_epochs))?
             .param("dropout", Distribution::float(0.0, 0.5))?
@@ -173,6 +181,7 @@ impl NeuralModel for LeNet {
         if c.weight_decay > 0.0 {
             cfg.l2 = vec![c.weight_decay];
         }
+        cfg.lr_schedule = c.lr_schedule;
         Ok((net, data, cfg))
     }
 }
@@ -267,6 +276,7 @@ mod tests {
             ("stride", 0.into()),
             ("conv1_channels", 0.into()),
             ("weight_decay", (-0.1).into()),
+            ("lr_schedule", ParamValue::from("step")),
             ("channels", 4.into()),
         ] {
             let err = LeNet

@@ -20,6 +20,7 @@
 //! | `momentum` | 0.9 | [0, 0.999], SGD only |
 //! | `nesterov` | false | SGD only |
 //! | `learning_rate` | 1e-3 | (0, 10] |
+//! | `lr_schedule` | `constant` | `constant`, `cosine` (annealed to 0 over the epochs) |
 //! | `batch_size` | 128 | 1.. |
 //! | `epochs` | 20 | the epoch fidelity overrides it |
 //! | `dropout` | 0 | [0, 0.95] |
@@ -30,7 +31,7 @@ use candle_core::Device;
 use hyperscape_core::{Distribution, ParamValue, SpaceDecl};
 
 use super::neural::{epochs, prepare, NeuralModel, Prepared};
-use super::nn::{Activation, Net, Optimiser, TrainConfig};
+use super::nn::{Activation, LrSchedule, Net, Optimiser, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::{FitOptions, ParamReader, Params};
@@ -80,6 +81,12 @@ pub(crate) fn read_optimiser(r: &mut ParamReader<'_>, default_lr: f64) -> Result
     })
 }
 
+/// Reads `lr_schedule` ([`LrSchedule::NAMES`], default `constant`).
+pub(crate) fn read_lr_schedule(r: &mut ParamReader<'_>) -> Result<LrSchedule> {
+    let name = r.choice("lr_schedule", "constant", LrSchedule::NAMES)?;
+    Ok(LrSchedule::parse(name).expect("a listed schedule"))
+}
+
 /// Reads per-layer values `names[i]` for `i < n`, falling back to `shared`, and
 /// rejects the names beyond `n`.
 fn per_layer<T: Copy>(
@@ -110,6 +117,7 @@ struct Config {
     hidden: Vec<usize>,
     activation: Activation,
     optimiser: Optimiser,
+    lr_schedule: LrSchedule,
     batch_size: usize,
     epochs: i64,
     dropout: f64,
@@ -135,6 +143,7 @@ fn read(params: &Params) -> Result<Config> {
     let activation = r.choice("activation", "relu", Activation::NAMES)?;
     let activation = Activation::parse(activation).expect("a listed activation");
     let optimiser = read_optimiser(&mut r, 1e-3)?;
+    let lr_schedule = read_lr_schedule(&mut r)?;
     let batch_size = r.int("batch_size", 128, 1, 1 << 24)? as usize;
     let epochs = r.int("epochs", 20, 1, 1_000_000)?;
     let dropout = r.float("dropout", 0.0, 0.0, 0.95)?;
@@ -162,6 +171,7 @@ fn read(params: &Params) -> Result<Config> {
         hidden,
         activation,
         optimiser,
+        lr_schedule,
         batch_size,
         epochs,
         dropout,
@@ -230,6 +240,7 @@ impl NeuralModel for Mlp {
             TrainConfig::new(c.optimiser, c.batch_size, epochs(opts, c.epochs), opts.seed);
         cfg.l1 = c.l1;
         cfg.l2 = c.l2;
+        cfg.lr_schedule = c.lr_schedule;
         Ok((net, data, cfg))
     }
 }

@@ -708,6 +708,49 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Worker threads (0: the current pool), see [`with_threads`].
     pub threads: usize,
+    /// How the learning rate changes over the epochs.
+    pub lr_schedule: LrSchedule,
+}
+
+/// The learning rate of each epoch, as a factor of the optimiser's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LrSchedule {
+    /// The same rate in every epoch.
+    #[default]
+    Constant,
+    /// Cosine annealing to zero over the run's epochs, stepped once per epoch
+    /// (PyTorch's `CosineAnnealingLR` with `T_max` = epochs, `eta_min` = 0): epoch
+    /// `e` of `E` (from 1) trains at `lr · ½(1 + cos(π(e − 1)/E))`. The horizon is
+    /// the fit's epoch count, so under an epoch budget every budget anneals fully;
+    /// a promotion that resumes a checkpoint to a larger budget continues on the new
+    /// horizon's curve (the rate rises again), and is then not the same as a run
+    /// trained to the larger budget at once.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The names `lr_schedule` takes.
+    pub const NAMES: &'static [&'static str] = &["constant", "cosine"];
+
+    /// Parses one of [`LrSchedule::NAMES`].
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "constant" => Some(LrSchedule::Constant),
+            "cosine" => Some(LrSchedule::Cosine),
+            _ => None,
+        }
+    }
+
+    /// The factor of epoch `epoch` (from 1) of `epochs`.
+    pub fn factor(self, epoch: u32, epochs: u32) -> f64 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                let t = f64::from(epoch.saturating_sub(1)) / f64::from(epochs.max(1));
+                0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
+            }
+        }
+    }
 }
 
 impl TrainConfig {
@@ -721,6 +764,7 @@ impl TrainConfig {
             l1_proximal: false,
             seed,
             threads: 0,
+            lr_schedule: LrSchedule::Constant,
         }
     }
 }
@@ -884,6 +928,15 @@ impl Opt {
             Opt::Plain(o) => o.step(grads),
             Opt::Momentum(o) => o.step(grads),
             Opt::Adam(o) => o.step(grads),
+        }
+    }
+
+    /// Sets the learning rate of the next steps (the schedule's value for an epoch).
+    fn set_lr(&mut self, lr: f64) {
+        match self {
+            Opt::Plain(o) => o.set_learning_rate(lr),
+            Opt::Momentum(o) => o.lr = lr,
+            Opt::Adam(o) => o.lr = lr,
         }
     }
 
@@ -1114,6 +1167,10 @@ pub fn train_from(
         if !full_batch {
             order.shuffle(&mut rng);
         }
+        if cfg.lr_schedule != LrSchedule::Constant {
+            step.lr = lr * cfg.lr_schedule.factor(epoch, cfg.epochs);
+            step.opt.set_lr(step.lr);
+        }
         let (mean_loss, metrics) = threads.run(|| -> Result<(f64, Option<Metrics>)> {
             let mut loss_sum = 0.0f64;
             let mut batches = 0usize;
@@ -1265,6 +1322,88 @@ mod tests {
             assert_eq!(m.velocity.iter().flatten().count(), net.vars().len());
             assert!(m.velocity.iter().flatten().all(|v| !v.track_op()));
         }
+    }
+
+    #[test]
+    fn cosine_schedule_factors_and_names() {
+        let c = LrSchedule::Cosine;
+        let want = [
+            1.0,
+            0.5 + 0.5 * (std::f64::consts::FRAC_PI_4).cos(),
+            0.5,
+            0.5 - 0.5 * (std::f64::consts::FRAC_PI_4).cos(),
+        ];
+        for (e, w) in (1..=4).zip(want) {
+            assert!(
+                (c.factor(e, 4) - w).abs() < 1e-12,
+                "epoch {e}: {} vs {w}",
+                c.factor(e, 4)
+            );
+            assert_eq!(LrSchedule::Constant.factor(e, 4), 1.0);
+        }
+        // Every epoch keeps a positive rate, and a resume past the horizon is clamped.
+        assert!(c.factor(4, 4) > 0.0);
+        assert_eq!(c.factor(9, 4), 0.0);
+        for name in LrSchedule::NAMES {
+            assert!(LrSchedule::parse(name).is_some());
+        }
+        assert_eq!(LrSchedule::parse("step"), None);
+    }
+
+    /// Cosine over two full-batch SGD epochs = one epoch at lr, then one at lr/2.
+    #[test]
+    fn cosine_schedule_trains_each_epoch_at_its_rate() {
+        let data = blobs(30, 1);
+        let dev = Device::Cpu;
+        let mk = || Net::mlp(4, &[5], Activation::Tanh, 0.0, 3, 7, &dev).unwrap();
+        let sgd = |lr| Optimiser::Sgd {
+            lr,
+            momentum: 0.0,
+            nesterov: false,
+        };
+        let annealed = mk();
+        let mut cfg = TrainConfig::new(sgd(0.4), 1000, 2, 3);
+        cfg.lr_schedule = LrSchedule::Cosine;
+        train(&annealed, &data, None, &cfg, None).unwrap();
+        let by_hand = mk();
+        let first = TrainConfig::new(sgd(0.4), 1000, 1, 3);
+        let (_, state) = train_from(&by_hand, &data, None, &first, None, 0, None).unwrap();
+        let second = TrainConfig::new(sgd(0.2), 1000, 2, 3);
+        train_from(&by_hand, &data, None, &second, None, 1, Some(state)).unwrap();
+        let constant = mk();
+        train(
+            &constant,
+            &data,
+            None,
+            &TrainConfig::new(sgd(0.4), 1000, 2, 3),
+            None,
+        )
+        .unwrap();
+        let flat = |n: &Net| -> Vec<f32> {
+            n.vars()
+                .iter()
+                .flat_map(|v| {
+                    v.as_tensor()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1::<f32>()
+                        .unwrap()
+                })
+                .collect()
+        };
+        let (a, b, c) = (flat(&annealed), flat(&by_hand), flat(&constant));
+        let max_diff = |x: &[f32], y: &[f32]| {
+            x.iter()
+                .zip(y)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0f32, f32::max)
+        };
+        assert!(
+            max_diff(&a, &b) < 1e-6,
+            "cosine != lr then lr/2: {}",
+            max_diff(&a, &b)
+        );
+        assert!(max_diff(&a, &c) > 1e-4, "the schedule changed nothing");
     }
 
     #[test]
