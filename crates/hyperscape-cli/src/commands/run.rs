@@ -96,6 +96,17 @@ pub(crate) fn scheduler_config(
     Ok(Some((name.clone(), o)))
 }
 
+/// A scheduler's error raised while the study runs (a resume with other settings)
+/// names the CLI's flags; other errors pass as they are.
+pub(crate) fn scheduler_error(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast_ref::<hyperscape_core::Error>() {
+        Some(c @ hyperscape_core::Error::InvalidScheduler(_)) => {
+            anyhow::anyhow!("{}", scheduler_message(c))
+        }
+        _ => e,
+    }
+}
+
 /// Core's messages name settings in `snake_case`; the CLI shows its flags.
 pub(crate) fn scheduler_message(e: &hyperscape_core::Error) -> String {
     let mut s = e.to_string();
@@ -222,7 +233,7 @@ pub fn execute(args: RunArgs) -> Result<i32> {
         |t| progress.done(t),
     );
     progress.finish();
-    let summary = result?;
+    let summary = result.map_err(scheduler_error)?;
     print_summary(&study, &summary, &cfg)?;
     if summary.interrupted {
         eprintln!("interrupted: running trials were marked failed (reason `interrupted`)");

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::hyperband::BracketScheduler;
-use super::{attr_u64, loss, mix_seed};
+use super::{attr_u64, check_settings, loss, mix_seed, resumed_seed, SETTINGS_ATTR};
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
 use crate::pruner::{single_direction, Decision, Plan, PruneContext, Pruner, BUDGET_ATTR};
@@ -38,12 +38,17 @@ const GOOD_FRACTION: f64 = 0.15;
 /// - 64 candidates are drawn from the good density; the one with the largest
 ///   `l(x) / g(x)` is the new configuration, fixed in the trial.
 ///
-/// Random draws are seeded by `(seed, bracket instance, slot)`.
+/// Random draws are seeded by `(seed, bracket instance, slot)`. The random fraction
+/// and the seed are stored in every trial ([`SETTINGS_ATTR`]); resuming the study with
+/// another value is an error naming it. Without a seed, a resumed study takes the one
+/// it stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BohbScheduler {
     brackets: BracketScheduler,
     random_fraction: f64,
-    seed: u64,
+    /// The seed given; `None`: the study's stored one, or else `fallback_seed`.
+    seed: Option<u64>,
+    fallback_seed: u64,
 }
 
 impl BohbScheduler {
@@ -58,7 +63,8 @@ impl BohbScheduler {
         Ok(Self {
             brackets,
             random_fraction: 1.0 / 3.0,
-            seed: seed.unwrap_or_else(rand::random),
+            seed,
+            fallback_seed: rand::random(),
         })
     }
 
@@ -165,12 +171,22 @@ impl Pruner for BohbScheduler {
         "bohb"
     }
     fn plan(&self, view: &StudyView<'_>) -> Result<Option<Plan>> {
+        let seed = resumed_seed(view, self.seed, self.fallback_seed);
+        let mut settings = serde_json::Map::new();
+        settings.insert("random_fraction".into(), self.random_fraction.into());
+        settings.insert("seed".into(), seed.into());
+        check_settings(view, "bohb", &settings)?;
+        let settings = serde_json::Value::Object(settings);
         let (slot, plan) = self.brackets.next(view)?;
         let Some(slot) = slot else {
-            return Ok(plan);
+            return Ok(plan.map(|mut p| {
+                p.system_attrs.insert(SETTINGS_ATTR.into(), settings);
+                p
+            }));
         };
         let mut plan = slot.plan;
-        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(self.seed, &[slot.instance, slot.slot]));
+        plan.system_attrs.insert(SETTINGS_ATTR.into(), settings);
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, &[slot.instance, slot.slot]));
         if rng.random::<f64>() >= self.random_fraction {
             if let Some((params, budget)) = self.propose(view, &mut rng)? {
                 plan.params = params;
