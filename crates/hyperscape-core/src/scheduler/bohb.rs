@@ -23,6 +23,19 @@ pub const MODEL_BUDGET_ATTR: &str = "bohb_model_budget";
 const N_CANDIDATES: usize = 64;
 /// Fraction of observations in the good density (BOHB's `top_n_percent` = 15).
 const GOOD_FRACTION: f64 = 0.15;
+/// Candidates are drawn from the good density with its numerical bandwidths times
+/// this factor, and scored with the plain densities (BOHB's `bandwidth_factor`).
+const BANDWIDTH_FACTOR: f64 = 3.0;
+
+/// BOHB's kernel density estimators: product kernels with the normal reference
+/// bandwidth per dimension (at least 1e-3 of the range), no prior kernel, no clip.
+const KDE: ParzenSettings = ParzenSettings {
+    consider_prior: false,
+    prior_weight: 1.0,
+    consider_magic_clip: false,
+    consider_endpoints: false,
+    bandwidth: Bandwidth::NormalReference,
+};
 
 /// BOHB: the brackets, rungs and promotions of [`BracketScheduler::hyperband`]; a new
 /// configuration is, with probability `random_fraction` (default 1/3), left to the
@@ -33,10 +46,13 @@ const GOOD_FRACTION: f64 = 0.15;
 /// - the model budget is the largest budget with at least `d + 3` complete trials
 ///   that set every parameter of the space;
 /// - its trials, best first, split into *good* (the best `max(d + 1, 15 %)`) and
-///   *bad* (the worst `max(d + 1, rest)`); one joint Parzen estimator each (TPE's
-///   estimators, multivariate bandwidth, with a prior kernel);
-/// - 64 candidates are drawn from the good density; the one with the largest
-///   `l(x) / g(x)` is the new configuration, fixed in the trial.
+///   *bad* (the worst `max(d + 1, rest)`); one multivariate kernel density estimator
+///   each, as BOHB's: product kernels (TPE's estimators, shared code) with the normal
+///   reference bandwidth per dimension (`1.06 σ n^(-1/(d+4))`, at least 1e-3 of the
+///   range), no prior kernel;
+/// - 64 candidates are drawn from the good density with its bandwidths times 3
+///   (BOHB's bandwidth factor); the one with the largest `l(x) / g(x)` (plain
+///   densities) is the new configuration, fixed in the trial.
 ///
 /// Random draws are seeded by `(seed, bracket instance, slot)`. The random fraction
 /// and the seed are stored in every trial ([`SETTINGS_ATTR`]); resuming the study with
@@ -134,13 +150,7 @@ impl BohbScheduler {
                 .map(|j| rows.iter().map(|r| r.1[j]).collect())
                 .collect()
         };
-        let settings = ParzenSettings {
-            consider_prior: true,
-            prior_weight: 1.0,
-            consider_magic_clip: true,
-            consider_endpoints: false,
-            bandwidth: Bandwidth::Scott,
-        };
+        let settings = KDE;
         let good = &obs[..n_good.min(n)];
         let bad = &obs[n - n_bad.min(n)..];
         let (Some(l), Some(g)) = (
@@ -149,7 +159,7 @@ impl BohbScheduler {
         ) else {
             return Ok(None);
         };
-        let cands = l.sample(rng, N_CANDIDATES);
+        let cands = l.sample_widened(rng, N_CANDIDATES, BANDWIDTH_FACTOR);
         let (lp, gp) = (l.log_pdf(&cands), g.log_pdf(&cands));
         let best = (0..cands.n)
             .max_by(|&a, &b| (lp[a] - gp[a]).total_cmp(&(lp[b] - gp[b])))
