@@ -95,6 +95,8 @@ def wilcoxon(pairs):
 def fmt(x, digits=4):
     if x is None:
         return "n/r"
+    if isinstance(x, float) and x.is_integer() and digits == 4 and x > 1:
+        return str(int(x))
     if isinstance(x, float):
         return f"{x:.{digits}f}"
     return str(x)
@@ -182,7 +184,7 @@ def main():
             cells.append(f"{med:.4f} ({mean:.4f})")
         print(f"| {m} | " + " | ".join(cells) + " |")
 
-    print("\nPaired tests on epochs to target (fewer is better):\n")
+    print("\nPaired tests, BOHB against Hyperband (epochs to target: fewer is better):\n")
     for other in [m for m in methods if m.startswith("bohb")]:
         for t in "AB":
             pairs = []
@@ -198,7 +200,19 @@ def main():
                 "wilcoxon_n": n, "wilcoxon_p": pw}
             print(f"- {other} vs hyperband, target {t}: {other} fewer epochs on {wb}, "
                   f"hyperband on {wh}, ties {ties}; sign test p = {p:.3f}; Wilcoxon "
-                  f"W+ = {wp:g}, W- = {wm:g} (n = {n}), p = {pw:.3f}")
+                  f"(differences {other} - hyperband) W+ = {wp:g}, W- = {wm:g} "
+                  f"(n = {n}), p = {pw:.3f}")
+        # Final best validation accuracy (higher is better): negate for the tests.
+        pairs = [(-res[s][other]["best_valid"], -res[s]["hyperband"]["best_valid"])
+                 for s in seeds]
+        wb, wh, p = sign_test(pairs)
+        wp, wm, n, pw = wilcoxon(pairs)
+        summary["tests"][f"{other} vs hyperband, final best"] = {
+            "bohb_higher": wb, "hyperband_higher": wh, "ties": len(pairs) - wb - wh,
+            "sign_p": p, "wilcoxon_p": pw}
+        print(f"- {other} vs hyperband, final best validation accuracy: {other} higher on "
+              f"{wb}, hyperband on {wh}, ties {len(pairs) - wb - wh}; sign test p = {p:.3f}; "
+              f"Wilcoxon p = {pw:.3f}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(summary, f, indent=1)
