@@ -9,9 +9,9 @@ use hyperscape_core::scheduler::{
     lineage, CHECKPOINT_DIR_ATTR, PARENT_ATTR, PREVIOUS_BUDGET_ATTR, RUNG_ATTR, SH_BRACKET_ATTR,
 };
 use hyperscape_core::{
-    open_storage, AshaScheduler, BohbScheduler, BracketScheduler, DehbScheduler, Distribution,
-    Error, FrozenTrial, OptimizeOptions, ParamValue, PbtScheduler, Pruner, RandomSampler,
-    SearchSpace, Study, Trial, TrialState,
+    open_storage, AshaScheduler, BohbDensity, BohbScheduler, BracketScheduler, DehbScheduler,
+    Distribution, Error, FrozenTrial, OptimizeOptions, ParamValue, PbtScheduler, Pruner,
+    RandomSampler, SearchSpace, Study, Trial, TrialState,
 };
 
 /// Loss of configuration `x` after `epochs` epochs: falls with the budget towards
@@ -554,18 +554,29 @@ fn pbt_exploit_copies_checkpoint_and_hyperparameters_and_records_lineage() {
 
 #[test]
 fn bohb_draws_new_configurations_from_its_model() {
+    for density in [BohbDensity::Parzen, BohbDensity::Kde] {
+        bohb_model_proposals(density);
+    }
+}
+
+fn bohb_model_proposals(density: BohbDensity) {
     let run = || {
         let s = study(
             BohbScheduler::new(1, Some(9), 3, Some(12))
                 .unwrap()
                 .random_fraction(0.0)
-                .unwrap(),
+                .unwrap()
+                .density(density),
             12,
         );
         s.optimize(objective, 13 + 6 + 3 + 13).unwrap();
         s.trials().unwrap()
     };
     let trials = run();
+    assert_eq!(
+        trials[0].system_attrs["scheduler_settings"]["density"],
+        density.name()
+    );
     let modelled: Vec<&FrozenTrial> = trials
         .iter()
         .filter(|t| t.system_attrs.contains_key("bohb_model_budget"))
@@ -593,7 +604,7 @@ fn bohb_draws_new_configurations_from_its_model() {
         .collect();
     assert!(
         mean_dist(&modelled) < mean_dist(&random),
-        "{} vs {}",
+        "{density:?}: {} vs {}",
         mean_dist(&modelled),
         mean_dist(&random)
     );
@@ -934,6 +945,13 @@ fn bohb_settings_are_checked_on_resume() {
     let e = s.optimize(objective, 1).unwrap_err().to_string();
     assert!(
         e.contains("bohb with `random_fraction` 0.25, this run uses 0.5"),
+        "{e}"
+    );
+    drop(s);
+    let s = resumable(&url, bohb(Some(2), 0.25).density(BohbDensity::Kde));
+    let e = s.optimize(objective, 1).unwrap_err().to_string();
+    assert!(
+        e.contains("bohb with `density` \"parzen\", this run uses \"kde\""),
         "{e}"
     );
     drop(s);

@@ -23,19 +23,61 @@ pub const MODEL_BUDGET_ATTR: &str = "bohb_model_budget";
 const N_CANDIDATES: usize = 64;
 /// Fraction of observations in the good density (BOHB's `top_n_percent` = 15).
 const GOOD_FRACTION: f64 = 0.15;
-/// Candidates are drawn from the good density with its numerical bandwidths times
-/// this factor, and scored with the plain densities (BOHB's `bandwidth_factor`).
+/// [`BohbDensity::Kde`]: candidates are drawn from the good density with its
+/// numerical bandwidths times this factor, and scored with the plain densities
+/// (BOHB's `bandwidth_factor`).
 const BANDWIDTH_FACTOR: f64 = 3.0;
 
-/// BOHB's kernel density estimators: product kernels with the normal reference
-/// bandwidth per dimension (at least 1e-3 of the range), no prior kernel, no clip.
-const KDE: ParzenSettings = ParzenSettings {
-    consider_prior: false,
-    prior_weight: 1.0,
-    consider_magic_clip: false,
-    consider_endpoints: false,
-    bandwidth: Bandwidth::NormalReference,
-};
+/// The density model of BOHB's good and bad configurations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BohbDensity {
+    /// TPE's joint Parzen estimator as is: one width `0.2 n^(-1/(d+4))` of the range
+    /// per dimension, a prior kernel, the magic clip; candidates drawn from it
+    /// unchanged. The default: it did as well as or better than [`BohbDensity::Kde`]
+    /// on the benchmarks of `docs/pruning.md`.
+    #[default]
+    Parzen,
+    /// The paper's KDE (Falkner et al. 2018): product kernels with the normal
+    /// reference bandwidth per dimension (`1.06 σ n^(-1/(d+4))`, at least 1e-3 of the
+    /// range), no prior kernel, no clip; candidates drawn with the bandwidths times 3.
+    Kde,
+}
+
+impl BohbDensity {
+    /// The name stored in the study's scheduler settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            BohbDensity::Parzen => "parzen",
+            BohbDensity::Kde => "kde",
+        }
+    }
+
+    /// The estimators' settings and the factor the sampling bandwidths are multiplied by.
+    fn settings(self) -> (ParzenSettings, f64) {
+        match self {
+            BohbDensity::Parzen => (
+                ParzenSettings {
+                    consider_prior: true,
+                    prior_weight: 1.0,
+                    consider_magic_clip: true,
+                    consider_endpoints: false,
+                    bandwidth: Bandwidth::Scott,
+                },
+                1.0,
+            ),
+            BohbDensity::Kde => (
+                ParzenSettings {
+                    consider_prior: false,
+                    prior_weight: 1.0,
+                    consider_magic_clip: false,
+                    consider_endpoints: false,
+                    bandwidth: Bandwidth::NormalReference,
+                },
+                BANDWIDTH_FACTOR,
+            ),
+        }
+    }
+}
 
 /// BOHB: the brackets, rungs and promotions of [`BracketScheduler::hyperband`]; a new
 /// configuration is, with probability `random_fraction` (default 1/3), left to the
@@ -46,13 +88,11 @@ const KDE: ParzenSettings = ParzenSettings {
 /// - the model budget is the largest budget with at least `d + 3` complete trials
 ///   that set every parameter of the space;
 /// - its trials, best first, split into *good* (the best `max(d + 1, 15 %)`) and
-///   *bad* (the worst `max(d + 1, rest)`); one multivariate kernel density estimator
-///   each, as BOHB's: product kernels (TPE's estimators, shared code) with the normal
-///   reference bandwidth per dimension (`1.06 σ n^(-1/(d+4))`, at least 1e-3 of the
-///   range), no prior kernel;
-/// - 64 candidates are drawn from the good density with its bandwidths times 3
-///   (BOHB's bandwidth factor); the one with the largest `l(x) / g(x)` (plain
-///   densities) is the new configuration, fixed in the trial.
+///   *bad* (the worst `max(d + 1, rest)`); one joint density estimator each
+///   ([`BohbDensity`]: TPE's Parzen estimator by default, or the paper's KDE);
+/// - 64 candidates are drawn from the good density (for the paper's KDE with its
+///   bandwidths times 3, BOHB's bandwidth factor); the one with the largest
+///   `l(x) / g(x)` is the new configuration, fixed in the trial.
 ///
 /// Random draws are seeded by `(seed, bracket instance, slot)`. The random fraction
 /// and the seed are stored in every trial ([`SETTINGS_ATTR`]); resuming the study with
@@ -62,6 +102,7 @@ const KDE: ParzenSettings = ParzenSettings {
 pub struct BohbScheduler {
     brackets: BracketScheduler,
     random_fraction: f64,
+    density: BohbDensity,
     /// The seed given; `None`: the study's stored one, or else `fallback_seed`.
     seed: Option<u64>,
     fallback_seed: u64,
@@ -79,6 +120,7 @@ impl BohbScheduler {
         Ok(Self {
             brackets,
             random_fraction: 1.0 / 3.0,
+            density: BohbDensity::default(),
             seed,
             fallback_seed: rand::random(),
         })
@@ -93,6 +135,12 @@ impl BohbScheduler {
         }
         self.random_fraction = f;
         Ok(self)
+    }
+
+    /// The density model (default [`BohbDensity::Parzen`]).
+    pub fn density(mut self, d: BohbDensity) -> Self {
+        self.density = d;
+        self
     }
 
     /// The configuration the model proposes, and the budget it was fitted on; `None`
@@ -150,7 +198,7 @@ impl BohbScheduler {
                 .map(|j| rows.iter().map(|r| r.1[j]).collect())
                 .collect()
         };
-        let settings = KDE;
+        let (settings, widen) = self.density.settings();
         let good = &obs[..n_good.min(n)];
         let bad = &obs[n - n_bad.min(n)..];
         let (Some(l), Some(g)) = (
@@ -159,7 +207,7 @@ impl BohbScheduler {
         ) else {
             return Ok(None);
         };
-        let cands = l.sample_widened(rng, N_CANDIDATES, BANDWIDTH_FACTOR);
+        let cands = l.sample_widened(rng, N_CANDIDATES, widen);
         let (lp, gp) = (l.log_pdf(&cands), g.log_pdf(&cands));
         let best = (0..cands.n)
             .max_by(|&a, &b| (lp[a] - gp[a]).total_cmp(&(lp[b] - gp[b])))
@@ -184,6 +232,7 @@ impl Pruner for BohbScheduler {
         let seed = resumed_seed(view, self.seed, self.fallback_seed);
         let mut settings = serde_json::Map::new();
         settings.insert("random_fraction".into(), self.random_fraction.into());
+        settings.insert("density".into(), self.density.name().into());
         settings.insert("seed".into(), seed.into());
         check_settings(view, "bohb", &settings)?;
         let settings = serde_json::Value::Object(settings);

@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use asha::AshaScheduler;
-pub use bohb::BohbScheduler;
+pub use bohb::{BohbDensity, BohbScheduler};
 pub use dehb::DehbScheduler;
 pub use hyperband::{bracket_rungs, BracketScheduler, Rung};
 pub use pbt::{explore, PbtScheduler};
