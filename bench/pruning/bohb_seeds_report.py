@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Tables of a bench/pruning/seeds.py run: BOHB against Hyperband over many seeds.
 
-Usage: bohb_seeds_report.py results.json [--compare-bohb other-results.json] [--json out.json]
+Usage: bohb_seeds_report.py results.json [more.json ...] [--compare-bohb other-results.json]
+           [--methods random,hyperband,bohb] [--json out.json]
+
+Several results files are merged by seed (e.g. seeds 0-9 and 10-19 of two runs).
 
 Prints, as Markdown:
 - per seed: each method's best validation accuracy at the max budget and its epochs to
@@ -104,13 +107,17 @@ def fmt(x, digits=4):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("results")
+    ap.add_argument("results", nargs="+")
+    ap.add_argument("--methods", default="",
+                    help="comma-separated methods to report (default: every one found)")
     ap.add_argument("--compare-bohb")
     ap.add_argument("--json")
     a = ap.parse_args()
-    with open(a.results) as f:
-        run = json.load(f)
-    res = run["results"]
+    res = {}
+    for path in a.results:
+        with open(path) as f:
+            for s, ms in json.load(f)["results"].items():
+                res.setdefault(s, {}).update(ms)
     if a.compare_bohb:
         with open(a.compare_bohb) as f:
             other = json.load(f)["results"]
@@ -119,6 +126,9 @@ def main():
                 res[s]["bohb (after)"] = ms["bohb"]
     methods = [m for m in ["random", "hyperband", "bohb", "bohb (after)", "dehb"]
                if any(m in r for r in res.values())]
+    if a.methods:
+        keep = a.methods.split(",")
+        methods = [m for m in methods if m in keep]
     seeds = sorted(
         (s for s, r in res.items()
          if all(m in r and "error" not in r[m] for m in methods)),

@@ -60,6 +60,8 @@ def main():
     ap.add_argument("--random-trials", type=int, default=24)
     ap.add_argument("--methods", default="random,hyperband,bohb,dehb")
     ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--bohb-density", default=None,
+                    help="passed to bohb as --bohb-density (parzen, kde)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     sched = ["--min-budget", str(a.min_budget), "--max-budget", str(a.max_budget),
@@ -77,8 +79,11 @@ def main():
             return b.tune("random-full", ["--sampler", "random", "--trials",
                                           str(a.random_trials), "--epochs",
                                           str(a.max_budget)])
+        extra = []
+        if method == "bohb" and a.bohb_density:
+            extra = ["--bohb-density", a.bohb_density]
         return b.tune(method, ["--sampler", "random", "--trials", str(a.trials),
-                               "--scheduler", method, *sched])
+                               "--scheduler", method, *sched, *extra])
 
     results = {}
     t0 = time.time()

@@ -209,6 +209,15 @@ fn scheduler_flags_are_checked() {
     assert!(e.contains("--max-budget must be a whole number"), "{e}");
     let e = run(&["--scheduler", "hyperbnd"]);
     assert!(e.contains("unknown scheduler `hyperbnd`"), "{e}");
+    let e = run(&["--bohb-density", "kde"]);
+    assert!(e.contains("--bohb-density is a scheduler setting"), "{e}");
+    let e = run(&["--scheduler", "bohb", "--bohb-density", "gauss"]);
+    assert!(e.contains("`parzen` or `kde`, not `gauss`"), "{e}");
+    let e = run(&["--scheduler", "hyperband", "--bohb-density", "kde"]);
+    assert!(
+        e.contains("`--bohb-density` does not apply to the hyperband"),
+        "{e}"
+    );
 }
 
 #[test]

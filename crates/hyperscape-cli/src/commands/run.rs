@@ -53,6 +53,7 @@ pub(crate) fn scheduler_config(
             ("--quantile", a.quantile.is_some()),
             ("--resample-probability", a.resample_probability.is_some()),
             ("--random-fraction", a.random_fraction.is_some()),
+            ("--bohb-density", a.bohb_density.is_some()),
             ("--mutation-factor", a.mutation_factor.is_some()),
             ("--crossover-prob", a.crossover_prob.is_some()),
         ];
@@ -83,6 +84,7 @@ pub(crate) fn scheduler_config(
         quantile: a.quantile,
         resample_probability: a.resample_probability,
         random_fraction: a.random_fraction,
+        bohb_density: a.bohb_density.clone(),
         mutation_factor: a.mutation_factor,
         crossover_prob: a.crossover_prob,
         seed: if matches!(name.as_str(), "bohb" | "dehb" | "pbt") {
@@ -117,6 +119,9 @@ pub(crate) fn scheduler_message(e: &hyperscape_core::Error) -> String {
         ("perturb_interval", "perturb-interval"),
         ("resample_probability", "resample-probability"),
         ("random_fraction", "random-fraction"),
+        ("bohb_density", "bohb-density"),
+        // BOHB's stored settings name it `density`.
+        ("density", "bohb-density"),
         ("mutation_factor", "mutation-factor"),
         ("crossover_prob", "crossover-prob"),
         ("population", "population"),

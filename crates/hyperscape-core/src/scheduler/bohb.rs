@@ -52,6 +52,17 @@ impl BohbDensity {
         }
     }
 
+    /// `parzen` or `kde`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "parzen" => Ok(BohbDensity::Parzen),
+            "kde" => Ok(BohbDensity::Kde),
+            _ => Err(Error::InvalidScheduler(format!(
+                "bohb density must be `parzen` or `kde`, not `{s}`"
+            ))),
+        }
+    }
+
     /// The estimators' settings and the factor the sampling bandwidths are multiplied by.
     fn settings(self) -> (ParzenSettings, f64) {
         match self {

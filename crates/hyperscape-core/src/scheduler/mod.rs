@@ -94,6 +94,8 @@ pub struct SchedulerOptions {
     pub resample_probability: Option<f64>,
     /// BOHB: fraction of new configurations drawn at random.
     pub random_fraction: Option<f64>,
+    /// BOHB: the density model, `parzen` (default) or `kde` ([`BohbDensity`]).
+    pub bohb_density: Option<String>,
     /// DEHB: differential evolution's mutation factor `F`.
     pub mutation_factor: Option<f64>,
     /// DEHB: differential evolution's crossover probability `CR`.
@@ -120,6 +122,7 @@ pub fn scheduler_by_name(name: &str, o: &SchedulerOptions) -> Result<Box<dyn Pru
             quantile,
             resample_probability,
             random_fraction,
+            bohb_density,
             mutation_factor,
             crossover_prob,
             seed
@@ -129,7 +132,14 @@ pub fn scheduler_by_name(name: &str, o: &SchedulerOptions) -> Result<Box<dyn Pru
     let allowed: &[&str] = match name {
         "sha" => &["min_budget", "max_budget", "eta", "n_configs"],
         "hyperband" | "asha" => &["min_budget", "max_budget", "eta"],
-        "bohb" => &["min_budget", "max_budget", "eta", "random_fraction", "seed"],
+        "bohb" => &[
+            "min_budget",
+            "max_budget",
+            "eta",
+            "random_fraction",
+            "bohb_density",
+            "seed",
+        ],
         "dehb" => &[
             "min_budget",
             "max_budget",
@@ -174,6 +184,9 @@ pub fn scheduler_by_name(name: &str, o: &SchedulerOptions) -> Result<Box<dyn Pru
             let mut b = BohbScheduler::new(min, o.max_budget, eta, o.seed)?;
             if let Some(f) = o.random_fraction {
                 b = b.random_fraction(f)?;
+            }
+            if let Some(d) = &o.bohb_density {
+                b = b.density(BohbDensity::parse(d)?);
             }
             Box::new(b)
         }
@@ -543,5 +556,31 @@ mod tests {
             .to_string();
         assert!(e.contains("max budget"), "{e}");
         assert!(scheduler_by_name("hyperbnd", &o).is_err());
+        let density = |d: &str| {
+            scheduler_by_name(
+                "bohb",
+                &SchedulerOptions {
+                    bohb_density: Some(d.into()),
+                    ..o.clone()
+                },
+            )
+        };
+        assert!(density("kde").is_ok() && density("parzen").is_ok());
+        let e = density("gauss").err().unwrap().to_string();
+        assert!(e.contains("`parzen` or `kde`, not `gauss`"), "{e}");
+        let e = scheduler_by_name(
+            "dehb",
+            &SchedulerOptions {
+                bohb_density: Some("kde".into()),
+                ..o.clone()
+            },
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("`bohb_density` does not apply to the dehb"),
+            "{e}"
+        );
     }
 }
