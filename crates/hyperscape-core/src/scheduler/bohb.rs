@@ -105,9 +105,9 @@ impl BohbDensity {
 ///   bandwidths times 3, BOHB's bandwidth factor); the one with the largest
 ///   `l(x) / g(x)` is the new configuration, fixed in the trial.
 ///
-/// Random draws are seeded by `(seed, bracket instance, slot)`. The random fraction
-/// and the seed are stored in every trial ([`SETTINGS_ATTR`]); resuming the study with
-/// another value is an error naming it. Without a seed, a resumed study takes the one
+/// Random draws are seeded by `(seed, bracket instance, slot)`. The random fraction,
+/// the density model and the seed are stored in every trial ([`SETTINGS_ATTR`]);
+/// resuming the study with another value is an error naming it. Without a seed, a resumed study takes the one
 /// it stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BohbScheduler {
