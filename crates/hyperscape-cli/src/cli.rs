@@ -289,6 +289,10 @@ pub struct SchedulerArgs {
     /// BOHB: fraction of new configurations left to the sampler (default 1/3).
     #[arg(long, value_name = "F")]
     pub random_fraction: Option<f64>,
+    /// BOHB: density model of good and bad configurations: `parzen` (TPE's estimator,
+    /// default) or `kde` (the paper's: normal reference bandwidths, bandwidth factor 3).
+    #[arg(long, value_name = "MODEL")]
+    pub bohb_density: Option<String>,
     /// DEHB: differential evolution's mutation factor F, in (0, 2] (default 0.5).
     #[arg(long, value_name = "F")]
     pub mutation_factor: Option<f64>,

@@ -209,6 +209,15 @@ fn scheduler_flags_are_checked() {
     assert!(e.contains("--max-budget must be a whole number"), "{e}");
     let e = run(&["--scheduler", "hyperbnd"]);
     assert!(e.contains("unknown scheduler `hyperbnd`"), "{e}");
+    let e = run(&["--bohb-density", "kde"]);
+    assert!(e.contains("--bohb-density is a scheduler setting"), "{e}");
+    let e = run(&["--scheduler", "bohb", "--bohb-density", "gauss"]);
+    assert!(e.contains("`parzen` or `kde`, not `gauss`"), "{e}");
+    let e = run(&["--scheduler", "hyperband", "--bohb-density", "kde"]);
+    assert!(
+        e.contains("`--bohb-density` does not apply to the hyperband"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -488,6 +497,52 @@ fn dehb_with_external_commands_keeps_hyperbands_rungs() {
     assert!(trials[22..]
         .iter()
         .any(|t| !first.contains(&t["params"].to_string())));
+    // Resuming with another F is refused, naming the flag and both values; with the
+    // same settings (the seed left out: the stored one is used) the study goes on.
+    let storage = env.storage();
+    let resume = |f: &str, trials: &str, seed: Option<&str>| {
+        let mut args = vec![
+            "run",
+            "--storage",
+            &storage,
+            "--study",
+            "dehb",
+            "--space",
+            &space,
+            "--trials",
+            trials,
+            "--scheduler",
+            "dehb",
+            "--min-budget",
+            "1",
+            "--max-budget",
+            "9",
+            "--eta",
+            "3",
+            "--mutation-factor",
+            f,
+            "--crossover-prob",
+            "0.9",
+            "--checkpoint-root",
+            &ck,
+        ];
+        if let Some(s) = seed {
+            args.extend(["--seed", s]);
+        }
+        args.extend(["--", "sh", FIXTURE, "{x}", "{budget}"]);
+        env.hs().args(&args).output().unwrap()
+    };
+    let e = resume("0.5", "2", Some("8"));
+    assert!(!e.status.success());
+    let e = String::from_utf8_lossy(&e.stderr);
+    assert!(
+        e.contains("dehb with `--mutation-factor` 0.7, this run uses 0.5"),
+        "{e}"
+    );
+    assert_eq!(env.trials("dehb").len(), 44);
+    let out = resume("0.7", "4", None);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(env.trials("dehb").len(), 48);
     // DEHB settings are DEHB's only.
     let e = env
         .hs()

@@ -201,7 +201,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 type MakeScheduled = fn(u64) -> Box<dyn Pruner>;
 
 fn schedulers(epoch_budget: u64, seeds: u64, misleading: bool) {
-    let methods: [(&str, MakeScheduled); 10] = [
+    let methods: [(&str, MakeScheduled); 11] = [
         ("random, full budget", |_| {
             Box::new(hyperscape_core::NopPruner)
         }),
@@ -222,6 +222,13 @@ fn schedulers(epoch_budget: u64, seeds: u64, misleading: bool) {
         }),
         ("bohb", |s| {
             Box::new(BohbScheduler::new(1, Some(EPOCHS), 3, Some(s)).unwrap())
+        }),
+        ("bohb, paper's kde", |s| {
+            Box::new(
+                BohbScheduler::new(1, Some(EPOCHS), 3, Some(s))
+                    .unwrap()
+                    .density(hyperscape_core::BohbDensity::Kde),
+            )
         }),
         ("dehb", |s| {
             Box::new(DehbScheduler::new(1, Some(EPOCHS), 3, Some(s)).unwrap())

@@ -48,8 +48,8 @@ pub use sampler::{
     CmaEsSampler, GpSampler, GridSampler, RandomSampler, Sampler, SobolSampler, TpeSampler,
 };
 pub use scheduler::{
-    scheduler_by_name, AshaScheduler, BohbScheduler, BracketScheduler, DehbScheduler, PbtScheduler,
-    SchedulerOptions,
+    scheduler_by_name, AshaScheduler, BohbDensity, BohbScheduler, BracketScheduler, DehbScheduler,
+    PbtScheduler, SchedulerOptions,
 };
 pub use space::{SearchSpace, SpaceDecl};
 pub use storage::{open_storage, InMemoryStorage, Storage};

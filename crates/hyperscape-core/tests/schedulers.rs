@@ -9,9 +9,9 @@ use hyperscape_core::scheduler::{
     lineage, CHECKPOINT_DIR_ATTR, PARENT_ATTR, PREVIOUS_BUDGET_ATTR, RUNG_ATTR, SH_BRACKET_ATTR,
 };
 use hyperscape_core::{
-    open_storage, AshaScheduler, BohbScheduler, BracketScheduler, DehbScheduler, Distribution,
-    Error, FrozenTrial, OptimizeOptions, ParamValue, PbtScheduler, Pruner, RandomSampler,
-    SearchSpace, Study, Trial, TrialState,
+    open_storage, AshaScheduler, BohbDensity, BohbScheduler, BracketScheduler, DehbScheduler,
+    Distribution, Error, FrozenTrial, OptimizeOptions, ParamValue, PbtScheduler, Pruner,
+    RandomSampler, SearchSpace, Study, Trial, TrialState,
 };
 
 /// Loss of configuration `x` after `epochs` epochs: falls with the budget towards
@@ -554,18 +554,29 @@ fn pbt_exploit_copies_checkpoint_and_hyperparameters_and_records_lineage() {
 
 #[test]
 fn bohb_draws_new_configurations_from_its_model() {
+    for density in [BohbDensity::Parzen, BohbDensity::Kde] {
+        bohb_model_proposals(density);
+    }
+}
+
+fn bohb_model_proposals(density: BohbDensity) {
     let run = || {
         let s = study(
             BohbScheduler::new(1, Some(9), 3, Some(12))
                 .unwrap()
                 .random_fraction(0.0)
-                .unwrap(),
+                .unwrap()
+                .density(density),
             12,
         );
         s.optimize(objective, 13 + 6 + 3 + 13).unwrap();
         s.trials().unwrap()
     };
     let trials = run();
+    assert_eq!(
+        trials[0].system_attrs["scheduler_settings"]["density"],
+        density.name()
+    );
     let modelled: Vec<&FrozenTrial> = trials
         .iter()
         .filter(|t| t.system_attrs.contains_key("bohb_model_budget"))
@@ -593,7 +604,7 @@ fn bohb_draws_new_configurations_from_its_model() {
         .collect();
     assert!(
         mean_dist(&modelled) < mean_dist(&random),
-        "{} vs {}",
+        "{density:?}: {} vs {}",
         mean_dist(&modelled),
         mean_dist(&random)
     );
@@ -834,6 +845,119 @@ fn dehb_is_reproducible_and_resumes_with_its_state() {
             .collect()
     };
     assert_eq!(key(&resumed), key(&a));
+}
+
+/// A DEHB or BOHB study in an SQLite file, resumed by building it again.
+fn resumable(url: &str, p: impl Pruner + 'static) -> Study {
+    let mut space = BTreeMap::new();
+    space.insert("x".to_string(), Distribution::float(0.0, 1.0));
+    Study::builder("resume")
+        .storage(open_storage(url).unwrap())
+        .sampler(RandomSampler::new(Some(1)))
+        .space(SearchSpace(space))
+        .pruner(p)
+        .load_if_exists(true)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn dehb_settings_are_checked_on_resume() {
+    let tuned = |seed: Option<u64>, f: f64, cr: f64| {
+        DehbScheduler::new(1, Some(9), 3, seed)
+            .unwrap()
+            .mutation_factor(f)
+            .unwrap()
+            .crossover_prob(cr)
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("dehb.db").display());
+    // The reference: 50 trials (DE from trial 22 on) without stopping.
+    let whole = {
+        let u = format!("sqlite://{}", dir.path().join("whole.db").display());
+        let s = resumable(&u, tuned(Some(5), 0.8, 0.3));
+        s.optimize(objective, 50).unwrap();
+        s.trials().unwrap()
+    };
+    let s = resumable(&url, tuned(Some(5), 0.8, 0.3));
+    s.optimize(objective, 30).unwrap();
+    drop(s);
+    let first = &s_trials(&url)[0];
+    assert_eq!(
+        first.system_attrs["scheduler_settings"],
+        serde_json::json!({"mutation_factor": 0.8, "crossover_prob": 0.3, "seed": 5})
+    );
+    // The signature (and so every claim key) is the one of studies created before the
+    // settings were stored.
+    assert_eq!(first.system_attrs["scheduler"], "dehb(min=1,max=9,eta=3)");
+
+    // Other F, CR or seed: refused, naming the setting and both values; nothing asked.
+    for (p, setting, ours, theirs) in [
+        (tuned(Some(5), 0.5, 0.3), "mutation_factor", "0.8", "0.5"),
+        (tuned(Some(5), 0.8, 0.9), "crossover_prob", "0.3", "0.9"),
+        (tuned(Some(6), 0.8, 0.3), "seed", "5", "6"),
+    ] {
+        let s = resumable(&url, p);
+        let e = s.optimize(objective, 5).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("`{setting}` {ours}, this run uses {theirs}")),
+            "{e}"
+        );
+        assert!(e.contains("dehb"), "{e}");
+        drop(s);
+        assert_eq!(s_trials(&url).len(), 30);
+    }
+
+    // Same settings, the seed left out: the stored seed is used, and the resumed
+    // study proposes what the study that never stopped did.
+    let s = resumable(&url, tuned(None, 0.8, 0.3));
+    s.optimize(objective, 20).unwrap();
+    let resumed = s.trials().unwrap();
+    assert_eq!(params_of(&resumed), params_of(&whole));
+    assert!(resumed.iter().skip(22).all(|t| origin(t) == "mutation"));
+}
+
+fn s_trials(url: &str) -> Vec<FrozenTrial> {
+    Study::builder("resume")
+        .storage(open_storage(url).unwrap())
+        .load_if_exists(true)
+        .build()
+        .unwrap()
+        .trials()
+        .unwrap()
+}
+
+#[test]
+fn bohb_settings_are_checked_on_resume() {
+    let bohb = |seed: Option<u64>, f: f64| {
+        BohbScheduler::new(1, Some(9), 3, seed)
+            .unwrap()
+            .random_fraction(f)
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bohb.db").display());
+    let s = resumable(&url, bohb(Some(2), 0.25));
+    s.optimize(objective, 10).unwrap();
+    drop(s);
+    let s = resumable(&url, bohb(Some(2), 0.5));
+    let e = s.optimize(objective, 1).unwrap_err().to_string();
+    assert!(
+        e.contains("bohb with `random_fraction` 0.25, this run uses 0.5"),
+        "{e}"
+    );
+    drop(s);
+    let s = resumable(&url, bohb(Some(2), 0.25).density(BohbDensity::Kde));
+    let e = s.optimize(objective, 1).unwrap_err().to_string();
+    assert!(
+        e.contains("bohb with `density` \"parzen\", this run uses \"kde\""),
+        "{e}"
+    );
+    drop(s);
+    let s = resumable(&url, bohb(None, 0.25));
+    s.optimize(objective, 5).unwrap();
+    assert_eq!(s.trials().unwrap().len(), 15);
 }
 
 #[test]

@@ -53,6 +53,7 @@ pub(crate) fn scheduler_config(
             ("--quantile", a.quantile.is_some()),
             ("--resample-probability", a.resample_probability.is_some()),
             ("--random-fraction", a.random_fraction.is_some()),
+            ("--bohb-density", a.bohb_density.is_some()),
             ("--mutation-factor", a.mutation_factor.is_some()),
             ("--crossover-prob", a.crossover_prob.is_some()),
         ];
@@ -83,6 +84,7 @@ pub(crate) fn scheduler_config(
         quantile: a.quantile,
         resample_probability: a.resample_probability,
         random_fraction: a.random_fraction,
+        bohb_density: a.bohb_density.clone(),
         mutation_factor: a.mutation_factor,
         crossover_prob: a.crossover_prob,
         seed: if matches!(name.as_str(), "bohb" | "dehb" | "pbt") {
@@ -96,6 +98,17 @@ pub(crate) fn scheduler_config(
     Ok(Some((name.clone(), o)))
 }
 
+/// A scheduler's error raised while the study runs (a resume with other settings)
+/// names the CLI's flags; other errors pass as they are.
+pub(crate) fn scheduler_error(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast_ref::<hyperscape_core::Error>() {
+        Some(c @ hyperscape_core::Error::InvalidScheduler(_)) => {
+            anyhow::anyhow!("{}", scheduler_message(c))
+        }
+        _ => e,
+    }
+}
+
 /// Core's messages name settings in `snake_case`; the CLI shows its flags.
 pub(crate) fn scheduler_message(e: &hyperscape_core::Error) -> String {
     let mut s = e.to_string();
@@ -106,6 +119,9 @@ pub(crate) fn scheduler_message(e: &hyperscape_core::Error) -> String {
         ("perturb_interval", "perturb-interval"),
         ("resample_probability", "resample-probability"),
         ("random_fraction", "random-fraction"),
+        ("bohb_density", "bohb-density"),
+        // BOHB's stored settings name it `density`.
+        ("density", "bohb-density"),
         ("mutation_factor", "mutation-factor"),
         ("crossover_prob", "crossover-prob"),
         ("population", "population"),
@@ -222,7 +238,7 @@ pub fn execute(args: RunArgs) -> Result<i32> {
         |t| progress.done(t),
     );
     progress.finish();
-    let summary = result?;
+    let summary = result.map_err(scheduler_error)?;
     print_summary(&study, &summary, &cfg)?;
     if summary.interrupted {
         eprintln!("interrupted: running trials were marked failed (reason `interrupted`)");

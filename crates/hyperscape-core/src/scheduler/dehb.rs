@@ -9,8 +9,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::hyperband::{bracket_rungs, BracketScheduler};
 use super::{
-    attr_u64, loss, mix_seed, Ladder, Resolved, CHECKPOINT_FROM_ATTR, PARENT_ATTR,
-    PREVIOUS_BUDGET_ATTR, RUNG_ATTR, SH_BRACKET_ATTR, SLOT_ATTR,
+    attr_u64, check_settings, loss, mix_seed, resumed_seed, Ladder, Resolved, CHECKPOINT_FROM_ATTR,
+    PARENT_ATTR, PREVIOUS_BUDGET_ATTR, RUNG_ATTR, SETTINGS_ATTR, SH_BRACKET_ATTR, SLOT_ATTR,
 };
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
@@ -67,13 +67,19 @@ pub const DEFAULT_CROSSOVER_PROB: f64 = 0.5;
 /// This is DEHB's asynchronous variant in the storage's terms: a trial's target is
 /// the member's vector when the trial is asked, and selection happens when it
 /// completes. Every draw is seeded by `(seed, bracket instance, rung, slot)`.
+///
+/// `F`, `CR` and the seed are stored in every trial ([`SETTINGS_ATTR`]); resuming the
+/// study with another value of one of them is an error naming it. Without a seed, a
+/// resumed study takes the one it stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DehbScheduler {
     brackets: BracketScheduler,
     ladder: Ladder,
     mutation_factor: f64,
     crossover_prob: f64,
-    seed: u64,
+    /// The seed given; `None`: the study's stored one, or else `fallback_seed`.
+    seed: Option<u64>,
+    fallback_seed: u64,
 }
 
 /// One member of a subpopulation: its best trial.
@@ -98,7 +104,8 @@ impl DehbScheduler {
             ladder: Ladder::new(min_budget, max_budget, eta)?,
             mutation_factor: DEFAULT_MUTATION_FACTOR,
             crossover_prob: DEFAULT_CROSSOVER_PROB,
-            seed: seed.unwrap_or_else(rand::random),
+            seed,
+            fallback_seed: rand::random(),
         })
     }
 
@@ -356,12 +363,20 @@ impl Pruner for DehbScheduler {
     }
 
     fn plan(&self, view: &StudyView<'_>) -> Result<Option<Plan>> {
+        let seed = resumed_seed(view, self.seed, self.fallback_seed);
+        let mut settings = serde_json::Map::new();
+        settings.insert("mutation_factor".into(), self.mutation_factor.into());
+        settings.insert("crossover_prob".into(), self.crossover_prob.into());
+        settings.insert("seed".into(), seed.into());
+        check_settings(view, "dehb", &settings)?;
         let (slot, plan) = self.brackets.next(view)?;
         let mut plan = match (slot, plan) {
             (Some(s), _) => s.plan,
             (None, Some(p)) => p,
             (None, None) => return Ok(None),
         };
+        plan.system_attrs
+            .insert(SETTINGS_ATTR.into(), serde_json::Value::Object(settings));
         let get = |k: &str| plan.system_attrs.get(k).and_then(|v| v.as_u64());
         let (Some(k), Some(i), Some(j)) = (get(SH_BRACKET_ATTR), get(RUNG_ATTR), get(SLOT_ATTR))
         else {
@@ -380,7 +395,7 @@ impl Pruner for DehbScheduler {
         let member = (slots_before(&levels, eta, level, k) + j as u64) % sizes[level];
         plan.system_attrs.insert(MEMBER_ATTR.into(), member.into());
         let space = Self::space(view);
-        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(self.seed, &[k, i as u64, j as u64]));
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, &[k, i as u64, j as u64]));
         let origin = if space.is_empty() {
             if i == 0 {
                 "sampler"

@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use asha::AshaScheduler;
-pub use bohb::BohbScheduler;
+pub use bohb::{BohbDensity, BohbScheduler};
 pub use dehb::DehbScheduler;
 pub use hyperband::{bracket_rungs, BracketScheduler, Rung};
 pub use pbt::{explore, PbtScheduler};
@@ -63,6 +63,11 @@ pub const SH_BRACKET_ATTR: &str = "sh_bracket";
 pub const SLOT_ATTR: &str = "slot";
 /// The scheduler and settings a trial was planned by.
 pub const SCHEDULER_ATTR: &str = "scheduler";
+/// Settings of a scheduler kept out of its [`SCHEDULER_ATTR`] signature (DEHB's `F`,
+/// `CR` and seed; BOHB's random fraction and seed): a JSON object. The signature names
+/// the claim keys' scheduler and stays as it was for existing studies; these settings
+/// are checked on resume by their own rule (see [`check_settings`]).
+pub const SETTINGS_ATTR: &str = "scheduler_settings";
 /// Marks the full-length trial that measures the maximum budget (`max_budget` auto).
 pub const AUTO_PROBE_ATTR: &str = "auto_budget_probe";
 
@@ -89,6 +94,8 @@ pub struct SchedulerOptions {
     pub resample_probability: Option<f64>,
     /// BOHB: fraction of new configurations drawn at random.
     pub random_fraction: Option<f64>,
+    /// BOHB: the density model, `parzen` (default) or `kde` ([`BohbDensity`]).
+    pub bohb_density: Option<String>,
     /// DEHB: differential evolution's mutation factor `F`.
     pub mutation_factor: Option<f64>,
     /// DEHB: differential evolution's crossover probability `CR`.
@@ -115,6 +122,7 @@ pub fn scheduler_by_name(name: &str, o: &SchedulerOptions) -> Result<Box<dyn Pru
             quantile,
             resample_probability,
             random_fraction,
+            bohb_density,
             mutation_factor,
             crossover_prob,
             seed
@@ -124,7 +132,14 @@ pub fn scheduler_by_name(name: &str, o: &SchedulerOptions) -> Result<Box<dyn Pru
     let allowed: &[&str] = match name {
         "sha" => &["min_budget", "max_budget", "eta", "n_configs"],
         "hyperband" | "asha" => &["min_budget", "max_budget", "eta"],
-        "bohb" => &["min_budget", "max_budget", "eta", "random_fraction", "seed"],
+        "bohb" => &[
+            "min_budget",
+            "max_budget",
+            "eta",
+            "random_fraction",
+            "bohb_density",
+            "seed",
+        ],
         "dehb" => &[
             "min_budget",
             "max_budget",
@@ -169,6 +184,9 @@ pub fn scheduler_by_name(name: &str, o: &SchedulerOptions) -> Result<Box<dyn Pru
             let mut b = BohbScheduler::new(min, o.max_budget, eta, o.seed)?;
             if let Some(f) = o.random_fraction {
                 b = b.random_fraction(f)?;
+            }
+            if let Some(d) = &o.bohb_density {
+                b = b.density(BohbDensity::parse(d)?);
             }
             Box::new(b)
         }
@@ -347,6 +365,63 @@ pub(crate) fn check_signature(view: &StudyView<'_>, signature: &str) -> Result<(
     Ok(())
 }
 
+/// The settings stored by the first trial of the study that has them (a study
+/// created before they were stored has none): its number and the settings.
+pub(crate) fn stored_settings(
+    view: &StudyView<'_>,
+) -> Option<(u64, serde_json::Map<String, serde_json::Value>)> {
+    view.trials().find_map(|t| {
+        let m = t.system_attrs.get(SETTINGS_ATTR)?.as_object()?;
+        Some((t.number, m.clone()))
+    })
+}
+
+/// Fails when the study's stored settings (see [`SETTINGS_ATTR`]) differ from
+/// `settings`, naming the first setting that differs and both values. A setting the
+/// study did not store is not checked.
+pub(crate) fn check_settings(
+    view: &StudyView<'_>,
+    scheduler: &str,
+    settings: &serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let Some((n, stored)) = stored_settings(view) else {
+        return Ok(());
+    };
+    for (key, ours) in settings {
+        let Some(theirs) = stored.get(key) else {
+            continue;
+        };
+        if !same_setting(theirs, ours) {
+            return Err(Error::InvalidScheduler(format!(
+                "trial {n} was scheduled by {scheduler} with `{key}` {theirs}, this run uses \
+                 {ours}: resume the study with the settings it was created with"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Integers exactly, floats up to rounding (a JSON round trip may move the last bit).
+fn same_setting(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
+        return x == y;
+    }
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-12 * x.abs().max(y.abs()).max(1.0),
+        _ => a == b,
+    }
+}
+
+/// The seed a scheduler uses on `view`: an explicit one as given (checked against the
+/// study's by [`check_settings`]); without one, the seed the study stored, so a
+/// resumed study continues the same random streams, or else `fallback` (drawn at
+/// construction) for a new study.
+pub(crate) fn resumed_seed(view: &StudyView<'_>, given: Option<u64>, fallback: u64) -> u64 {
+    given
+        .or_else(|| stored_settings(view).and_then(|(_, m)| m.get("seed")?.as_u64()))
+        .unwrap_or(fallback)
+}
+
 /// The plan of a promotion of `parent` to `budget`: its parameters, its checkpoint.
 pub(crate) fn promotion(
     parent: &FrozenTrial,
@@ -481,5 +556,31 @@ mod tests {
             .to_string();
         assert!(e.contains("max budget"), "{e}");
         assert!(scheduler_by_name("hyperbnd", &o).is_err());
+        let density = |d: &str| {
+            scheduler_by_name(
+                "bohb",
+                &SchedulerOptions {
+                    bohb_density: Some(d.into()),
+                    ..o.clone()
+                },
+            )
+        };
+        assert!(density("kde").is_ok() && density("parzen").is_ok());
+        let e = density("gauss").err().unwrap().to_string();
+        assert!(e.contains("`parzen` or `kde`, not `gauss`"), "{e}");
+        let e = scheduler_by_name(
+            "dehb",
+            &SchedulerOptions {
+                bohb_density: Some("kde".into()),
+                ..o.clone()
+            },
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("`bohb_density` does not apply to the dehb"),
+            "{e}"
+        );
     }
 }

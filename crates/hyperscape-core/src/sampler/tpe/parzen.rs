@@ -151,6 +151,11 @@ pub enum Bandwidth {
     /// One width for every kernel, `0.2 · n^(−1/(d+4)) · range` (Scott-like; Optuna
     /// ≤ 4's multivariate rule).
     Scott,
+    /// Per dimension, one width for every kernel, `1.06 · σ · n^(−1/(d+4))`, `σ` the
+    /// observations' standard deviation in model space, at least `1e-3 · range`: the
+    /// normal reference rule of the multivariate KDE of BOHB (Falkner et al. 2018,
+    /// statsmodels' `normal_reference`; BOHB's minimum bandwidth 1e-3 on `[0, 1]`).
+    NormalReference,
 }
 
 #[derive(Debug)]
@@ -531,6 +536,18 @@ impl Mixture {
 
     /// Draws `n` candidates.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, n: usize) -> Candidates {
+        self.sample_widened(rng, n, 1.0)
+    }
+
+    /// Draws `n` candidates with every numerical kernel's bandwidth multiplied by
+    /// `factor` (BOHB samples from its good density widened by its bandwidth factor,
+    /// and scores the draws with the plain densities). Categorical kernels as they are.
+    pub fn sample_widened<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        n: usize,
+        factor: f64,
+    ) -> Candidates {
         let d = self.dims.len();
         let mut c = Candidates {
             values: vec![Vec::with_capacity(n); d],
@@ -554,7 +571,7 @@ impl Mixture {
                         sigma,
                         ..
                     } => {
-                        let x = truncnorm::sample(rng, mu[k], sigma[k], *low, *high);
+                        let x = truncnorm::sample(rng, mu[k], sigma[k] * factor, *low, *high);
                         model.snap(x)
                     }
                     DimKernels::Categorical { n, cum, .. } => {
@@ -824,6 +841,13 @@ fn numerical_kernels(
         }
         // Observations only: the prior kernel is not a neighbour.
         Bandwidth::NeighbourGap => neighbour_gaps(&mu, low, high, s.consider_endpoints, order),
+        Bandwidth::NormalReference => {
+            let n = mu.len().max(1) as f64;
+            let mean = mu.iter().sum::<f64>() / n;
+            let sd = (mu.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let bw = 1.06 * sd * n.powf(-1.0 / (n_dims as f64 + 4.0));
+            pool::filled(bw.max(1e-3 * range), mu.len())
+        }
     };
     let max_sigma = range;
     let min_sigma = if s.consider_magic_clip {
@@ -1053,6 +1077,71 @@ mod tests {
         let w = 0.2 * 3f64.powf(-1.0 / 6.0);
         let (_, sigma) = sigmas(&[0.1, 0.4, 0.9], &raw, 2);
         assert!(close(&sigma, &[w, w, w, 1.0]), "{sigma:?}");
+    }
+
+    #[test]
+    fn normal_reference_bandwidth_by_hand() {
+        let s = ParzenSettings {
+            bandwidth: Bandwidth::NormalReference,
+            consider_prior: false,
+            consider_magic_clip: false,
+            ..settings()
+        };
+        // sd of (0.2, 0.4, 0.6) = 0.16330 (population), 3^(-1/5) = 0.80274 for d = 1.
+        let (mu, sigma) = sigmas(&[0.2, 0.4, 0.6], &s, 1);
+        assert!(close(&mu, &[0.2, 0.4, 0.6]));
+        let bw = 1.06 * (0.08f64 / 3.0).sqrt() * 3f64.powf(-0.2);
+        assert!(close(&sigma, &[bw; 3]), "{sigma:?}");
+        assert!((bw - 0.138955).abs() < 1e-5, "{bw}");
+        // Two dimensions: n^(-1/6).
+        let (_, sigma) = sigmas(&[0.2, 0.4, 0.6], &s, 2);
+        let bw2 = 1.06 * (0.08f64 / 3.0).sqrt() * 3f64.powf(-1.0 / 6.0);
+        assert!(close(&sigma, &[bw2; 3]), "{sigma:?}");
+        // Identical observations: the minimum, 1e-3 of the range.
+        let (_, sigma) = sigmas(&[0.5, 0.5], &s, 1);
+        assert!(close(&sigma, &[1e-3; 2]), "{sigma:?}");
+    }
+
+    #[test]
+    fn widened_samples_spread_by_the_factor() {
+        let s = ParzenSettings {
+            bandwidth: Bandwidth::NormalReference,
+            consider_prior: false,
+            consider_magic_clip: false,
+            ..settings()
+        };
+        let m = [Model::Continuous {
+            low: -100.0,
+            high: 100.0,
+            log: false,
+        }];
+        // Two kernels at +-1: sd 1, bandwidth 1.06 * 2^(-1/5) = 0.9228.
+        let mix = Mixture::build(&m, &[vec![-1.0, 1.0]], &[1.0, 1.0], &s).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        // Second moment of draws from kernels at +-1 of width b: 1 + b^2.
+        let moment = |c: &Candidates| c.values[0].iter().map(|x| x * x).sum::<f64>() / c.n as f64;
+        let plain = mix.sample(&mut rng, 4000);
+        let wide = mix.sample_widened(&mut rng, 4000, 3.0);
+        let b2 = (1.06 * 2f64.powf(-0.2)).powi(2);
+        let (p, w) = (moment(&plain), moment(&wide));
+        assert!(
+            (p / (1.0 + b2) - 1.0).abs() < 0.1,
+            "plain {p} vs {}",
+            1.0 + b2
+        );
+        assert!(
+            (w / (1.0 + 9.0 * b2) - 1.0).abs() < 0.1,
+            "widened {w} vs {}",
+            1.0 + 9.0 * b2
+        );
+        assert!(wide.values[0].iter().all(|x| (-100.0..=100.0).contains(x)));
+        // Factor 1 is the plain sampler, draw for draw.
+        let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut b = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        assert_eq!(
+            mix.sample(&mut a, 50).values,
+            mix.sample_widened(&mut b, 50, 1.0).values
+        );
     }
 
     #[test]
