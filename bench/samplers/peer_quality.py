@@ -288,6 +288,8 @@ def main():
                 else:
                     vals = run_skopt(prob, a.budget, seed)
                 curves.append(curve(vals))
+                print(f"{peer} on {name}: seed {seed} done at {time.perf_counter() - start:.1f}s, best {curves[-1][-1]:.6g}",
+                      file=sys.stderr, flush=True)
             out = {"tool": tool, "sampler": sampler, "problem": name, "optimum": prob["optimum"], "budget": a.budget, "seeds": seeds,
                    "curves": curves, "seconds": time.perf_counter() - start}
             line = json.dumps(out)
