@@ -229,6 +229,12 @@ def peer_available(peer):
         except Exception as e:  # noqa: BLE001 - any import failure means "not available"
             print(f"peer {peer} skipped: cannot import {module} ({e})", file=sys.stderr, flush=True)
             return False
+    if peer == "optuna-gp":
+        # One torch thread, like hyperscape's single-threaded studies (and fair on a shared
+        # machine, where torch's OpenMP workers would otherwise busy-wait on busy cores).
+        import torch
+
+        torch.set_num_threads(1)
     return True
 
 
@@ -282,6 +288,8 @@ def main():
                 else:
                     vals = run_skopt(prob, a.budget, seed)
                 curves.append(curve(vals))
+                print(f"{peer} on {name}: seed {seed} done at {time.perf_counter() - start:.1f}s, best {curves[-1][-1]:.6g}",
+                      file=sys.stderr, flush=True)
             out = {"tool": tool, "sampler": sampler, "problem": name, "optimum": prob["optimum"], "budget": a.budget, "seeds": seeds,
                    "curves": curves, "seconds": time.perf_counter() - start}
             line = json.dumps(out)
