@@ -25,7 +25,7 @@ for which in "${@:-svm mlp-digits mlp-fashion lenet-fashion}"; do
       svm) run svm 0.97 --model svm --dataset breast_cancer --trials 40 --cv 5 --seed 0 ;;
       mlp-digits) run mlp-digits 0.97 --model mlp --dataset digits --trials 30 --seed 0 --pruner median ;;
       mlp-fashion) run mlp-fashion 0.88 --model mlp --dataset fashion-mnist --trials 20 --seed 0 --pruner median ;;
-      lenet-fashion) run lenet-fashion 0.90 --model lenet --dataset fashion-mnist --trials 4 --seed 0 ;;
+      lenet-fashion) run lenet-fashion 0.90 --model lenet --dataset fashion-mnist --trials 6 --seed 0 ;;
       *) echo "unknown target $w" >&2; exit 2 ;;
     esac
   done
