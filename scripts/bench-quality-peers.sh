@@ -6,7 +6,8 @@
 # 10/25/50/100 trials (median and spread over seeds), ranks, and rank-sum tests.
 # Usage: scripts/bench-quality-peers.sh [PROBLEMS] [BUDGET] [SEEDS] [PEERS]
 # Env: SAMPLERS (hyperscape's), PEER_SEEDS (fewer seeds for slow peers, default
-# skopt-gp=3,optuna-gp=3), PEER_CACHE (default .bench-cache/peers; peers' results are
+# skopt-gp=3), INSTALL_TORCH (default 1: install PyPI's torch wheel, several GB, when
+# optuna-gp is among the peers; 0 skips optuna-gp instead), PEER_CACHE (default .bench-cache/peers; peers' results are
 # reused from there across runs, since they do not depend on hyperscape's code; set it
 # empty to recompute).
 set -euo pipefail
@@ -16,7 +17,8 @@ BUDGET=${2:-100}
 SEEDS=${3:-10}
 PEERS=${4:-optuna-tpe,optuna-gp,optuna-cmaes,optuna-random,rustuna-tpe,hyperopt-tpe,skopt-gp}
 SAMPLERS=${SAMPLERS:-random,tpe,gp,cmaes,auto}
-PEER_SEEDS=${PEER_SEEDS-skopt-gp=3,optuna-gp=3}
+PEER_SEEDS=${PEER_SEEDS-skopt-gp=3}
+INSTALL_TORCH=${INSTALL_TORCH:-1}
 PEER_CACHE=${PEER_CACHE-.bench-cache/peers}
 scripts/fetch-hpo-tables.sh
 if [ ! -x .venv-bench/bin/python ]; then
@@ -31,8 +33,16 @@ pip_quiet() { .venv-bench/bin/python -m pip install --quiet --disable-pip-versio
 .venv-bench/bin/python -c "import skopt" 2>/dev/null || pip_quiet "scikit-optimize==0.10.2" \
   || echo "note: scikit-optimize 0.10.2 did not install on $(.venv-bench/bin/python -V); skopt-gp is skipped" >&2
 case ",$PEERS," in *,optuna-gp,*)
-  .venv-bench/bin/python -c "import torch" 2>/dev/null \
-    || echo "note: Optuna's GPSampler needs PyTorch, which is not in .venv-bench; optuna-gp is skipped (pip install torch into .venv-bench to include it)" >&2
+  # Optuna's GPSampler needs PyTorch. PyPI's default Linux wheel bundles CUDA (several
+  # GB); it runs on the CPU, held to one thread by peer_quality.py.
+  if ! .venv-bench/bin/python -c "import torch" 2>/dev/null; then
+    if [ "$INSTALL_TORCH" = 1 ]; then
+      pip_quiet "torch" "greenlet" \
+        || echo "note: torch did not install; optuna-gp is skipped" >&2
+    else
+      echo "note: INSTALL_TORCH=0 and no torch in .venv-bench; optuna-gp is skipped" >&2
+    fi
+  fi
 esac
 cargo build -q --release -p hyperscape-cli
 out=$(mktemp)

@@ -4,7 +4,10 @@
 //! as JSON — the same JSON as `hyperscape bilevel --format json`.
 //!
 //! `cargo run --release -p hyperscape-ml --features neural --example bench_bilevel --
-//!  METHOD DATASET SUBSET [GRID_PER_DIM] [TRIALS] [SEED] [MAX_EPOCHS] [OUTER]`
+//!  METHOD DATASET SUBSET [GRID_PER_DIM] [TRIALS] [SEED] [MAX_EPOCHS] [OUTER] [LO] [HI]`
+//!
+//! `LO` and `HI` bound the box of log regularisation weights (default the paper's
+//! [−10, 0]), for every method alike.
 use hyperscape_ml::bilevel::{
     gbho, ift, paper_splits, search, GbhoConfig, GbhoScheme, HpKind, IftConfig, LowerConfig,
     ModelSpec, SearchConfig, SearchMethod,
@@ -21,6 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed: u64 = arg(5, "0").parse()?;
     let max_epochs: usize = arg(6, "400").parse()?;
     let outer: usize = arg(7, "8").parse()?;
+    let lo: f64 = arg(8, "-10").parse()?;
+    let hi: f64 = arg(9, "0").parse()?;
+    if !(lo < hi) {
+        return Err(format!("the box [{lo}, {hi}] is empty: LO must be below HI").into());
+    }
     let loaded = hyperscape_ml::data::load(&dataset)?;
     let splits = paper_splits(&loaded, subset, seed)?;
     let spec = ModelSpec::Mlp { hidden: vec![100] };
@@ -54,6 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 seed,
                 outer_iters: outer,
                 lower,
+                lo,
+                hi,
                 ..GbhoConfig::default()
             },
         )?,
@@ -64,6 +74,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 hp,
                 seed,
                 lower,
+                lo,
+                hi,
                 ..IftConfig::default()
             },
         )?,
@@ -86,8 +98,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 hp,
                 seed,
                 trials,
-                lo: -10.0,
-                hi: 0.0,
+                lo,
+                hi,
                 lower,
             },
         )?,
