@@ -26,8 +26,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outer: usize = arg(7, "8").parse()?;
     let lo: f64 = arg(8, "-10").parse()?;
     let hi: f64 = arg(9, "0").parse()?;
-    if !(lo < hi) {
-        return Err(format!("the box [{lo}, {hi}] is empty: LO must be below HI").into());
+    if !lo.is_finite() || !hi.is_finite() || lo >= hi {
+        return Err(format!(
+            "the box [{lo}, {hi}] is not a box: LO and HI must be finite, LO below HI"
+        )
+        .into());
     }
     let loaded = hyperscape_ml::data::load(&dataset)?;
     let splits = paper_splits(&loaded, subset, seed)?;

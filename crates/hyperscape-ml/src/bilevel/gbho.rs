@@ -355,6 +355,87 @@ fn norm(gs: &[Tensor]) -> Result<f64> {
     Ok(s.sqrt())
 }
 
+/// The gradients of `vars` in `grads`, zero where a variable has none. Detached:
+/// candle keeps a variable's gradient attached to the step's graph, and a momentum
+/// buffer would chain every step's graph.
+fn var_grads(grads: &candle_core::backprop::GradStore, vars: &[Var]) -> Result<Vec<Tensor>> {
+    vars.iter()
+        .map(|v| {
+            grads
+                .get(v.as_tensor())
+                .map(Tensor::detach)
+                .map_or_else(|| v.zeros_like(), Ok)
+        })
+        .collect::<candle_core::Result<_>>()
+        .map_err(ce("gbho"))
+}
+
+/// `gs` scaled to the Euclidean norm `max` when their norm `n` exceeds it.
+fn clip(gs: Vec<Tensor>, n: f64, max: f64) -> Result<Vec<Tensor>> {
+    if n <= max {
+        return Ok(gs);
+    }
+    let s = max / n;
+    gs.iter()
+        .map(|g| g.affine(s, 0.0))
+        .collect::<candle_core::Result<_>>()
+        .map_err(ce("gbho"))
+}
+
+/// One heavy-ball step on `vars`: `v ← momentum·v + g`, `x ← x − lr·v` (the learning
+/// rate once, not squared as in the authors' notebooks).
+fn momentum_step(
+    vars: &[Var],
+    vel: &mut [Tensor],
+    gs: &[Tensor],
+    momentum: f64,
+    lr: f64,
+) -> Result<()> {
+    let m = ce("gbho");
+    for ((v, vl), g) in vars.iter().zip(vel.iter_mut()).zip(gs) {
+        *vl = (vl.affine(momentum, 0.0).map_err(&m)? + g).map_err(&m)?;
+        let next = (v.as_tensor() - vl.affine(lr, 0.0).map_err(&m)?).map_err(&m)?;
+        v.set(&next).map_err(&m)?;
+    }
+    Ok(())
+}
+
+/// The inner loop's stopping test: the augmented Lagrangian's relative change stays
+/// below `rel_tol` for `patience` consecutive steps, or the gradient norm falls below
+/// `grad_tol`. Both can fire (the authors' test could not).
+struct InnerStop {
+    prev: Option<f64>,
+    calm: usize,
+}
+
+impl InnerStop {
+    fn new() -> Self {
+        Self {
+            prev: None,
+            calm: 0,
+        }
+    }
+
+    /// The reason to stop after a step with Lagrangian `al` and gradient norm `gnorm`.
+    fn check(&mut self, al: f64, gnorm: f64, cfg: &GbhoConfig) -> Option<&'static str> {
+        if let Some(p) = self.prev {
+            if (al - p).abs() / p.abs().max(1e-12) < cfg.rel_tol {
+                self.calm += 1;
+            } else {
+                self.calm = 0;
+            }
+        }
+        self.prev = Some(al);
+        if self.calm >= cfg.patience {
+            Some("rel-change")
+        } else if gnorm < cfg.grad_tol {
+            Some("grad-norm")
+        } else {
+            None
+        }
+    }
+}
+
 /// Runs GBHO on `spec` with `splits`.
 pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoResult> {
     let start = Instant::now();
@@ -466,8 +547,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
 
     for k in 1..=cfg.outer_iters {
         // 3. Inner loop.
-        let mut prev_al: Option<f64> = None;
-        let mut calm = 0;
+        let mut test = InnerStop::new();
         let mut stop = "max-iter";
         let mut iters = 0;
         while iters < cfg.inner_max_iter {
@@ -481,18 +561,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
             let al = fv + (rho * rho - mu * mu) / (2.0 * r);
             let obj = (upper + (low * rho).map_err(&m)?).map_err(&m)?;
             let grads = obj.backward().map_err(&m)?;
-            let mut gw: Vec<Tensor> = wvars
-                .iter()
-                .map(|v| {
-                    // Detached: candle keeps a variable's gradient attached to the step's
-                    // graph, and the momentum buffer would chain every step's graph.
-                    grads
-                        .get(v.as_tensor())
-                        .map(Tensor::detach)
-                        .map_or_else(|| v.zeros_like(), Ok)
-                })
-                .collect::<candle_core::Result<_>>()
-                .map_err(&m)?;
+            let gw = var_grads(&grads, &wvars)?;
             let mut gl = match grads.get(lam_var.as_tensor()) {
                 Some(g) => vec1(g)?,
                 None => vec![0.0; d],
@@ -503,39 +572,16 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
             let nw = norm(&gw)?;
             let nl = gl.iter().map(|v| v * v).sum::<f64>().sqrt();
             let gnorm = (nw * nw + nl * nl).sqrt();
-            if let Some(p) = prev_al {
-                if (al - p).abs() / p.abs().max(1e-12) < cfg.rel_tol {
-                    calm += 1;
-                } else {
-                    calm = 0;
-                }
-            }
-            prev_al = Some(al);
-            if calm >= cfg.patience {
-                stop = "rel-change";
+            if let Some(why) = test.check(al, gnorm, cfg) {
+                stop = why;
                 break;
             }
-            if gnorm < cfg.grad_tol {
-                stop = "grad-norm";
-                break;
-            }
-            if nw > cfg.clip_w {
-                let s = cfg.clip_w / nw;
-                gw = gw
-                    .iter()
-                    .map(|g| g.affine(s, 0.0))
-                    .collect::<candle_core::Result<_>>()
-                    .map_err(&m)?;
-            }
+            let gw = clip(gw, nw, cfg.clip_w)?;
             if nl > cfg.clip_lambda {
                 let s = cfg.clip_lambda / nl;
                 gl.iter_mut().for_each(|g| *g *= s);
             }
-            for ((v, vel), g) in wvars.iter().zip(vel_w.iter_mut()).zip(&gw) {
-                *vel = (vel.affine(cfg.momentum, 0.0).map_err(&m)? + g).map_err(&m)?;
-                let next = (v.as_tensor() - vel.affine(cfg.lr_w, 0.0).map_err(&m)?).map_err(&m)?;
-                v.set(&next).map_err(&m)?;
-            }
+            momentum_step(&wvars, &mut vel_w, &gw, cfg.momentum, cfg.lr_w)?;
             let mut lam_next = lam_now.clone();
             for ((l, v), g) in lam_next.iter_mut().zip(vel_l.iter_mut()).zip(&gl) {
                 *v = cfg.momentum * *v + g;
@@ -724,7 +770,7 @@ fn anchored(
             .map(|v| v.zeros_like())
             .collect::<candle_core::Result<_>>()
             .map_err(&m)?;
-        let (mut prev_al, mut calm, mut stop, mut iters) = (None::<f64>, 0, "max-iter", 0);
+        let (mut test, mut stop, mut iters) = (InnerStop::new(), "max-iter", 0);
         while iters < cfg.inner_max_iter {
             let upper = data_loss(model.as_ref(), &splits.valid).map_err(&m)?;
             let low = lower(model.as_ref(), &lam_t, &splits.train).map_err(&m)?;
@@ -735,46 +781,14 @@ fn anchored(
                 .map_err(&m)?
                 .backward()
                 .map_err(&m)?;
-            let mut gw: Vec<Tensor> = wvars
-                .iter()
-                .map(|v| {
-                    grads
-                        .get(v.as_tensor())
-                        .map(Tensor::detach)
-                        .map_or_else(|| v.zeros_like(), Ok)
-                })
-                .collect::<candle_core::Result<_>>()
-                .map_err(&m)?;
+            let gw = var_grads(&grads, &wvars)?;
             let nw = norm(&gw)?;
-            if let Some(p) = prev_al {
-                if (al - p).abs() / p.abs().max(1e-12) < cfg.rel_tol {
-                    calm += 1;
-                } else {
-                    calm = 0;
-                }
-            }
-            prev_al = Some(al);
-            if calm >= cfg.patience {
-                stop = "rel-change";
+            if let Some(why) = test.check(al, nw, cfg) {
+                stop = why;
                 break;
             }
-            if nw < cfg.grad_tol {
-                stop = "grad-norm";
-                break;
-            }
-            if nw > cfg.clip_w {
-                let s = cfg.clip_w / nw;
-                gw = gw
-                    .iter()
-                    .map(|g| g.affine(s, 0.0))
-                    .collect::<candle_core::Result<_>>()
-                    .map_err(&m)?;
-            }
-            for ((v, vl), g) in wvars.iter().zip(vel.iter_mut()).zip(&gw) {
-                *vl = (vl.affine(cfg.momentum, 0.0).map_err(&m)? + g).map_err(&m)?;
-                let next = (v.as_tensor() - vl.affine(cfg.lr_w, 0.0).map_err(&m)?).map_err(&m)?;
-                v.set(&next).map_err(&m)?;
-            }
+            let gw = clip(gw, nw, cfg.clip_w)?;
+            momentum_step(&wvars, &mut vel, &gw, cfg.momentum, cfg.lr_w)?;
             iters += 1;
         }
         epochs += iters;
