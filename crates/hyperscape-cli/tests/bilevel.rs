@@ -90,6 +90,51 @@ fn search_baseline_and_errors() {
     ]);
     assert_eq!(v["method"], "random");
     assert_eq!(v["design"].as_array().unwrap().len(), 2);
+    // A box of λ given on the command line bounds every λ tried.
+    let b = run(&[
+        "--model",
+        "logreg",
+        "--dataset",
+        "digits",
+        "--subset",
+        "300",
+        "--method",
+        "random",
+        "--trials",
+        "3",
+        "--max-epochs",
+        "20",
+        "--lambda-min",
+        "2",
+        "--lambda-max",
+        "5",
+        "--format",
+        "json",
+    ]);
+    let design = b["design"].as_array().unwrap();
+    assert_eq!(design.len(), 3);
+    for point in design {
+        for l in point[0].as_array().unwrap() {
+            let l = l.as_f64().unwrap();
+            assert!((2.0..=5.0).contains(&l), "λ {l} outside [2, 5]");
+        }
+    }
+    Command::cargo_bin("hyperscape")
+        .unwrap()
+        .args([
+            "bilevel",
+            "--dataset",
+            "digits",
+            "--lambda-min",
+            "1",
+            "--lambda-max",
+            "-1",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "--lambda-min 1 and --lambda-max -1",
+        ));
     Command::cargo_bin("hyperscape")
         .unwrap()
         .args(["bilevel", "--dataset", "no-such-set"])

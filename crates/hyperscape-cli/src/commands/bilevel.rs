@@ -9,7 +9,7 @@
 //! Everything of this subcommand (its clap arguments included) lives in this file, so
 //! that registering it takes one line in `cli.rs` and two in `commands/mod.rs`.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use hyperscape_ml::bilevel::{
     gbho, ift, paper_splits, search, GbhoConfig, GbhoResult, GbhoScheme, HpKind, IftConfig,
@@ -71,7 +71,8 @@ pub enum Format {
     hyperscape bilevel --model mlp --dataset fashion-mnist --subset 5000 --hp shared-l2 --format json\n  \
     hyperscape bilevel --model mlp --dataset mnist --method grid --grid 30\n  \
     hyperscape bilevel --model mlp --dataset mnist --method gp --trials 30\n\n\
-    λ is the log L2 weight per layer (or shared), searched in [-10, 0]. The reported \
+    λ is the log L2 weight per layer (or shared), searched in [--lambda-min, --lambda-max] \
+    (the paper's [-10, 0] by default). The reported \
     metrics are those of a model trained on the training split only at the λ found.")]
 pub struct BilevelArgs {
     #[arg(long, value_enum, default_value = "mlp")]
@@ -101,6 +102,13 @@ pub struct BilevelArgs {
     /// Epoch cap of each lower-level training run.
     #[arg(long)]
     pub max_epochs: Option<usize>,
+    /// Lower bound of every log regularisation weight λ (all methods).
+    #[arg(long, default_value_t = -10.0, allow_negative_numbers = true)]
+    pub lambda_min: f64,
+    /// Upper bound of every log regularisation weight λ (all methods). The penalty is
+    /// exp(λ)·½‖W‖²/n, so λ = ln n puts a weight of 1 on ½‖W‖².
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub lambda_max: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[arg(long, value_enum, default_value = "table")]
@@ -194,6 +202,13 @@ fn table(r: &GbhoResult) -> String {
 }
 
 pub fn execute(a: BilevelArgs) -> Result<i32> {
+    let (lo, hi) = (a.lambda_min, a.lambda_max);
+    if !lo.is_finite() || !hi.is_finite() || lo >= hi {
+        bail!(
+            "--lambda-min {lo} and --lambda-max {hi} do not make a box: both must be finite, \
+             and --lambda-min below --lambda-max"
+        );
+    }
     let spec = spec(a.model);
     let loaded = hyperscape_ml::data::load(&a.dataset)
         .with_context(|| format!("loading dataset `{}`", a.dataset))?;
@@ -220,6 +235,8 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
                 hp,
                 seed: a.seed,
                 lower,
+                lo,
+                hi,
                 ..GbhoConfig::default()
             };
             if let Some(o) = a.outer {
@@ -232,6 +249,8 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
                 hp,
                 seed: a.seed,
                 lower,
+                lo,
+                hi,
                 ..IftConfig::default()
             };
             if let Some(o) = a.outer {
@@ -258,8 +277,8 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
                     hp,
                     seed: a.seed,
                     trials: a.trials,
-                    lo: -10.0,
-                    hi: 0.0,
+                    lo,
+                    hi,
                     lower,
                 },
             )?
