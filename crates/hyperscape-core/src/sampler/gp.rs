@@ -48,6 +48,7 @@ use crate::space::SearchSpace;
 use crate::trial::FrozenTrial;
 use crate::view::StudyView;
 
+pub use acqf::StartRule;
 pub use acqf::{log_ei, log_h};
 use ehvi::Ehvi;
 use model::{Gp, Hyper};
@@ -81,6 +82,7 @@ pub struct GpBuilder {
     refit_growth: f64,
     fantasies: bool,
     multi_objective: MultiObjective,
+    start_rule: StartRule,
 }
 
 impl Default for GpBuilder {
@@ -96,6 +98,7 @@ impl Default for GpBuilder {
             refit_growth: 0.1,
             fantasies: true,
             multi_objective: MultiObjective::Ehvi,
+            start_rule: StartRule::Best,
         }
     }
 }
@@ -119,6 +122,14 @@ impl GpBuilder {
     /// Local searches (L-BFGS-B) from the best candidates (default 4).
     pub fn n_local_search(mut self, n: usize) -> Self {
         self.n_local_search = n;
+        self
+    }
+    /// How local-search starts are picked among the scored candidates (default
+    /// [`StartRule::Best`], the `n_local_search` best; [`StartRule::Roulette`]: the best,
+    /// then a seeded draw weighted by `exp(log acquisition − best)`, as Optuna 5's
+    /// `GPSampler` does).
+    pub fn start_rule(mut self, rule: StartRule) -> Self {
+        self.start_rule = rule;
         self
     }
     /// Iterations of each local search (default 30).
@@ -538,6 +549,7 @@ impl GpSampler {
             n_local: self.cfg.n_local_search,
             local_iter: self.cfg.local_search_iter,
             seed: rng.random(),
+            starts: self.cfg.start_rule,
         };
         // Local search also starts from the incumbent (one objective) or from a seeded
         // random point of the Pareto front (several).

@@ -36,7 +36,7 @@ pub use auto::{
     GP_MAX_BUDGET, GP_MAX_DIM, MO_TPE_MAX_BUDGET,
 };
 pub use cmaes::{CmaEsBuilder, CmaEsSampler, CmaEsStats, Restart, RunInfo, StopReason};
-pub use gp::{log_ei, log_h, GpBuilder, GpSampler, MultiObjective, EHVI_MAX_OBJECTIVES};
+pub use gp::{log_ei, log_h, GpBuilder, GpSampler, MultiObjective, StartRule, EHVI_MAX_OBJECTIVES};
 pub use grid::GridSampler;
 pub use nsga2::{Nsga2Builder, Nsga2Sampler};
 pub use nsga3::{reference_directions, Nsga3Builder};

@@ -17,6 +17,9 @@
 
 use std::collections::HashSet;
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
 use super::ehvi::Ehvi;
 use super::lbfgs;
 use super::model::Gp;
@@ -219,6 +222,16 @@ pub struct Space<'a> {
     pub exclude: &'a HashSet<Vec<u64>>,
 }
 
+/// How local-search starts are chosen among the scored candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartRule {
+    /// The `n_local` best candidates.
+    Best,
+    /// The best candidate, then `n_local − 1` more drawn without replacement with
+    /// probability proportional to `exp(a − a_max)` (`a` the log acquisition).
+    Roulette,
+}
+
 /// Search settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Search {
@@ -226,6 +239,47 @@ pub struct Search {
     pub n_local: usize,
     pub local_iter: usize,
     pub seed: u32,
+    pub starts: StartRule,
+}
+
+/// Indices of the local-search starts among `values` (sorted best first, so index 0 is
+/// the best candidate): the first `n_local` under [`StartRule::Best`]; under
+/// [`StartRule::Roulette`] index 0, then up to `n_local − 1` others drawn without
+/// replacement with weights `exp(v − v₀)` (seeded by `seed`; candidates whose weight
+/// underflows to 0 are never drawn, so fewer starts come back once one candidate
+/// dominates).
+pub fn choose_starts(values: &[f64], n_local: usize, rule: StartRule, seed: u32) -> Vec<usize> {
+    let n = values.len().min(n_local);
+    if rule == StartRule::Best || n == 0 {
+        return (0..n).collect();
+    }
+    let top = values[0];
+    let mut w: Vec<f64> = values.iter().map(|v| (v - top).exp()).collect();
+    w[0] = 0.0;
+    let mut out = vec![0];
+    let mut rng = ChaCha8Rng::seed_from_u64(0x726f_756c_6574_7465 ^ u64::from(seed));
+    while out.len() < n {
+        let total: f64 = w.iter().sum();
+        if !(total > 0.0 && total.is_finite()) {
+            break;
+        }
+        let u = rng.random::<f64>() * total;
+        let mut acc = 0.0;
+        let mut pick = None;
+        for (i, wi) in w.iter().enumerate() {
+            if *wi > 0.0 {
+                acc += wi;
+                pick = Some(i);
+                if acc >= u {
+                    break;
+                }
+            }
+        }
+        let Some(i) = pick else { break };
+        w[i] = 0.0;
+        out.push(i);
+    }
+    out
 }
 
 pub fn key(x: &[f64]) -> Vec<u64> {
@@ -265,12 +319,28 @@ pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut seeds: Vec<Vec<f64>> = starts.to_vec();
     let mut seen = HashSet::new();
-    for (_, x) in &scored {
-        if seeds.len() >= s.n_local + starts.len() {
-            break;
+    match s.starts {
+        StartRule::Best => {
+            for (_, x) in &scored {
+                if seeds.len() >= s.n_local + starts.len() {
+                    break;
+                }
+                if seen.insert(key(x)) {
+                    seeds.push(x.clone());
+                }
+            }
         }
-        if seen.insert(key(x)) {
-            seeds.push(x.clone());
+        StartRule::Roulette => {
+            // Distinct candidates only (rounding can merge them).
+            let distinct: Vec<usize> = (0..scored.len())
+                .filter(|&i| seen.insert(key(&scored[i].1)))
+                .collect();
+            let values: Vec<f64> = distinct.iter().map(|&i| scored[i].0).collect();
+            seeds.extend(
+                choose_starts(&values, s.n_local, StartRule::Roulette, s.seed)
+                    .into_iter()
+                    .map(|j| scored[distinct[j]].1.clone()),
+            );
         }
     }
     for x0 in seeds {
@@ -336,6 +406,50 @@ pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roulette_starts_are_seeded_distinct_and_favour_high_values() {
+        // Sorted best first, as `optimize` passes them.
+        let values: Vec<f64> = (0..200).map(|i| -0.05 * i as f64).collect();
+        let a = choose_starts(&values, 9, StartRule::Roulette, 7);
+        assert_eq!(a, choose_starts(&values, 9, StartRule::Roulette, 7));
+        assert_eq!(a.len(), 9);
+        assert_eq!(a[0], 0, "the best candidate always starts a search");
+        let mut u = a.clone();
+        u.sort_unstable();
+        u.dedup();
+        assert_eq!(u.len(), 9, "drawn without replacement: {a:?}");
+        // Another seed draws other starts (the best stays).
+        let b = choose_starts(&values, 9, StartRule::Roulette, 8);
+        assert_eq!(b[0], 0);
+        assert_ne!(a, b);
+        // Not the top nine: roulette reaches past them, but mostly into the upper part
+        // (weights exp(−0.05 i)).
+        let mut all = Vec::new();
+        for seed in 0..50 {
+            all.extend(
+                choose_starts(&values, 9, StartRule::Roulette, seed)
+                    .into_iter()
+                    .skip(1),
+            );
+        }
+        assert!(all.iter().any(|&i| i > 8));
+        let upper = all.iter().filter(|&&i| i < 60).count();
+        assert!(upper * 10 > all.len() * 8, "{upper} of {}", all.len());
+        // Best: the first n_local. Fewer candidates than starts: all of them.
+        assert_eq!(
+            choose_starts(&values, 4, StartRule::Best, 7),
+            vec![0, 1, 2, 3]
+        );
+        assert_eq!(
+            choose_starts(&values[..3], 9, StartRule::Roulette, 7).len(),
+            3
+        );
+        // Weights that underflow are never drawn: only the best remains.
+        let steep = [0.0, -1e4, -2e4];
+        assert_eq!(choose_starts(&steep, 9, StartRule::Roulette, 1), vec![0]);
+        assert!(choose_starts(&values, 0, StartRule::Roulette, 1).is_empty());
+    }
 
     #[test]
     fn log_h_is_continuous_and_matches_the_direct_form() {
