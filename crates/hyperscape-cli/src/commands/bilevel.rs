@@ -288,5 +288,65 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
         Format::Json => output::json(&serde_json::to_value(&result)?)?,
         Format::Table => output::out(&table(&result))?,
     }
+    if let Some(note) = bound_note(&result.lambda, lo, hi) {
+        eprintln!("{note}");
+    }
     Ok(0)
+}
+
+/// A note when the returned λ lies on a face of the box (within 1% of its width):
+/// the validation optimum may then lie outside the box, which a wider
+/// `--lambda-min`/`--lambda-max` would show. On MNIST and Fashion-MNIST with the
+/// paper's box the first layer's λ ends at the upper bound 0 (docs/bilevel.md).
+fn bound_note(lambda: &[f64], lo: f64, hi: f64) -> Option<String> {
+    let tol = 0.01 * (hi - lo);
+    let at: Vec<String> = lambda
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &l)| {
+            if l >= hi - tol {
+                Some(format!(
+                    "λ{} = {l:.3} is at the upper bound {hi} (--lambda-max)",
+                    i + 1
+                ))
+            } else if l <= lo + tol {
+                Some(format!(
+                    "λ{} = {l:.3} is at the lower bound {lo} (--lambda-min)",
+                    i + 1
+                ))
+            } else {
+                None
+            }
+        })
+        .collect();
+    (!at.is_empty()).then(|| {
+        format!(
+            "note: {}; the best λ may lie outside the box, so consider widening it",
+            at.join(", ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bound_note;
+
+    #[test]
+    fn a_lambda_on_a_face_of_the_box_is_named() {
+        assert_eq!(bound_note(&[-5.0, -3.0], -10.0, 0.0), None);
+        let n = bound_note(&[-0.05, -4.0], -10.0, 0.0).unwrap();
+        assert!(
+            n.contains("λ1 = -0.050 is at the upper bound 0 (--lambda-max)"),
+            "{n}"
+        );
+        assert!(!n.contains("λ2"), "{n}");
+        let n = bound_note(&[-3.0, -9.95], -10.0, 0.0).unwrap();
+        assert!(
+            n.contains("λ2 = -9.950 is at the lower bound -10 (--lambda-min)"),
+            "{n}"
+        );
+        // 1% of the width: 0.18 in [-10, 8].
+        assert_eq!(bound_note(&[7.8], -10.0, 8.0), None);
+        assert!(bound_note(&[7.85], -10.0, 8.0).is_some());
+    }
 }
