@@ -444,6 +444,7 @@ fn builder_rejects_bad_settings_and_names_resolve() {
         "tpe-multivariate",
         "tpe-group",
         "tpe-optuna",
+        "tpe-sharp",
     ] {
         assert!(hyperscape_core::sampler::SAMPLERS.contains(&n));
         assert_eq!(sampler_by_name(n, Some(1), None).unwrap().name(), "tpe");
@@ -709,17 +710,19 @@ fn skip_duplicates_avoids_repeating_configurations_in_discrete_spaces() {
 }
 
 #[test]
-fn new_defaults_are_seeded_and_differ_from_optuna_compatible_mode() {
-    // `tpe` (sharper magic clip, duplicate skipping) and `tpe-optuna` are each
-    // reproducible, and the settings change what is drawn after the startup trials.
+fn sharp_mode_is_seeded_and_differs_from_the_optuna_default() {
+    // `tpe` keeps Optuna 5's settings (what `tpe-optuna` pins); `tpe-sharp` (sharper
+    // magic clip, duplicate skipping) is reproducible and changes what is drawn after
+    // the startup trials.
     let tpe = drawn("tpe", 1);
     let optuna = drawn("tpe-optuna", 1);
-    assert_eq!(tpe, drawn("tpe", 1));
-    assert_eq!(optuna, drawn("tpe-optuna", 1));
-    assert_eq!(tpe[..10], optuna[..10]);
-    assert_ne!(tpe[10..], optuna[10..]);
-    // The two clip settings on their own each change the draws too, and so does
-    // improvement weighting of the good group.
+    let sharp = drawn("tpe-sharp", 1);
+    assert_eq!(tpe, optuna);
+    assert_eq!(sharp, drawn("tpe-sharp", 1));
+    assert_eq!(sharp[..10], tpe[..10]);
+    assert_ne!(sharp[10..], tpe[10..]);
+    // Each clip setting on its own changes the draws too, and so do improvement
+    // weights of the good group and keeping Optuna's clip for the bad group.
     let with = |f: fn(hyperscape_core::sampler::TpeBuilder) -> hyperscape_core::sampler::TpeBuilder| {
         let smp = f(TpeSampler::builder().seed(Some(5))).build().unwrap();
         let s = study(Box::new(smp));
@@ -738,12 +741,14 @@ fn new_defaults_are_seeded_and_differ_from_optuna_compatible_mode() {
             .map(|t| t.params.clone())
             .collect::<Vec<_>>()
     };
-    let base = with(|b| b.optuna_compatible());
-    assert_eq!(base, optuna, "optuna_compatible() is what `tpe-optuna` builds");
-    assert_ne!(base, with(|b| b.optuna_compatible().clip_exponent(2.0)));
-    assert_ne!(base, with(|b| b.optuna_compatible().min_bandwidth_factor(0.2)));
-    let ei = with(|b| b.optuna_compatible().ei_weighting(true));
+    let base = with(|b| b);
+    assert_eq!(base, tpe, "the builder's defaults are what `tpe` builds");
+    assert_eq!(with(|b| b.sharp()), sharp, "sharp() is what `tpe-sharp` builds");
+    assert_eq!(base, with(|b| b.sharp().optuna_compatible()));
+    assert_ne!(base, with(|b| b.clip_exponent(2.0)));
+    assert_ne!(base, with(|b| b.min_bandwidth_factor(0.2)));
+    assert_ne!(sharp, with(|b| b.sharp().clip_bad_group(false)));
+    let ei = with(|b| b.ei_weighting(true));
     assert_ne!(base, ei);
-    assert_eq!(ei, with(|b| b.optuna_compatible().ei_weighting(true)));
+    assert_eq!(ei, with(|b| b.ei_weighting(true)));
 }
-

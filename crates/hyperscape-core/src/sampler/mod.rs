@@ -200,11 +200,11 @@ fn splitmix64(mut x: u64) -> u64 {
 }
 
 /// Builds a built-in sampler by name: `random`, `sobol`, `grid` (which needs an
-/// enumerable declared space), `tpe` (joint for one objective, per parameter for
-/// several, as Optuna 5; a sharper magic clip and duplicate skipping beyond Optuna's
-/// settings, see [`TpeBuilder`]), `tpe-univariate`, `tpe-multivariate` or `tpe-group`
+/// enumerable declared space), `tpe` (Optuna 5's default: joint for one objective,
+/// per parameter for several), `tpe-univariate`, `tpe-multivariate` or `tpe-group`
 /// (multivariate with groups, for conditional spaces), `tpe-optuna` (`tpe` with Optuna
-/// 5's settings, [`TpeBuilder::optuna_compatible`]), `cmaes`, `cmaes-ipop` or
+/// 5's settings pinned, [`TpeBuilder::optuna_compatible`]), `tpe-sharp` (a sharper
+/// magic clip and no repeated configurations, [`TpeBuilder::sharp`]), `cmaes`, `cmaes-ipop` or
 /// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts), `nsga2` (NSGA-II), `nsga3` (NSGA-III: reference-point niching),
 /// `ga` (the same elitist genetic algorithm, named for single objectives), `gp` (Gaussian-process Bayesian optimisation; log-EHVI for two or three objectives),
 /// `gp-parego` (the same with ParEGO scalarisation for several objectives), `auto` (picks
@@ -248,6 +248,7 @@ pub fn sampler_by_name_with_budget(
                 .optuna_compatible()
                 .build()?,
         ),
+        "tpe-sharp" => Box::new(TpeSampler::builder().seed(seed).sharp().build()?),
         "gp" => Box::new(GpSampler::builder().seed(seed).build()?),
         "gp-parego" => Box::new(
             GpSampler::builder()
@@ -307,6 +308,7 @@ pub const SAMPLERS: &[&str] = &[
     "tpe-multivariate",
     "tpe-group",
     "tpe-optuna",
+    "tpe-sharp",
     "gp",
     "gp-parego",
     "cmaes",
