@@ -704,7 +704,9 @@ fn skip_duplicates_avoids_repeating_configurations_in_discrete_spaces() {
         with += repeats(&on);
         without += repeats(&categorical_configs(build(seed, false), 25));
     }
-    println!("repeated configurations after startup, 4 seeds x 15 trials: skip {with}, allow {without}");
+    println!(
+        "repeated configurations after startup, 4 seeds x 15 trials: skip {with}, allow {without}"
+    );
     assert!(without >= 8, "allowing duplicates repeats often: {without}");
     assert!(with * 4 <= without, "skip {with} vs allow {without}");
 }
@@ -723,27 +725,32 @@ fn sharp_mode_is_seeded_and_differs_from_the_optuna_default() {
     assert_ne!(sharp[10..], tpe[10..]);
     // Each clip setting on its own changes the draws too, and so do improvement
     // weights of the good group and keeping Optuna's clip for the bad group.
-    let with = |f: fn(hyperscape_core::sampler::TpeBuilder) -> hyperscape_core::sampler::TpeBuilder| {
-        let smp = f(TpeSampler::builder().seed(Some(5))).build().unwrap();
-        let s = study(Box::new(smp));
-        s.optimize(
-            |t| -> hyperscape_core::Result<f64> {
-                let x = t.suggest_float("x", -5.0, 10.0)?;
-                let y = t.suggest_float("y", 0.0, 15.0)?;
-                Ok(branin(x, y))
-            },
-            25,
-        )
-        .unwrap();
-        s.trials()
-            .unwrap()
-            .into_iter()
-            .map(|t| t.params.clone())
-            .collect::<Vec<_>>()
-    };
+    let with =
+        |f: fn(hyperscape_core::sampler::TpeBuilder) -> hyperscape_core::sampler::TpeBuilder| {
+            let smp = f(TpeSampler::builder().seed(Some(5))).build().unwrap();
+            let s = study(Box::new(smp));
+            s.optimize(
+                |t| -> hyperscape_core::Result<f64> {
+                    let x = t.suggest_float("x", -5.0, 10.0)?;
+                    let y = t.suggest_float("y", 0.0, 15.0)?;
+                    Ok(branin(x, y))
+                },
+                25,
+            )
+            .unwrap();
+            s.trials()
+                .unwrap()
+                .into_iter()
+                .map(|t| t.params.clone())
+                .collect::<Vec<_>>()
+        };
     let base = with(|b| b);
     assert_eq!(base, tpe, "the builder's defaults are what `tpe` builds");
-    assert_eq!(with(|b| b.sharp()), sharp, "sharp() is what `tpe-sharp` builds");
+    assert_eq!(
+        with(|b| b.sharp()),
+        sharp,
+        "sharp() is what `tpe-sharp` builds"
+    );
     assert_eq!(base, with(|b| b.sharp().optuna_compatible()));
     assert_ne!(base, with(|b| b.clip_exponent(2.0)));
     assert_ne!(base, with(|b| b.min_bandwidth_factor(0.2)));

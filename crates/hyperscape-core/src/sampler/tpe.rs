@@ -933,7 +933,9 @@ mod tests {
         // Threshold 1.0 (best bad loss): improvements 0.75, 0.5, 0.25, mean 0.5.
         let w = improvement_weights(&[0.25, 0.5, 0.75], 1.0).unwrap();
         assert!(
-            w.iter().zip([1.5, 1.0, 0.5]).all(|(a, b)| (a - b).abs() < 1e-12),
+            w.iter()
+                .zip([1.5, 1.0, 0.5])
+                .all(|(a, b)| (a - b).abs() < 1e-12),
             "{w:?}"
         );
         // A good loss tied with the threshold keeps a tiny positive weight.
