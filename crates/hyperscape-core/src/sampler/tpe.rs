@@ -237,7 +237,7 @@ impl TpeBuilder {
     /// (Watanabe 2023's generalised clip) and [`TpeBuilder::skip_duplicates`]. On 20
     /// fresh seeds it was significantly better than Optuna's TPE on 3 of 8 benchmark
     /// problems and worse on none, but on another 20 worse on one (kc1), and it costs
-    /// about 2.3× Optuna-mode's time per trial at 1,000 trials (`docs/benchmarks.md`).
+    /// about 2.4× the default's time per trial at 1,000 trials (`docs/benchmarks.md`).
     pub fn sharp(self) -> Self {
         self.clip_exponent(1.5)
             .min_bandwidth_factor(0.03)
