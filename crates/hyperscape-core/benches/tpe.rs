@@ -3,9 +3,11 @@
 //! 2 categoricals), in memory, at 100 and 1,000 trials.
 //!
 //! Run: `cargo bench -p hyperscape-core --bench tpe` (`-- --sizes 100,1000,5000`,
-//! `-- --modes default,univariate,multivariate,group`, `-- --json`). `default` is the
-//! sampler's default (joint for one objective, as Optuna 5); `univariate` forces
-//! per-parameter estimators.
+//! `-- --modes default,univariate,multivariate,group,optuna,sharp`, `-- --json`).
+//! `default` is the sampler's default (joint for one objective, as Optuna 5);
+//! `univariate` forces per-parameter estimators; `optuna` pins Optuna 5's settings
+//! (`optuna_compatible()`, today the same as `default`); `sharp` is `tpe-sharp`
+//! (`sharp()`: the sharper magic clip, duplicate skipping).
 //!
 //! Printed per configuration: the median per-trial time over the whole study and over
 //! its last 10% of trials (the cost at that study size), in microseconds.
@@ -50,6 +52,8 @@ fn run(mode: &str, n: usize) -> (f64, f64) {
         "univariate" => b.multivariate(false),
         "multivariate" => b.multivariate(true),
         "group" => b.group(true),
+        "optuna" => b.optuna_compatible(),
+        "sharp" => b.sharp(),
         _ => b,
     };
     let study = Study::builder("bench")

@@ -426,7 +426,26 @@ fn builder_rejects_bad_settings_and_names_resolve() {
         TpeSampler::builder().prior_weight(f64::NAN).build(),
         Err(Error::InvalidSampler(_))
     ));
-    for n in ["tpe", "tpe-univariate", "tpe-multivariate", "tpe-group"] {
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(matches!(
+            TpeSampler::builder().clip_exponent(bad).build(),
+            Err(Error::InvalidSampler(_))
+        ));
+    }
+    for bad in [-0.1, 1.0, f64::NAN] {
+        assert!(matches!(
+            TpeSampler::builder().min_bandwidth_factor(bad).build(),
+            Err(Error::InvalidSampler(_))
+        ));
+    }
+    for n in [
+        "tpe",
+        "tpe-univariate",
+        "tpe-multivariate",
+        "tpe-group",
+        "tpe-optuna",
+        "tpe-sharp",
+    ] {
         assert!(hyperscape_core::sampler::SAMPLERS.contains(&n));
         assert_eq!(sampler_by_name(n, Some(1), None).unwrap().name(), "tpe");
     }
@@ -629,4 +648,114 @@ fn a_cold_tpe_sampler_proposes_what_a_warm_one_does() {
         let differs = w.iter().zip(&c).position(|(a, b)| a != b);
         assert_eq!(differs, None, "{name}: proposals differ from trial 60 + k");
     }
+}
+
+/// A fully categorical objective (3 × 3 × 3 = 27 configurations) with one best one:
+/// TPE concentrates there and, unless it skips them, proposes configurations it has
+/// already evaluated. Returns the trials' configurations in order.
+fn categorical_configs(sampler: TpeSampler, n: usize) -> Vec<(String, i64, String)> {
+    let s = study(Box::new(sampler));
+    s.optimize(
+        |t| -> hyperscape_core::Result<f64> {
+            let a = t.suggest_categorical("a", ["x", "y", "z"])?;
+            let b = t.suggest_categorical("b", [1, 2, 3])?;
+            let c = t.suggest_categorical("c", ["p", "q", "r"])?;
+            Ok(f64::from(u8::from(a.as_str() != Some("y")))
+                + (b.as_i64().unwrap() - 3).abs() as f64 * 0.4
+                + f64::from(u8::from(c.as_str() != Some("p"))) * 0.7)
+        },
+        n,
+    )
+    .unwrap();
+    s.trials()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t.params["a"].as_str().unwrap().to_string(),
+                t.params["b"].as_i64().unwrap(),
+                t.params["c"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Trials after the 10 startup ones whose configuration an earlier trial had.
+fn repeats(configs: &[(String, i64, String)]) -> usize {
+    (10..configs.len())
+        .filter(|&i| configs[..i].contains(&configs[i]))
+        .count()
+}
+
+#[test]
+fn skip_duplicates_avoids_repeating_configurations_in_discrete_spaces() {
+    let build = |seed: u64, skip: bool| {
+        TpeSampler::builder()
+            .seed(Some(seed))
+            .skip_duplicates(skip)
+            .build()
+            .unwrap()
+    };
+    let (mut with, mut without) = (0, 0);
+    for seed in 0..4 {
+        let on = categorical_configs(build(seed, true), 25);
+        // Seeded: the same run again gives the same configurations.
+        assert_eq!(on, categorical_configs(build(seed, true), 25));
+        with += repeats(&on);
+        without += repeats(&categorical_configs(build(seed, false), 25));
+    }
+    println!(
+        "repeated configurations after startup, 4 seeds x 15 trials: skip {with}, allow {without}"
+    );
+    assert!(without >= 8, "allowing duplicates repeats often: {without}");
+    assert!(with * 4 <= without, "skip {with} vs allow {without}");
+}
+
+#[test]
+fn sharp_mode_is_seeded_and_differs_from_the_optuna_default() {
+    // `tpe` keeps Optuna 5's settings (what `tpe-optuna` pins); `tpe-sharp` (sharper
+    // magic clip, duplicate skipping) is reproducible and changes what is drawn after
+    // the startup trials.
+    let tpe = drawn("tpe", 1);
+    let optuna = drawn("tpe-optuna", 1);
+    let sharp = drawn("tpe-sharp", 1);
+    assert_eq!(tpe, optuna);
+    assert_eq!(sharp, drawn("tpe-sharp", 1));
+    assert_eq!(sharp[..10], tpe[..10]);
+    assert_ne!(sharp[10..], tpe[10..]);
+    // Each clip setting on its own changes the draws too, and so do improvement
+    // weights of the good group and keeping Optuna's clip for the bad group.
+    let with =
+        |f: fn(hyperscape_core::sampler::TpeBuilder) -> hyperscape_core::sampler::TpeBuilder| {
+            let smp = f(TpeSampler::builder().seed(Some(5))).build().unwrap();
+            let s = study(Box::new(smp));
+            s.optimize(
+                |t| -> hyperscape_core::Result<f64> {
+                    let x = t.suggest_float("x", -5.0, 10.0)?;
+                    let y = t.suggest_float("y", 0.0, 15.0)?;
+                    Ok(branin(x, y))
+                },
+                25,
+            )
+            .unwrap();
+            s.trials()
+                .unwrap()
+                .into_iter()
+                .map(|t| t.params.clone())
+                .collect::<Vec<_>>()
+        };
+    let base = with(|b| b);
+    assert_eq!(base, tpe, "the builder's defaults are what `tpe` builds");
+    assert_eq!(
+        with(|b| b.sharp()),
+        sharp,
+        "sharp() is what `tpe-sharp` builds"
+    );
+    assert_eq!(base, with(|b| b.sharp().optuna_compatible()));
+    assert_ne!(base, with(|b| b.clip_exponent(2.0)));
+    assert_ne!(base, with(|b| b.min_bandwidth_factor(0.2)));
+    assert_ne!(sharp, with(|b| b.sharp().clip_bad_group(false)));
+    let ei = with(|b| b.ei_weighting(true));
+    assert_ne!(base, ei);
+    assert_eq!(ei, with(|b| b.ei_weighting(true)));
 }

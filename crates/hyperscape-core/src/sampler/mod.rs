@@ -202,7 +202,9 @@ fn splitmix64(mut x: u64) -> u64 {
 /// Builds a built-in sampler by name: `random`, `sobol`, `grid` (which needs an
 /// enumerable declared space), `tpe` (Optuna 5's default: joint for one objective,
 /// per parameter for several), `tpe-univariate`, `tpe-multivariate` or `tpe-group`
-/// (multivariate with groups, for conditional spaces), `cmaes`, `cmaes-ipop` or
+/// (multivariate with groups, for conditional spaces), `tpe-optuna` (`tpe` with Optuna
+/// 5's settings pinned, [`TpeBuilder::optuna_compatible`]), `tpe-sharp` (a sharper
+/// magic clip and no repeated configurations, [`TpeBuilder::sharp`]), `cmaes`, `cmaes-ipop` or
 /// `cmaes-bipop` (CMA-ES without, with IPOP or with BIPOP restarts), `nsga2` (NSGA-II), `nsga3` (NSGA-III: reference-point niching),
 /// `ga` (the same elitist genetic algorithm, named for single objectives), `gp` (Gaussian-process Bayesian optimisation; log-EHVI for two or three objectives),
 /// `gp-parego` (the same with ParEGO scalarisation for several objectives), `auto` (picks
@@ -240,6 +242,13 @@ pub fn sampler_by_name_with_budget(
                 .build()?,
         ),
         "tpe-group" => Box::new(TpeSampler::builder().seed(seed).group(true).build()?),
+        "tpe-optuna" => Box::new(
+            TpeSampler::builder()
+                .seed(seed)
+                .optuna_compatible()
+                .build()?,
+        ),
+        "tpe-sharp" => Box::new(TpeSampler::builder().seed(seed).sharp().build()?),
         "gp" => Box::new(GpSampler::builder().seed(seed).build()?),
         "gp-parego" => Box::new(
             GpSampler::builder()
@@ -298,6 +307,8 @@ pub const SAMPLERS: &[&str] = &[
     "tpe-univariate",
     "tpe-multivariate",
     "tpe-group",
+    "tpe-optuna",
+    "tpe-sharp",
     "gp",
     "gp-parego",
     "cmaes",

@@ -126,6 +126,18 @@ impl Model {
     fn is_discrete_numeric(&self) -> bool {
         matches!(self, Model::Steps { .. } | Model::LogInt { .. })
     }
+
+    /// The level of a model-space value of a discrete parameter, as an integer (a
+    /// choice index, a step count from `low`, or the integer itself); `None` for a
+    /// continuous parameter.
+    pub fn level_key(self, x: f64) -> Option<i64> {
+        match self {
+            Model::Continuous { .. } => None,
+            Model::Categorical { .. } => Some(x.round() as i64),
+            Model::Steps { low, step, .. } => Some(((x - low) / step).round() as i64),
+            Model::LogInt { .. } => Some(x.exp().round() as i64),
+        }
+    }
 }
 
 /// Estimator settings (Optuna's names).
@@ -137,6 +149,12 @@ pub(crate) struct ParzenSettings {
     pub consider_endpoints: bool,
     /// How numerical kernels get their bandwidths.
     pub bandwidth: Bandwidth,
+    /// Exponent `α` of the magic clip: bandwidths are at least
+    /// `range / min(100, 1 + n_kernels)^α` (Optuna: 1).
+    pub clip_exponent: f64,
+    /// With the magic clip, bandwidths are also at least this fraction of the range
+    /// (Optuna: 0, no such floor).
+    pub min_bandwidth_factor: f64,
 }
 
 /// Bandwidth rule of the numerical kernels.
@@ -851,7 +869,9 @@ fn numerical_kernels(
     };
     let max_sigma = range;
     let min_sigma = if s.consider_magic_clip {
-        range / (100f64).min(1.0 + n_k as f64)
+        // `range / ...` first, so that α = 1 and Δ = 0 give Optuna's clip bit for bit.
+        (range / (100f64).min(1.0 + n_k as f64).powf(s.clip_exponent))
+            .max(range * s.min_bandwidth_factor)
     } else {
         range * 1e-12
     };
@@ -1011,6 +1031,8 @@ mod tests {
             consider_magic_clip: true,
             consider_endpoints: false,
             bandwidth: Bandwidth::NeighbourGap,
+            clip_exponent: 1.0,
+            min_bandwidth_factor: 0.0,
         }
     }
 
@@ -1059,6 +1081,60 @@ mod tests {
         };
         let (_, sigma) = sigmas(&[0.5, 0.51, 0.53], &raw, 1);
         assert!(close(&sigma, &[0.01, 0.02, 0.02, 1.0]), "{sigma:?}");
+    }
+
+    #[test]
+    fn clip_exponent_and_minimum_bandwidth_factor_set_the_floor() {
+        // Gaps 0.01, 0.02, 0.02; four kernels with the prior. α = 1.5: the floor is
+        // 1 / 5^1.5 ≈ 0.0894 (Δ = 0.03 does not bind).
+        let s = ParzenSettings {
+            clip_exponent: 1.5,
+            min_bandwidth_factor: 0.03,
+            ..settings()
+        };
+        let floor = 1.0 / 5f64.powf(1.5);
+        let (_, sigma) = sigmas(&[0.5, 0.51, 0.53], &s, 1);
+        assert!(close(&sigma, &[floor, floor, floor, 1.0]), "{sigma:?}");
+        // α = 3: 1 / 125 = 0.008 is below Δ, so Δ = 0.03 binds.
+        let s = ParzenSettings {
+            clip_exponent: 3.0,
+            ..s
+        };
+        let (_, sigma) = sigmas(&[0.5, 0.51, 0.53], &s, 1);
+        assert!(close(&sigma, &[0.03, 0.03, 0.03, 1.0]), "{sigma:?}");
+        // A wide gap is above both floors and kept: 0.05, 0.3, 0.6.
+        let (_, sigma) = sigmas(&[0.6, 0.05, 0.3], &s, 1);
+        assert!(close(&sigma, &[0.3, 0.25, 0.3, 1.0]), "{sigma:?}");
+        // Without the clip neither floor applies.
+        let raw = ParzenSettings {
+            consider_magic_clip: false,
+            ..s
+        };
+        let (_, sigma) = sigmas(&[0.5, 0.51, 0.53], &raw, 1);
+        assert!(close(&sigma, &[0.01, 0.02, 0.02, 1.0]), "{sigma:?}");
+    }
+
+    #[test]
+    fn level_keys_identify_discrete_levels() {
+        let steps = Model::Steps {
+            low: 0.0,
+            high: 100.0,
+            step: 5.0,
+        };
+        assert_eq!(steps.level_key(40.0), Some(8));
+        assert_eq!(steps.level_key(40.0 + 1e-9), Some(8));
+        let log_int = Model::LogInt {
+            low: 1.0,
+            high: 1024.0,
+        };
+        assert_eq!(log_int.level_key(64f64.ln()), Some(64));
+        assert_eq!(Model::Categorical { n: 4 }.level_key(2.0), Some(2));
+        let cont = Model::Continuous {
+            low: 0.0,
+            high: 1.0,
+            log: false,
+        };
+        assert_eq!(cont.level_key(0.5), None);
     }
 
     #[test]
