@@ -416,10 +416,16 @@ impl Distribution {
     pub fn levels(&self) -> Option<Vec<ParamValue>> {
         let n = self.cardinality()?;
         Some(match self {
-            Distribution::Float { low, step, .. } => {
+            Distribution::Float {
+                low, high, step, ..
+            } => {
                 let s = step.expect("discrete float has a step");
                 (0..n)
-                    .map(|i| ParamValue::Float(round_to_step(low + i as f64 * s, *low, s)))
+                    .map(|i| {
+                        ParamValue::Float(
+                            round_to_step(low + i as f64 * s, *low, s).clamp(*low, *high),
+                        )
+                    })
                     .collect()
             }
             Distribution::Int { low, step, .. } => (0..n)
@@ -460,7 +466,12 @@ impl Distribution {
                             format!("not on the grid {low} + k*{s}"),
                         ));
                     }
-                    return Ok(ParamValue::Float(round_to_step(x, *low, *s)));
+                    // Clamped: rounding onto the step's decimals can land an ulp
+                    // outside a computed bound (-99.95 + 0.1 is -99.85000000000001,
+                    // whose grid value rounds to -99.85).
+                    return Ok(ParamValue::Float(
+                        round_to_step(x, *low, *s).clamp(*low, *high),
+                    ));
                 }
                 Ok(ParamValue::Float(x.clamp(*low, *high)))
             }
@@ -659,6 +670,34 @@ fn decimals(x: f64) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stepped_value_never_rounds_outside_a_computed_bound() {
+        // -99.95 + 0.1 = -99.85000000000001 in f64; rounding onto the step's decimals
+        // gives -99.85, one ulp above that bound.
+        let d = Distribution::float_step(-99.95, -99.95 + 0.1, 0.1)
+            .validate("p")
+            .unwrap();
+        let Distribution::Float { low, high, .. } = d else {
+            unreachable!()
+        };
+        for x in [low, low + 1e-13, high, high + 1e-13] {
+            let v = d.check_value("p", &ParamValue::Float(x)).unwrap();
+            let v = v.as_f64().unwrap();
+            assert!(
+                (low..=high).contains(&v),
+                "{x} -> {v} outside [{low}, {high}]"
+            );
+        }
+        for v in d.levels().unwrap() {
+            let v = v.as_f64().unwrap();
+            assert!(
+                (low..=high).contains(&v),
+                "level {v} outside [{low}, {high}]"
+            );
+        }
+        assert_eq!(d.levels().unwrap().len(), 2);
+    }
 
     #[test]
     fn validation_names_the_parameter() {
