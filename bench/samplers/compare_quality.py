@@ -15,6 +15,7 @@ problem:
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections import defaultdict
@@ -50,11 +51,26 @@ def test(a, b):
 
 
 def main():
+    ap = argparse.ArgumentParser(description="Compare best-so-far curves read from stdin.")
+    ap.add_argument("--seeds", help="keep only the curves of seeds A-B (inclusive, 0-based), e.g. 10-19")
+    ap.add_argument("--exclude", default="", help="comma-separated tool:sampler names to leave out")
+    a = ap.parse_args()
+    keep = None
+    if a.seeds:
+        lo, hi = (int(v) for v in a.seeds.split("-"))
+        keep = slice(lo, hi + 1)
+    excluded = {e for e in a.exclude.split(",") if e}
     runs = defaultdict(dict)
     for r in read(sys.stdin):
         if "curves" not in r:
             continue
         tool = r.get("tool", "hyperscape")
+        if f"{tool}:{r['sampler']}" in excluded:
+            continue
+        if keep is not None:
+            r = dict(r, curves=r["curves"][keep])
+            if not r["curves"]:
+                continue
         regrets = np.array([[v - r["optimum"] for v in c] for c in r["curves"]])
         runs[r["problem"]][f"{tool}:{r['sampler']}"] = regrets
     checkpoints = [10, 25, 50, 100]

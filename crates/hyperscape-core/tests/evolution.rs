@@ -268,10 +268,18 @@ fn auto_rule_picks_as_documented() {
     assert_eq!(pick(&floats, false, 2, None, &all), "nsga2");
     assert_eq!(pick(&floats, false, 2, Some(1000), &all), "nsga2");
     assert_eq!(pick(&floats, false, 2, Some(100), &all), "tpe-multivariate");
-    assert_eq!(pick(&cats, false, 1, Some(100), &all), "tpe-group");
-    assert_eq!(pick(&floats, true, 1, Some(100), &all), "tpe-group");
-    assert_eq!(pick(&mixed, false, 1, Some(100), &all), "tpe-multivariate");
+    // A small budget on an unconditional space goes to GP, whatever the kinds.
+    assert_eq!(pick(&cats, false, 1, Some(100), &all), "gp");
+    assert_eq!(pick(&mixed, false, 1, Some(100), &all), "gp");
     assert_eq!(pick(&floats, false, 1, Some(100), &all), "gp");
+    // Without GP, or with a large or unknown budget, categoricals go to TPE.
+    assert_eq!(pick(&cats, false, 1, Some(100), &bare), "tpe-group");
+    assert_eq!(pick(&mixed, false, 1, Some(100), &bare), "tpe-multivariate");
+    assert_eq!(pick(&cats, false, 1, Some(5000), &all), "tpe-group");
+    assert_eq!(pick(&mixed, false, 1, Some(5000), &all), "tpe-multivariate");
+    assert_eq!(pick(&mixed, false, 1, None, &all), "tpe-multivariate");
+    // Conditional spaces go to the group TPE at any budget.
+    assert_eq!(pick(&floats, true, 1, Some(100), &all), "tpe-group");
     assert_eq!(
         pick(&floats, false, 1, Some(100), &bare),
         "tpe-multivariate"

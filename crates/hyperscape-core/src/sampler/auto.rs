@@ -20,9 +20,9 @@ use crate::view::StudyView;
 /// Multi-objective budgets below this go to MOTPE, larger ones to NSGA-II (on ZDT1,
 /// MOTPE leads at 500 and 750 trials, NSGA-II from 1,000: `benches/evolution.rs`).
 pub const MO_TPE_MAX_BUDGET: usize = 1000;
-/// Continuous budgets up to this go to GP (when registered).
+/// Unconditional budgets up to this go to GP (when registered).
 pub const GP_MAX_BUDGET: usize = 200;
-/// Continuous dimensions up to this go to GP (when registered).
+/// Unconditional spaces of up to this many parameters go to GP (when registered).
 pub const GP_MAX_DIM: usize = 20;
 /// Continuous budgets from this go to CMA-ES (when registered).
 pub const CMAES_MIN_BUDGET: usize = 1000;
@@ -42,13 +42,13 @@ pub struct AutoInput<'a> {
 ///
 /// 1. Several objectives: `tpe-multivariate` (MOTPE) when the budget is known and below
 ///    [`MO_TPE_MAX_BUDGET`], otherwise `nsga2`.
-/// 2. Conditional, or all categorical: `tpe-group`.
-/// 3. Any categorical (a mixed space): `tpe-multivariate`.
-/// 4. Numbers only, at most [`GP_MAX_DIM`] of them and a known budget up to
-///    [`GP_MAX_BUDGET`]: `gp` if registered.
+/// 2. Conditional: `tpe-group`.
+/// 3. At most [`GP_MAX_DIM`] parameters of any kind (numbers, categoricals or both) and
+///    a known budget up to [`GP_MAX_BUDGET`]: `gp` if registered.
+/// 4. All categorical: `tpe-group`; any categorical (a mixed space): `tpe-multivariate`.
 /// 5. Numbers only and a known budget of at least [`CMAES_MIN_BUDGET`]: `cmaes` if
 ///    registered.
-/// 6. Otherwise (and as the fallback of 4 and 5): `tpe-multivariate`.
+/// 6. Otherwise (and as the fallback of 3 and 5): `tpe-multivariate`.
 pub fn choose(input: &AutoInput<'_>, available: &[&str]) -> &'static str {
     let has = |n: &str| available.contains(&n);
     if input.n_objectives > 1 {
@@ -63,14 +63,13 @@ pub fn choose(input: &AutoInput<'_>, available: &[&str]) -> &'static str {
         .iter()
         .filter(|(_, d)| d.is_categorical())
         .count();
-    if input.conditional || (n_cat > 0 && n_cat == input.space.len()) {
+    if input.conditional {
         return "tpe-group";
-    }
-    if n_cat > 0 {
-        return "tpe-multivariate";
     }
     match input.budget {
         Some(b) if b <= GP_MAX_BUDGET && input.space.len() <= GP_MAX_DIM && has("gp") => "gp",
+        _ if n_cat > 0 && n_cat == input.space.len() => "tpe-group",
+        _ if n_cat > 0 => "tpe-multivariate",
         Some(b) if b >= CMAES_MIN_BUDGET && has("cmaes") => "cmaes",
         _ => "tpe-multivariate",
     }
