@@ -86,6 +86,18 @@ def cube(n, lo, hi, f, opt):
     return {"space": {f"x{i}": ("float", lo, hi, False) for i in range(n)}, "f": lambda x: f(vec(x, n)), "optimum": opt}
 
 
+BRANIN_MIXED_OFFSETS = [0.0, 0.25, 0.275, 0.475, 0.5, 0.75]
+
+
+def branin_mixed(x):
+    return branin({"x1": x["x1"], "x2": x["x2_int"] + x["x2_offset"]})
+
+
+def branin_conditional(x):
+    base = branin(x)
+    return base + 1.0 if x["branch"] == "plain" else base + 10.0 * (x["z"] - 0.3) ** 2
+
+
 SYNTHETIC = {
     "branin": {"space": {"x1": ("float", -5.0, 10.0, False), "x2": ("float", 0.0, 15.0, False)}, "f": branin, "optimum": 0.397887357729738},
     "hartmann6": {"space": {f"x{i}": ("float", 0.0, 1.0, False) for i in range(6)}, "f": hartmann6, "optimum": -3.32236801141551},
@@ -94,6 +106,25 @@ SYNTHETIC = {
     "levy-10d": cube(10, -10.0, 10.0, levy, 0.0),
     "styblinski-tang-10d": cube(10, -5.0, 5.0, styblinski_tang, -39.16616570377142 * 10),
     "sphere-20d": cube(20, -5.12, 5.12, lambda v: float(np.sum(v**2)), 0.0),
+    # The mixed and conditional variants of hyperscape-core's problems.rs: x2 = an int plus
+    # a categorical offset (Branin's minimisers stay reachable); a categorical branch with
+    # a parameter z that exists only on the branch "tuned".
+    "branin-mixed": {
+        "space": {"x1": ("float", -5.0, 10.0, False), "x2_int": ("int", 0, 14), "x2_offset": ("cat", BRANIN_MIXED_OFFSETS)},
+        "f": branin_mixed,
+        "optimum": 0.397887357729738,
+    },
+    "branin-conditional": {
+        "space": {
+            "branch": ("cat", ["plain", "tuned"]),
+            "x1": ("float", -5.0, 10.0, False),
+            "x2": ("float", 0.0, 15.0, False),
+            "z": ("float", 0.0, 1.0, False),
+        },
+        "conditions": {"z": ("branch", ["tuned"])},
+        "f": branin_conditional,
+        "optimum": 0.397887357729738,
+    },
 }
 
 SUITES = {
@@ -169,11 +200,19 @@ def run_optuna(module, sampler_name, prob, budget, seed):
     }
     study = optuna.create_study(sampler=samplers[sampler_name]())
 
+    conditions = prob.get("conditions", {})
+
     def objective(trial):
+        # Define-by-run, in the space's order: a conditional parameter is suggested only
+        # when its parent took one of the listed values.
         x = {}
         for p, spec in prob["space"].items():
+            if p in conditions and x.get(conditions[p][0]) not in conditions[p][1]:
+                continue
             if spec[0] == "float":
                 x[p] = trial.suggest_float(p, spec[1], spec[2], log=spec[3])
+            elif spec[0] == "int":
+                x[p] = trial.suggest_int(p, spec[1], spec[2])
             else:
                 x[p] = trial.suggest_categorical(p, spec[1])
         return prob["f"](x)
@@ -185,26 +224,50 @@ def run_optuna(module, sampler_name, prob, budget, seed):
 def run_hyperopt(prob, budget, seed):
     from hyperopt import Trials, fmin, hp, tpe
 
-    space = {}
-    for p, spec in prob["space"].items():
+    def dim(p, spec):
         if spec[0] == "float":
-            space[p] = hp.loguniform(p, math.log(spec[1]), math.log(spec[2])) if spec[3] else hp.uniform(p, spec[1], spec[2])
-        else:
-            space[p] = hp.choice(p, spec[1])
+            return hp.loguniform(p, math.log(spec[1]), math.log(spec[2])) if spec[3] else hp.uniform(p, spec[1], spec[2])
+        if spec[0] == "int":
+            return hp.uniformint(p, spec[1], spec[2])
+        return hp.choice(p, spec[1])
+
+    conditions = prob.get("conditions", {})
+    space = {p: dim(p, spec) for p, spec in prob["space"].items() if p not in conditions and p not in {c[0] for c in conditions.values()}}
+    for parent in {c[0] for c in conditions.values()}:
+        # Hyperopt's conditional form: a choice among sub-spaces, one per parent value.
+        options = []
+        for value in prob["space"][parent][1]:
+            sub = {parent: value}
+            sub.update({p: dim(p, prob["space"][p]) for p, (q, vals) in conditions.items() if q == parent and value in vals})
+            options.append(sub)
+        space[f"{parent}__branch"] = hp.choice(parent, options)
+
+    def flat(x):
+        out = {k: v for k, v in x.items() if not k.endswith("__branch")}
+        for k, v in x.items():
+            if k.endswith("__branch"):
+                out.update(v)
+        return {k: int(v) if prob["space"][k][0] == "int" else v for k, v in out.items()}
+
     trials = Trials()
-    fmin(prob["f"], space, algo=tpe.suggest, max_evals=budget, trials=trials, rstate=np.random.default_rng(seed), show_progressbar=False)
+    fmin(lambda x: prob["f"](flat(x)), space, algo=tpe.suggest, max_evals=budget, trials=trials, rstate=np.random.default_rng(seed), show_progressbar=False)
     return [t["result"]["loss"] for t in trials.trials]
 
 
 def run_skopt(prob, budget, seed):
     from skopt import gp_minimize
-    from skopt.space import Categorical, Real
+    from skopt.space import Categorical, Integer, Real
 
     names = list(prob["space"])
     dims = []
     for p in names:
         spec = prob["space"][p]
-        dims.append(Real(spec[1], spec[2], prior="log-uniform" if spec[3] else "uniform", name=p) if spec[0] == "float" else Categorical(spec[1], name=p))
+        if spec[0] == "float":
+            dims.append(Real(spec[1], spec[2], prior="log-uniform" if spec[3] else "uniform", name=p))
+        elif spec[0] == "int":
+            dims.append(Integer(spec[1], spec[2], name=p))
+        else:
+            dims.append(Categorical(spec[1], name=p))
     res = gp_minimize(lambda v: prob["f"](dict(zip(names, v))), dims, n_calls=budget, random_state=seed, n_initial_points=min(10, budget))
     return list(res.func_vals)
 
@@ -268,6 +331,9 @@ def main():
                 continue
             if sampler == "cmaes" and any(s[0] == "cat" for s in prob["space"].values()):
                 # Optuna's CMA-ES falls back to random search for categoricals; skip it there.
+                continue
+            if tool == "skopt" and prob.get("conditions"):
+                print(f"{peer} skipped on {name}: scikit-optimize has no conditional spaces", file=sys.stderr, flush=True)
                 continue
             seeds = fewer.get(peer, a.seeds)
             cached = None

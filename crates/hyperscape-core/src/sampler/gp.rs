@@ -44,7 +44,7 @@ use super::multi::fronts_until;
 use super::{fresh_seed, seeded_uniform, trial_rng, Sampler, TrialContext};
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
-use crate::space::SearchSpace;
+use crate::space::{Condition, SearchSpace, SpaceDecl};
 use crate::trial::FrozenTrial;
 use crate::view::StudyView;
 
@@ -83,6 +83,7 @@ pub struct GpBuilder {
     fantasies: bool,
     multi_objective: MultiObjective,
     start_rule: StartRule,
+    conditions: BTreeMap<String, Condition>,
 }
 
 impl Default for GpBuilder {
@@ -99,6 +100,7 @@ impl Default for GpBuilder {
             fantasies: true,
             multi_objective: MultiObjective::Ehvi,
             start_rule: StartRule::Best,
+            conditions: BTreeMap::new(),
         }
     }
 }
@@ -156,6 +158,21 @@ impl GpBuilder {
     /// Treat running trials of other workers as kriging-believer fantasies (default true).
     pub fn fantasies(mut self, yes: bool) -> Self {
         self.fantasies = yes;
+        self
+    }
+
+    /// The conditions of a declared space with conditional parameters (from its
+    /// [`SpaceDecl`]). With them the GP models every branch jointly: a parameter
+    /// whose condition fails is imputed at a fixed coordinate, in the observations and
+    /// in every proposal. Without them (the default), a declared space is cut to the
+    /// parameters every complete trial has, and the others are drawn at random, as
+    /// Optuna's `GPSampler` does.
+    pub fn conditions(mut self, space: &SpaceDecl) -> Self {
+        self.conditions = space
+            .params
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), p.condition.clone()?)))
+            .collect();
         self
     }
 
@@ -539,9 +556,12 @@ impl GpSampler {
         exclude.extend(pending.iter().map(|p| acqf::key(p)));
         let enc = &store.enc;
         let round = |x: &mut [f64]| enc.round(x);
+        let active = |x: &[f64]| enc.active(x);
         let space = acqf::Space {
             levels: &enc.levels,
             round: &round,
+            active: &active,
+            conditional: enc.has_conditions(),
             exclude: &exclude,
         };
         let search = acqf::Search {
@@ -601,6 +621,16 @@ impl Sampler for GpSampler {
             Some(s) => s.clone(),
             None => view.intersection_space(),
         };
+        if view.declared_space().is_some() {
+            // Parameters some complete trial lacks: imputed where they are known to be
+            // conditional, otherwise left to independent sampling (a trial without them
+            // could not be placed in the GP's space).
+            if let Some(all) = &view.cache.intersection {
+                s.0.retain(|name, _| {
+                    self.cfg.conditions.contains_key(name) || all.contains_key(name)
+                });
+            }
+        }
         s.0.retain(|_, d| !is_single(d));
         s
     }
@@ -615,7 +645,7 @@ impl Sampler for GpSampler {
             return Ok(BTreeMap::new());
         }
         if self.store.as_ref().is_none_or(|s| s.enc.space != *space) {
-            self.store = Some(Store::new(space));
+            self.store = Some(Store::new(space, &self.cfg.conditions));
             self.models.clear();
             self.issued.clear();
         }

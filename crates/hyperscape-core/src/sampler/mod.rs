@@ -249,13 +249,16 @@ pub fn sampler_by_name_with_budget(
                 .build()?,
         ),
         "tpe-sharp" => Box::new(TpeSampler::builder().seed(seed).sharp().build()?),
-        "gp" => Box::new(GpSampler::builder().seed(seed).build()?),
-        "gp-parego" => Box::new(
-            GpSampler::builder()
-                .seed(seed)
-                .multi_objective(MultiObjective::ParEgo)
-                .build()?,
-        ),
+        "gp" | "gp-parego" => {
+            let mut b = GpSampler::builder().seed(seed);
+            if name == "gp-parego" {
+                b = b.multi_objective(MultiObjective::ParEgo);
+            }
+            if let Some(space) = space {
+                b = b.conditions(space);
+            }
+            Box::new(b.build()?)
+        }
         "cmaes" => Box::new(CmaEsSampler::builder().seed(seed).build()?),
         "cmaes-ipop" => Box::new(
             CmaEsSampler::builder()

@@ -216,8 +216,14 @@ impl Acquisition<'_> {
 pub struct Space<'a> {
     /// Number of choices of each categorical dimension (`None` for numeric ones).
     pub levels: &'a [Option<usize>],
-    /// Rounds a point onto the discrete levels in place (the identity for floats).
+    /// Rounds a point onto the discrete levels in place (the identity for floats) and
+    /// puts inactive conditional coordinates at their imputed values.
     pub round: &'a dyn Fn(&mut [f64]),
+    /// Which coordinates are active at a point (all, without conditional parameters);
+    /// a local search keeps inactive ones fixed.
+    pub active: &'a dyn Fn(&[f64]) -> Vec<bool>,
+    /// Whether any coordinate is conditional (then `round` also canonicalises).
+    pub conditional: bool,
     /// Rounded points never to return (evaluated or running).
     pub exclude: &'a HashSet<Vec<u64>>,
 }
@@ -344,12 +350,10 @@ pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<
         }
     }
     for x0 in seeds {
-        let lo: Vec<f64> = (0..d)
-            .map(|k| if sp.levels[k].is_some() { x0[k] } else { 0.0 })
-            .collect();
-        let hi: Vec<f64> = (0..d)
-            .map(|k| if sp.levels[k].is_some() { x0[k] } else { 1.0 })
-            .collect();
+        let on = (sp.active)(&x0);
+        let fixed = |k: usize| sp.levels[k].is_some() || !on[k];
+        let lo: Vec<f64> = (0..d).map(|k| if fixed(k) { x0[k] } else { 0.0 }).collect();
+        let hi: Vec<f64> = (0..d).map(|k| if fixed(k) { x0[k] } else { 1.0 }).collect();
         let (mut x, _) = if lo.iter().zip(&hi).all(|(a, b)| a == b) {
             (x0.clone(), 0.0)
         } else {
@@ -381,6 +385,10 @@ pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<
                     y[k] = choice as f64;
                     if y[k] == cur {
                         continue;
+                    }
+                    if sp.conditional {
+                        // A parent's choice can switch its children on or off.
+                        (sp.round)(&mut y);
                     }
                     let v = acq.value(&y);
                     if v > best_v {

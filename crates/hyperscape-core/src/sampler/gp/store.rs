@@ -6,11 +6,19 @@
 //! choice index. Discrete numeric parameters (ints, steps) are rounded by decoding to
 //! the nearest level and encoding it again, so a rounded point has exactly the bits of
 //! an observed one and re-proposals can be detected.
+//!
+//! Conditional parameters (declared with a condition on another parameter of the space)
+//! are imputed where inactive: a trial that lacks one because its condition fails sits
+//! at a fixed coordinate ([`INACTIVE`] for numbers, the first choice for categoricals),
+//! and every proposal is put in the same canonical form before it is scored. So trials
+//! of every branch inform the GP, two points that differ only in inactive coordinates
+//! are the same point, and the acquisition never prefers a point for a coordinate the
+//! objective will not see.
 
 use std::collections::{BTreeMap, HashSet};
 
 use crate::param::{Distribution, ParamValue};
-use crate::space::SearchSpace;
+use crate::space::{Condition, SearchSpace};
 use crate::trial::{Direction, FrozenTrial, TrialState};
 use crate::view::StudyView;
 
@@ -23,7 +31,14 @@ pub struct Encoding {
     /// Choices of categorical dimensions.
     pub levels: Vec<Option<usize>>,
     discrete: Vec<bool>,
+    /// Per dimension: active only when the dimension `.0` takes one of the values `.1`.
+    cond: Vec<Option<(usize, Vec<ParamValue>)>>,
+    /// Dimensions in an order where every condition's parent comes before its child.
+    order: Vec<usize>,
 }
+
+/// The unit coordinate of an inactive numeric parameter.
+pub const INACTIVE: f64 = 0.5;
 
 /// The exact inverse of `to_unit` for numeric distributions (no rounding).
 fn from_unit_exact(dist: &Distribution, u: f64) -> f64 {
@@ -55,9 +70,40 @@ fn from_unit_exact(dist: &Distribution, u: f64) -> f64 {
 }
 
 impl Encoding {
-    pub fn new(space: &SearchSpace) -> Self {
+    /// The encoding of `space`; `conditions` (by parameter name) mark its conditional
+    /// parameters. A condition on a parameter outside the space is ignored (the
+    /// parameter is then treated as always present).
+    pub fn new(space: &SearchSpace, conditions: &BTreeMap<String, Condition>) -> Self {
         let dims: Vec<(String, Distribution)> =
             space.iter().map(|(n, d)| (n.clone(), d.clone())).collect();
+        let index: BTreeMap<&str, usize> = dims
+            .iter()
+            .enumerate()
+            .map(|(k, (n, _))| (n.as_str(), k))
+            .collect();
+        let cond: Vec<Option<(usize, Vec<ParamValue>)>> = dims
+            .iter()
+            .map(|(name, _)| {
+                let c = conditions.get(name)?;
+                let parent = *index.get(c.param.as_str())?;
+                Some((parent, c.values.clone()))
+            })
+            .collect();
+        // Depth in the condition forest (a cycle, which a validated declaration cannot
+        // have, is cut at the number of dimensions).
+        let depth = |mut k: usize| {
+            let mut n = 0;
+            while let Some((p, _)) = &cond[k] {
+                if n > dims.len() {
+                    break;
+                }
+                k = *p;
+                n += 1;
+            }
+            n
+        };
+        let mut order: Vec<usize> = (0..dims.len()).collect();
+        order.sort_by_key(|&k| depth(k));
         let is_cat = dims.iter().map(|(_, d)| d.is_categorical()).collect();
         let levels = dims
             .iter()
@@ -80,6 +126,42 @@ impl Encoding {
             is_cat,
             levels,
             discrete,
+            cond,
+            order,
+        }
+    }
+
+    /// Whether any dimension is conditional.
+    pub fn has_conditions(&self) -> bool {
+        self.cond.iter().any(Option::is_some)
+    }
+
+    /// Which dimensions are active at `x` (whose parents must be finite where active).
+    pub fn active(&self, x: &[f64]) -> Vec<bool> {
+        let mut on = vec![true; self.d()];
+        if !self.has_conditions() {
+            return on;
+        }
+        for &k in &self.order {
+            if let Some((p, values)) = &self.cond[k] {
+                on[k] = on[*p] && {
+                    let v = self.decode_one(*p, x[*p]);
+                    values.iter().any(|c| c.same_as(&v))
+                };
+            }
+        }
+        on
+    }
+
+    /// Puts every inactive coordinate at its fixed imputed value.
+    pub fn canonicalise(&self, x: &mut [f64]) {
+        if !self.has_conditions() {
+            return;
+        }
+        for (k, on) in self.active(x).into_iter().enumerate() {
+            if !on {
+                x[k] = if self.is_cat[k] { 0.0 } else { INACTIVE };
+            }
         }
     }
 
@@ -87,15 +169,24 @@ impl Encoding {
         self.dims.len()
     }
 
-    /// The trial's point, if it has every parameter with the same distribution.
+    /// The trial's point, in canonical form, if it has every active parameter with the
+    /// same distribution (a conditional parameter may be missing where its condition
+    /// fails).
     pub fn encode(
         &self,
         params: &BTreeMap<String, ParamValue>,
         dists: &BTreeMap<String, Distribution>,
     ) -> Option<Vec<f64>> {
-        self.dims
+        let mut missing = false;
+        let mut x = self
+            .dims
             .iter()
-            .map(|(name, dist)| {
+            .enumerate()
+            .map(|(k, (name, dist))| {
+                if self.cond[k].is_some() && !params.contains_key(name) {
+                    missing = true;
+                    return Some(f64::NAN);
+                }
                 if dists.get(name) != Some(dist) {
                     return None;
                 }
@@ -107,7 +198,15 @@ impl Encoding {
                 };
                 u.is_finite().then_some(u)
             })
-            .collect()
+            .collect::<Option<Vec<f64>>>()?;
+        if missing {
+            let on = self.active(&x);
+            if x.iter().zip(&on).any(|(u, on)| *on && u.is_nan()) {
+                return None; // an active parameter is missing
+            }
+        }
+        self.canonicalise(&mut x);
+        Some(x)
     }
 
     fn decode_one(&self, k: usize, u: f64) -> ParamValue {
@@ -124,7 +223,8 @@ impl Encoding {
             .collect()
     }
 
-    /// Rounds discrete numeric coordinates onto their levels.
+    /// Rounds discrete numeric coordinates onto their levels, then puts the point in
+    /// canonical form (inactive coordinates at their imputed values).
     pub fn round(&self, x: &mut [f64]) {
         for k in 0..self.d() {
             if self.discrete[k] {
@@ -134,6 +234,7 @@ impl Encoding {
                 }
             }
         }
+        self.canonicalise(x);
     }
 }
 
@@ -167,9 +268,9 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(space: &SearchSpace) -> Self {
+    pub fn new(space: &SearchSpace, conditions: &BTreeMap<String, Condition>) -> Self {
         Self {
-            enc: Encoding::new(space),
+            enc: Encoding::new(space, conditions),
             x: Vec::new(),
             obs: Vec::new(),
             keys: HashSet::new(),
@@ -269,7 +370,7 @@ mod tests {
         m.insert("e".to_string(), Distribution::int_log(1, 1000));
         m.insert("f".to_string(), Distribution::int_step(0, 30, 5));
         m.insert("g".to_string(), Distribution::categorical(["x", "y", "z"]));
-        let enc = Encoding::new(&SearchSpace(m.clone()));
+        let enc = Encoding::new(&SearchSpace(m.clone()), &BTreeMap::new());
         for i in 0..50 {
             let u = i as f64 / 49.0;
             let mut x: Vec<f64> = enc
@@ -291,5 +392,115 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn inactive_conditional_parameters_are_imputed_and_canonical() {
+        use crate::space::SpaceDecl;
+        // branch in {plain, tuned}; z only on tuned; w only when z's branch is on and
+        // mode = fast (a nested condition through a categorical child).
+        let decl = SpaceDecl::new()
+            .param("branch", Distribution::categorical(["plain", "tuned"]))
+            .unwrap()
+            .param("x", Distribution::float(0.0, 1.0))
+            .unwrap()
+            .conditional_param(
+                "z",
+                Distribution::float(0.0, 10.0),
+                "branch",
+                vec!["tuned".into()],
+            )
+            .unwrap()
+            .conditional_param(
+                "mode",
+                Distribution::categorical(["slow", "fast"]),
+                "branch",
+                vec!["tuned".into()],
+            )
+            .unwrap()
+            .conditional_param("w", Distribution::int(1, 9), "mode", vec!["fast".into()])
+            .unwrap();
+        let conditions: BTreeMap<String, Condition> = decl
+            .params
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), p.condition.clone()?)))
+            .collect();
+        let space = decl.search_space();
+        let enc = Encoding::new(&space, &conditions);
+        assert!(enc.has_conditions());
+        let dists = space.0.clone();
+        let names: Vec<&str> = enc.dims.iter().map(|(n, _)| n.as_str()).collect();
+        let at = |n: &str| names.iter().position(|m| *m == n).unwrap();
+        let p = |pairs: &[(&str, ParamValue)]| -> BTreeMap<String, ParamValue> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        // A plain trial lacks z, mode and w: kept, at the imputed coordinates.
+        let plain = enc
+            .encode(&p(&[("branch", "plain".into()), ("x", 0.3.into())]), &dists)
+            .expect("a trial of the plain branch is part of the GP's data");
+        assert_eq!(plain[at("z")], INACTIVE);
+        assert_eq!(plain[at("mode")], 0.0);
+        assert_eq!(plain[at("w")], INACTIVE);
+        assert_eq!(plain[at("x")], 0.3);
+        // A tuned trial without z is incomplete: dropped.
+        assert!(enc
+            .encode(&p(&[("branch", "tuned".into()), ("x", 0.3.into())]), &dists)
+            .is_none());
+        // A tuned, slow trial lacks only w (nested condition fails).
+        let slow = enc
+            .encode(
+                &p(&[
+                    ("branch", "tuned".into()),
+                    ("x", 0.3.into()),
+                    ("z", 2.5.into()),
+                    ("mode", "slow".into()),
+                ]),
+                &dists,
+            )
+            .unwrap();
+        assert_eq!(slow[at("z")], 0.25);
+        assert_eq!(slow[at("mode")], 0.0); // "slow" is choice 0
+        assert_eq!(slow[at("w")], INACTIVE);
+        // Values given for inactive parameters are ignored (canonical form).
+        let extra = enc
+            .encode(
+                &p(&[
+                    ("branch", "plain".into()),
+                    ("x", 0.3.into()),
+                    ("z", 7.0.into()),
+                    ("mode", "fast".into()),
+                    ("w", 4_i64.into()),
+                ]),
+                &dists,
+            )
+            .unwrap();
+        assert_eq!(extra, plain);
+        // Rounding a proposal canonicalises it; activity follows the parents.
+        let mut y = vec![0.0; enc.d()];
+        y[at("branch")] = 0.0;
+        y[at("x")] = 0.3;
+        y[at("z")] = 0.9;
+        y[at("mode")] = 1.0;
+        y[at("w")] = 0.1;
+        enc.round(&mut y);
+        assert_eq!(y, plain);
+        y[at("branch")] = 1.0;
+        y[at("z")] = 0.9;
+        y[at("mode")] = 1.0;
+        y[at("w")] = 0.1;
+        let on = enc.active(&y);
+        assert!(on.iter().all(|a| *a), "tuned and fast: everything active");
+        enc.round(&mut y);
+        assert_eq!(y[at("z")], 0.9);
+        assert_ne!(y[at("w")], INACTIVE);
+        // Without conditions nothing is imputed: the plain trial is incomplete.
+        let plain_enc = Encoding::new(&space, &BTreeMap::new());
+        assert!(!plain_enc.has_conditions());
+        assert!(plain_enc
+            .encode(&p(&[("branch", "plain".into()), ("x", 0.3.into())]), &dists)
+            .is_none());
     }
 }
