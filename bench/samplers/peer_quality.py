@@ -98,6 +98,12 @@ def branin_conditional(x):
     return base + 1.0 if x["branch"] == "plain" else base + 10.0 * (x["z"] - 0.3) ** 2
 
 
+def jenatton(x):
+    if x["x1"] == 0:
+        return (x["x4"] ** 2 + 0.1 if x["x2"] == 0 else x["x5"] ** 2 + 0.2) + x["r8"]
+    return (x["x6"] ** 2 + 0.3 if x["x3"] == 0 else x["x7"] ** 2 + 0.4) + x["r9"]
+
+
 SYNTHETIC = {
     "branin": {"space": {"x1": ("float", -5.0, 10.0, False), "x2": ("float", 0.0, 15.0, False)}, "f": branin, "optimum": 0.397887357729738},
     "hartmann6": {"space": {f"x{i}": ("float", 0.0, 1.0, False) for i in range(6)}, "f": hartmann6, "optimum": -3.32236801141551},
@@ -124,6 +130,27 @@ SYNTHETIC = {
         "conditions": {"z": ("branch", ["tuned"])},
         "f": branin_conditional,
         "optimum": 0.397887357729738,
+    },
+    # Jenatton et al. (2017), Ax's domain; conditions listed parents first.
+    "jenatton": {
+        "space": {
+            "x1": ("cat", [0, 1]),
+            "x2": ("cat", [0, 1]),
+            "x3": ("cat", [0, 1]),
+            **{p: ("float", 0.0, 1.0, False) for p in ("x4", "x5", "x6", "x7", "r8", "r9")},
+        },
+        "conditions": {
+            "x2": ("x1", [0]),
+            "x3": ("x1", [1]),
+            "x4": ("x2", [0]),
+            "x5": ("x2", [1]),
+            "x6": ("x3", [0]),
+            "x7": ("x3", [1]),
+            "r8": ("x1", [0]),
+            "r9": ("x1", [1]),
+        },
+        "f": jenatton,
+        "optimum": 0.1,
     },
 }
 
@@ -232,22 +259,31 @@ def run_hyperopt(prob, budget, seed):
         return hp.choice(p, spec[1])
 
     conditions = prob.get("conditions", {})
-    space = {p: dim(p, spec) for p, spec in prob["space"].items() if p not in conditions and p not in {c[0] for c in conditions.values()}}
-    for parent in {c[0] for c in conditions.values()}:
-        # Hyperopt's conditional form: a choice among sub-spaces, one per parent value.
-        options = []
-        for value in prob["space"][parent][1]:
-            sub = {parent: value}
-            sub.update({p: dim(p, prob["space"][p]) for p, (q, vals) in conditions.items() if q == parent and value in vals})
-            options.append(sub)
-        space[f"{parent}__branch"] = hp.choice(parent, options)
+    parents = {c[0] for c in conditions.values()}
 
-    def flat(x):
-        out = {k: v for k, v in x.items() if not k.endswith("__branch")}
+    def node(p):
+        # Hyperopt's conditional form, nested: a parent is a choice among sub-spaces, one
+        # per value, each holding the parameters active under that value.
+        if p not in parents:
+            return dim(p, prob["space"][p])
+        options = []
+        for value in prob["space"][p][1]:
+            sub = {p: value}
+            sub.update({f"{c}__node": node(c) for c, (q, vals) in conditions.items() if q == p and value in vals})
+            options.append(sub)
+        return hp.choice(p, options)
+
+    space = {f"{p}__node": node(p) for p in prob["space"] if p not in conditions}
+
+    def flat(x, out=None):
+        out = {} if out is None else out
         for k, v in x.items():
-            if k.endswith("__branch"):
-                out.update(v)
-        return {k: int(v) if prob["space"][k][0] == "int" else v for k, v in out.items()}
+            name = k[: -len("__node")] if k.endswith("__node") else k
+            if isinstance(v, dict):
+                flat(v, out)
+            else:
+                out[name] = int(v) if prob["space"][name][0] == "int" else v
+        return out
 
     trials = Trials()
     fmin(lambda x: prob["f"](flat(x)), space, algo=tpe.suggest, max_evals=budget, trials=trials, rstate=np.random.default_rng(seed), show_progressbar=False)

@@ -16,6 +16,7 @@
 //! | `sphere-20d` | [-5.12, 5.12]^20 | 0 |
 //! | `branin-mixed` | x1 float, x2 = `x2_int` (int 0..=14) + `x2_offset` (categorical) | 0.397887 |
 //! | `branin-conditional` | `branch` categorical, `z` only on branch `tuned` | 0.397887 |
+//! | `jenatton` | a tree of binary choices `x1`-`x3` over floats `x4`-`x7`, `r8`, `r9` in [0, 1] | 0.1 |
 //!
 //! `branin-mixed` keeps Branin's optimum exact: `x2 = x2_int + x2_offset` with the
 //! offsets {0, 0.25, 0.275, 0.475, 0.5, 0.75}, so the three minimisers' x2 values 2.275,
@@ -25,6 +26,13 @@
 //! value is `branin(x1, x2) + 1`; on `tuned` a parameter `z` in [0, 1] appears and the
 //! value is `branin(x1, x2) + 10 (z - 0.3)^2`. The optimum, Branin's minimum, lies on
 //! the `tuned` branch at z = 0.3; the best of `plain` is one worse.
+//!
+//! `jenatton` is the tree-structured function of Jenatton et al. (2017), "Bayesian
+//! optimization with tree-structured dependencies", with the domain Ax uses: `x1`
+//! chooses between the subtree of `x2` (with `r8`) and that of `x3` (with `r9`); `x2`
+//! chooses `x4` or `x5`, `x3` chooses `x6` or `x7`; the value is `x_leaf² + c + r` with
+//! c = 0.1, 0.2, 0.3, 0.4 for the leaves `x4` .. `x7`. Nine parameters, at most four
+//! active at once; the optimum 0.1 lies at `x1 = x2 = 0`, `x4 = r8 = 0`.
 //!
 //! Multi-objective problems (ZDT1, ZDT2, DTLZ2, measured by hypervolume) are in
 //! [`multi`].
@@ -52,6 +60,7 @@ pub const PROBLEMS: &[&str] = &[
     "sphere-20d",
     "branin-mixed",
     "branin-conditional",
+    "jenatton",
 ];
 
 /// The evaluation of a problem: parameters to objective value. A missing or ill-typed
@@ -209,6 +218,38 @@ pub fn problem_by_name(name: &str) -> Result<Problem> {
             tolerance: 1e-6,
             eval: Arc::new(branin_conditional),
         },
+        "jenatton" => {
+            let bit = || Distribution::categorical([0_i64, 1]);
+            let unit = || Distribution::float(0.0, 1.0);
+            let when = |p: &str, v: i64| (p.to_string(), vec![ParamValue::from(v)]);
+            let mut space = SpaceDecl::new().param("x1", bit())?;
+            for (name, dist, (parent, values)) in [
+                ("x2", bit(), when("x1", 0)),
+                ("x3", bit(), when("x1", 1)),
+                ("x4", unit(), when("x2", 0)),
+                ("x5", unit(), when("x2", 1)),
+                ("x6", unit(), when("x3", 0)),
+                ("x7", unit(), when("x3", 1)),
+                ("r8", unit(), when("x1", 0)),
+                ("r9", unit(), when("x1", 1)),
+            ] {
+                space = space.conditional_param(name, dist, &parent, values)?;
+            }
+            Problem {
+                name: "jenatton".into(),
+                space,
+                directions: vec![Direction::Minimize],
+                optimum: 0.1,
+                argmin: point(&[
+                    ("x1", 0_i64.into()),
+                    ("x2", 0_i64.into()),
+                    ("x4", 0.0.into()),
+                    ("r8", 0.0.into()),
+                ]),
+                tolerance: 1e-12,
+                eval: Arc::new(jenatton),
+            }
+        }
         _ if name.contains('/') => return crate::tabular::problem(name),
         _ => {
             return Err(Error::UnknownProblem {
@@ -307,6 +348,22 @@ fn branin_conditional(p: &BTreeMap<String, ParamValue>) -> f64 {
     }
 }
 
+fn jenatton(p: &BTreeMap<String, ParamValue>) -> f64 {
+    let bit = |name: &str| p.get(name).and_then(ParamValue::as_i64);
+    let leaf = |name: &str, c: f64, r: &str| {
+        num(p, name)
+            .zip(num(p, r))
+            .map_or(f64::NAN, |(x, r)| x * x + c + r)
+    };
+    match (bit("x1"), bit("x2"), bit("x3")) {
+        (Some(0), Some(0), _) => leaf("x4", 0.1, "r8"),
+        (Some(0), Some(1), _) => leaf("x5", 0.2, "r8"),
+        (Some(1), _, Some(0)) => leaf("x6", 0.3, "r9"),
+        (Some(1), _, Some(1)) => leaf("x7", 0.4, "r9"),
+        _ => f64::NAN,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +439,40 @@ mod tests {
         plain.insert("branch".into(), "plain".into());
         plain.remove("z");
         assert!((cond.evaluate(&plain).unwrap() - (BRANIN_MIN + 1.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn jenatton_takes_each_leaf_of_its_tree() {
+        let j = problem_by_name("jenatton").unwrap();
+        let at = |pairs: &[(&str, ParamValue)]| j.evaluate(&point(pairs)).unwrap();
+        let (half, quarter) = (ParamValue::from(0.5), ParamValue::from(0.25));
+        for (x1, sub, leaf, c, r) in [
+            (0_i64, ("x2", 0_i64), "x4", 0.1, "r8"),
+            (0, ("x2", 1), "x5", 0.2, "r8"),
+            (1, ("x3", 0), "x6", 0.3, "r9"),
+            (1, ("x3", 1), "x7", 0.4, "r9"),
+        ] {
+            let v = at(&[
+                ("x1", x1.into()),
+                (sub.0, sub.1.into()),
+                (leaf, half.clone()),
+                (r, quarter.clone()),
+            ]);
+            assert!((v - (0.25 + c + 0.25)).abs() < 1e-12, "{leaf}: {v}");
+        }
+        // Only the parameters of the taken path are active.
+        let active: Vec<&str> = j
+            .space
+            .params
+            .iter()
+            .filter(|d| SpaceDecl::is_active(d, &j.argmin))
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(active, ["x1", "x2", "x4", "r8"]);
+        // A path without its leaf is an error.
+        assert!(j
+            .evaluate(&point(&[("x1", 1_i64.into()), ("x3", 0_i64.into())]))
+            .is_err());
     }
 
     #[test]
