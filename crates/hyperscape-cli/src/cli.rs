@@ -119,8 +119,9 @@ pub enum DirectionArg {
 
 #[derive(Debug, Clone, Args)]
 pub struct SamplerArgs {
-    /// Sampler: random, grid (needs an enumerable space), or sobol.
-    #[arg(long, default_value = "random")]
+    /// Sampler: auto (picks one from the space and --trials: docs/samplers.md), tpe, gp,
+    /// cmaes, nsga2, random, sobol, grid (needs an enumerable space), ...
+    #[arg(long, default_value = "auto")]
     pub sampler: String,
     /// Seed of the sampler, for reproducible studies.
     #[arg(long)]

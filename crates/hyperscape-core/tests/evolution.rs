@@ -254,16 +254,20 @@ fn auto_rule_picks_as_documented() {
         "cmaes",
     ];
     let bare = ["tpe", "tpe-multivariate", "tpe-group", "nsga2"];
-    let pick = |s: &SearchSpace, cond, n_obj, budget, avail: &[&str]| {
+    let pick_with = |s: &SearchSpace, cond, declared, n_obj, budget, avail: &[&str]| {
         auto_choose(
             &AutoInput {
                 space: s,
                 conditional: cond,
+                declared_conditions: declared,
                 n_objectives: n_obj,
                 budget,
             },
             avail,
         )
+    };
+    let pick = |s: &SearchSpace, cond, n_obj, budget, avail: &[&str]| {
+        pick_with(s, cond, false, n_obj, budget, avail)
     };
     assert_eq!(pick(&floats, false, 2, None, &all), "nsga2");
     assert_eq!(pick(&floats, false, 2, Some(1000), &all), "nsga2");
@@ -278,8 +282,23 @@ fn auto_rule_picks_as_documented() {
     assert_eq!(pick(&cats, false, 1, Some(5000), &all), "tpe-group");
     assert_eq!(pick(&mixed, false, 1, Some(5000), &all), "tpe-multivariate");
     assert_eq!(pick(&mixed, false, 1, None, &all), "tpe-multivariate");
-    // Conditional spaces go to the group TPE at any budget.
+    // Conditional spaces seen only in the trials go to the group TPE at any budget;
+    // declared ones to GP under rule 3's limits (it imputes inactive parameters).
     assert_eq!(pick(&floats, true, 1, Some(100), &all), "tpe-group");
+    assert_eq!(pick_with(&floats, true, true, 1, Some(100), &all), "gp");
+    assert_eq!(
+        pick_with(&floats, true, true, 1, Some(5000), &all),
+        "tpe-group"
+    );
+    assert_eq!(pick_with(&floats, true, true, 1, None, &all), "tpe-group");
+    assert_eq!(
+        pick_with(&floats, true, true, 1, Some(100), &bare),
+        "tpe-group"
+    );
+    assert_eq!(
+        pick_with(&floats, true, true, 2, Some(100), &all),
+        "tpe-multivariate"
+    );
     assert_eq!(
         pick(&floats, false, 1, Some(100), &bare),
         "tpe-multivariate"
@@ -320,11 +339,25 @@ fn auto_delegates_in_a_study() {
         .unwrap();
     let auto = AutoSampler::builder()
         .seed(Some(1))
-        .space(Some(decl))
+        .space(Some(decl.clone()))
         .build();
     let chosen = auto.chosen_handle();
     run_mixed(Box::new(auto), 15);
     assert_eq!(chosen.get(), Some("tpe-group"));
+    // The same declared conditional space with a small known budget: GP.
+    let auto = AutoSampler::builder()
+        .seed(Some(1))
+        .space(Some(decl.clone()))
+        .budget(Some(15))
+        .build();
+    let chosen = auto.chosen_handle();
+    run_mixed(Box::new(auto), 15);
+    let want = if SAMPLERS.contains(&"gp") {
+        "gp"
+    } else {
+        "tpe-group"
+    };
+    assert_eq!(chosen.get(), Some(want));
 
     let auto = AutoSampler::builder()
         .seed(Some(1))

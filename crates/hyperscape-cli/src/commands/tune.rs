@@ -54,8 +54,9 @@ pub struct TuneArgs {
     /// Trials to add in this invocation.
     #[arg(long, default_value_t = 20)]
     pub trials: usize,
-    /// Sampler: tpe, random, sobol, gp, cmaes, auto, grid, ... (see docs/samplers.md).
-    #[arg(long, default_value = "tpe")]
+    /// Sampler: auto (picks one from the space and --trials), tpe, random, sobol, gp,
+    /// cmaes, grid, ... (see docs/samplers.md).
+    #[arg(long, default_value = "auto")]
     pub sampler: String,
     /// Seed of the splits, of every fit and of the sampler (default: the study's, else 0).
     #[arg(long)]

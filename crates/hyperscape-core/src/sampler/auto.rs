@@ -33,6 +33,9 @@ pub struct AutoInput<'a> {
     pub space: &'a SearchSpace,
     /// Some parameters exist only in some trials (a declared `when`, or seen so).
     pub conditional: bool,
+    /// The conditions are declared (so the chosen sampler is given them), not only
+    /// seen in the trials.
+    pub declared_conditions: bool,
     pub n_objectives: usize,
     /// Total trials the study is expected to run, if known.
     pub budget: Option<usize>,
@@ -42,7 +45,9 @@ pub struct AutoInput<'a> {
 ///
 /// 1. Several objectives: `tpe-multivariate` (MOTPE) when the budget is known and below
 ///    [`MO_TPE_MAX_BUDGET`], otherwise `nsga2`.
-/// 2. Conditional: `tpe-group`.
+/// 2. Conditional: `gp` if registered when the conditions are declared and rule 3's
+///    limits hold (the GP imputes inactive parameters; measured on `branin-conditional`
+///    and `jenatton`); otherwise `tpe-group`.
 /// 3. At most [`GP_MAX_DIM`] parameters of any kind (numbers, categoricals or both) and
 ///    a known budget up to [`GP_MAX_BUDGET`]: `gp` if registered.
 /// 4. All categorical: `tpe-group`; any categorical (a mixed space): `tpe-multivariate`.
@@ -63,11 +68,18 @@ pub fn choose(input: &AutoInput<'_>, available: &[&str]) -> &'static str {
         .iter()
         .filter(|(_, d)| d.is_categorical())
         .count();
+    let small = input
+        .budget
+        .is_some_and(|b| b <= GP_MAX_BUDGET && input.space.len() <= GP_MAX_DIM);
     if input.conditional {
-        return "tpe-group";
+        return if input.declared_conditions && small && has("gp") {
+            "gp"
+        } else {
+            "tpe-group"
+        };
     }
     match input.budget {
-        Some(b) if b <= GP_MAX_BUDGET && input.space.len() <= GP_MAX_DIM && has("gp") => "gp",
+        _ if small && has("gp") => "gp",
         _ if n_cat > 0 && n_cat == input.space.len() => "tpe-group",
         _ if n_cat > 0 => "tpe-multivariate",
         Some(b) if b >= CMAES_MIN_BUDGET && has("cmaes") => "cmaes",
@@ -172,7 +184,8 @@ impl AutoSampler {
 
     /// The rule's input as this study shows it now.
     fn input<'s>(&self, view: &StudyView<'_>, space: &'s mut SearchSpace) -> AutoInput<'s> {
-        let mut conditional = self.space.as_ref().is_some_and(|d| d.is_conditional());
+        let declared_conditions = self.space.as_ref().is_some_and(|d| d.is_conditional());
+        let mut conditional = declared_conditions;
         if let Some(d) = &self.space {
             *space = d.search_space();
         } else if let Some(d) = view.declared_space() {
@@ -192,6 +205,7 @@ impl AutoSampler {
         AutoInput {
             space,
             conditional,
+            declared_conditions,
             n_objectives: view.directions().len(),
             budget: self.budget,
         }

@@ -18,7 +18,7 @@ pub use trial::Trial;
 use crate::error::{Error, Result};
 use crate::param::ParamValue;
 use crate::pruner::{NopPruner, Pruner};
-use crate::sampler::{RandomSampler, Sampler, TrialContext};
+use crate::sampler::{Sampler, TrialContext};
 use crate::space::SearchSpace;
 use crate::storage::{InMemoryStorage, Storage, StudyRecord};
 use crate::trial::{Direction, FrozenTrial, NewTrial, TrialResult, TrialState, FIXED_PARAMS_ATTR};
@@ -169,7 +169,8 @@ impl StudyBuilder {
         self.directions = Some(d);
         self
     }
-    /// Default: [`RandomSampler`] with a fresh seed.
+    /// Default: [`AutoSampler`](crate::sampler::AutoSampler) with a fresh seed (it picks a
+    /// sampler from the space once its Sobol start-up trials are done; `docs/samplers.md`).
     pub fn sampler(mut self, s: impl Sampler + 'static) -> Self {
         self.sampler = Some(Box::new(s));
         self
@@ -247,24 +248,24 @@ impl StudyBuilder {
             },
             Err(e) => return Err(e),
         };
-        let study = Study {
-            inner: Arc::new(StudyInner {
-                record,
-                storage,
-                sampler: Mutex::new(
-                    self.sampler
-                        .unwrap_or_else(|| Box::new(RandomSampler::new(None))),
-                ),
-                pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
-                space: self.space,
-                cache: RwLock::new(StudyCache::default()),
-                heartbeat: self.heartbeat,
-                checkpoint_root: self.checkpoint_root,
-                running: Mutex::new(HashSet::new()),
-                heartbeat_started: std::sync::Once::new(),
-                stop: std::sync::atomic::AtomicBool::new(false),
-            }),
-        };
+        let study =
+            Study {
+                inner: Arc::new(StudyInner {
+                    record,
+                    storage,
+                    sampler: Mutex::new(self.sampler.unwrap_or_else(|| {
+                        Box::new(crate::sampler::AutoSampler::builder().build())
+                    })),
+                    pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
+                    space: self.space,
+                    cache: RwLock::new(StudyCache::default()),
+                    heartbeat: self.heartbeat,
+                    checkpoint_root: self.checkpoint_root,
+                    running: Mutex::new(HashSet::new()),
+                    heartbeat_started: std::sync::Once::new(),
+                    stop: std::sync::atomic::AtomicBool::new(false),
+                }),
+            };
         study.inner.refresh()?;
         Ok(study)
     }

@@ -86,14 +86,14 @@ impl StudySpec {
     /// The version this build writes, and the newest it reads.
     pub const VERSION: u32 = 1;
 
-    /// A spec with defaults: random sampler, no seed, no budget, no timeout, heartbeats
+    /// A spec with defaults: the `auto` sampler, no seed, no budget, no timeout, heartbeats
     /// every [`DEFAULT_HEARTBEAT_INTERVAL_SECS`], no retries.
     pub fn new(space: SpaceDecl, command: Vec<String>) -> Self {
         Self {
             version: Self::VERSION,
             space,
             command,
-            sampler: "random".into(),
+            sampler: "auto".into(),
             seed: None,
             n_trials: None,
             trial_timeout_secs: None,
