@@ -298,6 +298,8 @@ fn creating_a_study_twice_is_an_error_unless_skipped() {
     assert_eq!(spec["n_trials"], 3);
     assert_eq!(spec["version"], 1);
     assert_eq!(spec["command"], serde_json::json!(["echo", "{x}"]));
+    // Without --sampler the study gets the default, `auto`.
+    assert_eq!(spec["sampler"], "auto");
 }
 
 #[test]

@@ -708,3 +708,16 @@ pub fn pareto_front(trials: &[FrozenTrial], directions: &[Direction]) -> Vec<Fro
     out.sort_by_key(|t| t.number);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_study_without_a_sampler_gets_auto() {
+        let s = Study::builder("default").build().unwrap();
+        assert_eq!(s.inner.sampler().name(), "auto");
+        let spec = crate::study::spec::StudySpec::new(Default::default(), vec![]);
+        assert_eq!(spec.sampler, "auto");
+    }
+}
