@@ -437,3 +437,46 @@ fn without_its_conditions_the_gp_models_the_shared_parameters_and_still_advances
         );
     }
 }
+
+#[test]
+fn continuous_coordinates_are_refined_after_the_discrete_ones_are_rounded() {
+    // branin-mixed: x2 = an int plus a categorical offset, x1 continuous. Branin's
+    // valley is curved, so the x1 that maximises the acquisition at a fractional x2_int
+    // is wrong once x2_int is rounded. Without the second, discrete-fixed local search
+    // the GP found the exact discrete minimiser but left x1 0.001-0.005 off: final
+    // regrets 7.6e-5, 1.8e-5, 8.9e-5 and 1.1e-4 on seeds 1-4 (median 8.3e-5); with it
+    // 1.1e-5, 5.3e-8, 1.2e-5 and 1.2e-5 (median 1.2e-5).
+    use hyperscape_core::problems::problem_by_name;
+    let p = problem_by_name("branin-mixed").unwrap();
+    let mut regrets: Vec<f64> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (1..=4)
+            .map(|seed| {
+                let p = &p;
+                scope.spawn(move || {
+                    let gp = sampler_by_name("gp", Some(seed), Some(&p.space)).unwrap();
+                    let s = Study::builder(format!("mixed-{seed}"))
+                        .boxed_sampler(gp)
+                        .space(p.space.search_space())
+                        .build()
+                        .unwrap();
+                    s.optimize(
+                        |t| -> hyperscape_core::Result<f64> {
+                            let params = t.suggest_space(&p.space)?;
+                            p.evaluate(&params)
+                        },
+                        100,
+                    )
+                    .unwrap();
+                    p.regret(s.best_value().unwrap())
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    regrets.sort_by(f64::total_cmp);
+    let median = (regrets[1] + regrets[2]) / 2.0;
+    assert!(
+        median < 3e-5,
+        "median final regret {median:.2e}: {regrets:?}"
+    );
+}

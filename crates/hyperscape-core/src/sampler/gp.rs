@@ -562,6 +562,7 @@ impl GpSampler {
             round: &round,
             active: &active,
             conditional: enc.has_conditions(),
+            discrete: enc.discrete(),
             exclude: &exclude,
         };
         let search = acqf::Search {

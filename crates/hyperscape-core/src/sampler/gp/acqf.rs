@@ -12,8 +12,9 @@
 //!
 //! The optimiser evaluates seeded, Owen-scrambled Sobol candidates (rounded onto the
 //! discrete levels first), runs projected L-BFGS from the best few (and from the
-//! incumbent) on the continuous relaxation, sweeps the choices of each categorical
-//! parameter, rounds, and returns the best point that was not evaluated before.
+//! incumbent) on the continuous relaxation, rounds, searches the continuous coordinates
+//! again with the discrete ones held at their rounded levels, sweeps the choices of each
+//! categorical parameter, and returns the best point that was not evaluated before.
 
 use std::collections::HashSet;
 
@@ -224,6 +225,8 @@ pub struct Space<'a> {
     pub active: &'a dyn Fn(&[f64]) -> Vec<bool>,
     /// Whether any coordinate is conditional (then `round` also canonicalises).
     pub conditional: bool,
+    /// Discrete numeric coordinates (ints, steps).
+    pub discrete: &'a [bool],
     /// Rounded points never to return (evaluated or running).
     pub exclude: &'a HashSet<Vec<u64>>,
 }
@@ -376,6 +379,40 @@ pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<
         };
         (sp.round)(&mut x);
         let mut best_v = acq.value(&x);
+        if sp.discrete.iter().any(|b| *b) {
+            // Rounding moved the discrete coordinates, so the continuous ones are no
+            // longer optimal for them (on a curved valley such as Branin's the best x1
+            // depends on x2): search the continuous ones again with the discrete ones
+            // held at their levels, and keep the result if it scores better.
+            let on = (sp.active)(&x);
+            let fixed = |k: usize| sp.levels[k].is_some() || sp.discrete[k] || !on[k];
+            let lo: Vec<f64> = (0..d).map(|k| if fixed(k) { x[k] } else { 0.0 }).collect();
+            let hi: Vec<f64> = (0..d).map(|k| if fixed(k) { x[k] } else { 1.0 }).collect();
+            if lo.iter().zip(&hi).any(|(a, b)| a != b) {
+                let (mut y, _) = lbfgs::minimize(
+                    |x, g| {
+                        let v = acq.value_grad(x, g);
+                        g.iter_mut().for_each(|e| *e = -*e);
+                        -v
+                    },
+                    &x,
+                    &lo,
+                    &hi,
+                    lbfgs::Options {
+                        max_iter: s.local_iter,
+                        pg_tol: 1e-5,
+                        f_tol: 1e-7,
+                        ..lbfgs::Options::default()
+                    },
+                );
+                (sp.round)(&mut y);
+                let v = acq.value(&y);
+                if v > best_v {
+                    best_v = v;
+                    x = y;
+                }
+            }
+        }
         // One sweep over the choices of every categorical dimension.
         for k in 0..d {
             if let Some(c) = sp.levels[k] {

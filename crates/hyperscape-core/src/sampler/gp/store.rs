@@ -131,6 +131,11 @@ impl Encoding {
         }
     }
 
+    /// Which dimensions are discrete numbers (ints, steps).
+    pub fn discrete(&self) -> &[bool] {
+        &self.discrete
+    }
+
     /// Whether any dimension is conditional.
     pub fn has_conditions(&self) -> bool {
         self.cond.iter().any(Option::is_some)
