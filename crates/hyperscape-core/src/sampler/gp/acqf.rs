@@ -352,32 +352,40 @@ pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<
             );
         }
     }
+    // Projected L-BFGS on the acquisition from `x0` over the coordinates `held` leaves
+    // free (the others stay at `x0`'s values), rounded; `None` when nothing is free.
+    let search = |x0: &[f64], held: &dyn Fn(usize) -> bool| -> Option<Vec<f64>> {
+        let lo: Vec<f64> = (0..d).map(|k| if held(k) { x0[k] } else { 0.0 }).collect();
+        let hi: Vec<f64> = (0..d).map(|k| if held(k) { x0[k] } else { 1.0 }).collect();
+        if lo.iter().zip(&hi).all(|(a, b)| a == b) {
+            return None;
+        }
+        let (mut x, _) = lbfgs::minimize(
+            |x, g| {
+                let v = acq.value_grad(x, g);
+                g.iter_mut().for_each(|e| *e = -*e);
+                -v
+            },
+            x0,
+            &lo,
+            &hi,
+            lbfgs::Options {
+                max_iter: s.local_iter,
+                pg_tol: 1e-5,
+                f_tol: 1e-7,
+                ..lbfgs::Options::default()
+            },
+        );
+        (sp.round)(&mut x);
+        Some(x)
+    };
     for x0 in seeds {
         let on = (sp.active)(&x0);
-        let fixed = |k: usize| sp.levels[k].is_some() || !on[k];
-        let lo: Vec<f64> = (0..d).map(|k| if fixed(k) { x0[k] } else { 0.0 }).collect();
-        let hi: Vec<f64> = (0..d).map(|k| if fixed(k) { x0[k] } else { 1.0 }).collect();
-        let (mut x, _) = if lo.iter().zip(&hi).all(|(a, b)| a == b) {
-            (x0.clone(), 0.0)
-        } else {
-            lbfgs::minimize(
-                |x, g| {
-                    let v = acq.value_grad(x, g);
-                    g.iter_mut().for_each(|e| *e = -*e);
-                    -v
-                },
-                &x0,
-                &lo,
-                &hi,
-                lbfgs::Options {
-                    max_iter: s.local_iter,
-                    pg_tol: 1e-5,
-                    f_tol: 1e-7,
-                    ..lbfgs::Options::default()
-                },
-            )
-        };
-        (sp.round)(&mut x);
+        let mut x = search(&x0, &|k| sp.levels[k].is_some() || !on[k]).unwrap_or_else(|| {
+            let mut x = x0.clone();
+            (sp.round)(&mut x);
+            x
+        });
         let mut best_v = acq.value(&x);
         if sp.discrete.iter().any(|b| *b) {
             // Rounding moved the discrete coordinates, so the continuous ones are no
@@ -385,27 +393,8 @@ pub fn optimize(acq: &Acquisition<'_>, sp: &Space<'_>, s: Search, starts: &[Vec<
             // depends on x2): search the continuous ones again with the discrete ones
             // held at their levels, and keep the result if it scores better.
             let on = (sp.active)(&x);
-            let fixed = |k: usize| sp.levels[k].is_some() || sp.discrete[k] || !on[k];
-            let lo: Vec<f64> = (0..d).map(|k| if fixed(k) { x[k] } else { 0.0 }).collect();
-            let hi: Vec<f64> = (0..d).map(|k| if fixed(k) { x[k] } else { 1.0 }).collect();
-            if lo.iter().zip(&hi).any(|(a, b)| a != b) {
-                let (mut y, _) = lbfgs::minimize(
-                    |x, g| {
-                        let v = acq.value_grad(x, g);
-                        g.iter_mut().for_each(|e| *e = -*e);
-                        -v
-                    },
-                    &x,
-                    &lo,
-                    &hi,
-                    lbfgs::Options {
-                        max_iter: s.local_iter,
-                        pg_tol: 1e-5,
-                        f_tol: 1e-7,
-                        ..lbfgs::Options::default()
-                    },
-                );
-                (sp.round)(&mut y);
+            let held = |k: usize| sp.levels[k].is_some() || sp.discrete[k] || !on[k];
+            if let Some(y) = search(&x, &held) {
                 let v = acq.value(&y);
                 if v > best_v {
                     best_v = v;
