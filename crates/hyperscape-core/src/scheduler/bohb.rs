@@ -8,7 +8,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::hyperband::BracketScheduler;
-use super::{attr_u64, check_settings, loss, mix_seed, resumed_seed, SETTINGS_ATTR};
+use super::{
+    attr_u64, check_settings, loss, mix_seed, resumed_seed, stored_settings, SETTINGS_ATTR,
+};
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
 use crate::pruner::{single_direction, Decision, Plan, PruneContext, Pruner, BUDGET_ATTR};
@@ -244,12 +246,13 @@ impl Pruner for BohbScheduler {
         "bohb"
     }
     fn plan(&self, view: &StudyView<'_>) -> Result<Option<Plan>> {
-        let seed = resumed_seed(view, self.seed, self.fallback_seed);
+        let stored = stored_settings(view);
+        let seed = resumed_seed(stored.as_ref(), self.seed, self.fallback_seed);
         let mut settings = serde_json::Map::new();
         settings.insert("random_fraction".into(), self.random_fraction.into());
         settings.insert("density".into(), self.density.name().into());
         settings.insert("seed".into(), seed.into());
-        check_settings(view, "bohb", &settings)?;
+        check_settings(stored.as_ref(), "bohb", &settings)?;
         let settings = serde_json::Value::Object(settings);
         let (slot, plan) = self.brackets.next(view)?;
         let Some(slot) = slot else {

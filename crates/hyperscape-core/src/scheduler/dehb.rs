@@ -9,8 +9,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::hyperband::{bracket_rungs, BracketScheduler};
 use super::{
-    attr_u64, check_settings, loss, mix_seed, resumed_seed, Ladder, Resolved, CHECKPOINT_FROM_ATTR,
-    PARENT_ATTR, PREVIOUS_BUDGET_ATTR, RUNG_ATTR, SETTINGS_ATTR, SH_BRACKET_ATTR, SLOT_ATTR,
+    attr_u64, check_settings, loss, mix_seed, resumed_seed, stored_settings, Ladder, Resolved,
+    CHECKPOINT_FROM_ATTR, PARENT_ATTR, PREVIOUS_BUDGET_ATTR, RUNG_ATTR, SETTINGS_ATTR,
+    SH_BRACKET_ATTR, SLOT_ATTR,
 };
 use crate::error::{Error, Result};
 use crate::param::{Distribution, ParamValue};
@@ -363,12 +364,13 @@ impl Pruner for DehbScheduler {
     }
 
     fn plan(&self, view: &StudyView<'_>) -> Result<Option<Plan>> {
-        let seed = resumed_seed(view, self.seed, self.fallback_seed);
+        let stored = stored_settings(view);
+        let seed = resumed_seed(stored.as_ref(), self.seed, self.fallback_seed);
         let mut settings = serde_json::Map::new();
         settings.insert("mutation_factor".into(), self.mutation_factor.into());
         settings.insert("crossover_prob".into(), self.crossover_prob.into());
         settings.insert("seed".into(), seed.into());
-        check_settings(view, "dehb", &settings)?;
+        check_settings(stored.as_ref(), "dehb", &settings)?;
         let (slot, plan) = self.brackets.next(view)?;
         let mut plan = match (slot, plan) {
             (Some(s), _) => s.plan,

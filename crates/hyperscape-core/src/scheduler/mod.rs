@@ -376,15 +376,15 @@ pub(crate) fn stored_settings(
     })
 }
 
-/// Fails when the study's stored settings (see [`SETTINGS_ATTR`]) differ from
-/// `settings`, naming the first setting that differs and both values. A setting the
-/// study did not store is not checked.
+/// Fails when the study's stored settings (see [`SETTINGS_ATTR`], found by
+/// [`stored_settings`]) differ from `settings`, naming the first setting that differs
+/// and both values. A setting the study did not store is not checked.
 pub(crate) fn check_settings(
-    view: &StudyView<'_>,
+    stored: Option<&(u64, serde_json::Map<String, serde_json::Value>)>,
     scheduler: &str,
     settings: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<()> {
-    let Some((n, stored)) = stored_settings(view) else {
+    let Some((n, stored)) = stored else {
         return Ok(());
     };
     for (key, ours) in settings {
@@ -412,13 +412,18 @@ fn same_setting(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
-/// The seed a scheduler uses on `view`: an explicit one as given (checked against the
-/// study's by [`check_settings`]); without one, the seed the study stored, so a
+/// The seed a scheduler uses, given the study's [`stored_settings`]: an explicit one as
+/// given (checked against the study's by [`check_settings`]); without one, the seed the
+/// study stored, so a
 /// resumed study continues the same random streams, or else `fallback` (drawn at
 /// construction) for a new study.
-pub(crate) fn resumed_seed(view: &StudyView<'_>, given: Option<u64>, fallback: u64) -> u64 {
+pub(crate) fn resumed_seed(
+    stored: Option<&(u64, serde_json::Map<String, serde_json::Value>)>,
+    given: Option<u64>,
+    fallback: u64,
+) -> u64 {
     given
-        .or_else(|| stored_settings(view).and_then(|(_, m)| m.get("seed")?.as_u64()))
+        .or_else(|| stored.and_then(|(_, m)| m.get("seed")?.as_u64()))
         .unwrap_or(fallback)
 }
 
