@@ -351,6 +351,7 @@ def main():
     ap.add_argument("--problems", required=True)
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed .. first-seed + seeds - 1")
     ap.add_argument("--peers", default="optuna-tpe,optuna-cmaes,optuna-random,rustuna-tpe,hyperopt-tpe,skopt-gp")
     ap.add_argument("--peer-seeds", default="", help="fewer seeds for slow peers, e.g. skopt-gp=3")
     ap.add_argument("--cache", default="", help="directory of cached results, one file per (peer, problem, budget, seeds)")
@@ -375,14 +376,15 @@ def main():
             cached = None
             if a.cache:
                 os.makedirs(a.cache, exist_ok=True)
-                cached = os.path.join(a.cache, f"{peer}__{name.replace('/', '_')}__b{a.budget}__s{seeds}.json")
+                first = f"__f{a.first_seed}" if a.first_seed else ""
+                cached = os.path.join(a.cache, f"{peer}__{name.replace('/', '_')}__b{a.budget}__s{seeds}{first}.json")
                 if os.path.exists(cached):
                     with open(cached) as f:
                         print(f.read().strip(), flush=True)
                     print(f"{peer} on {name}: cached ({cached})", file=sys.stderr, flush=True)
                     continue
             curves, start = [], time.perf_counter()
-            for seed in range(seeds):
+            for seed in range(a.first_seed, a.first_seed + seeds):
                 if tool in ("optuna", "rustuna"):
                     vals = run_optuna(tool, sampler, prob, a.budget, seed)
                 elif tool == "hyperopt":
@@ -394,6 +396,8 @@ def main():
                       file=sys.stderr, flush=True)
             out = {"tool": tool, "sampler": sampler, "problem": name, "optimum": prob["optimum"], "budget": a.budget, "seeds": seeds,
                    "curves": curves, "seconds": time.perf_counter() - start}
+            if a.first_seed:
+                out["first_seed"] = a.first_seed
             line = json.dumps(out)
             print(line, flush=True)
             if cached:

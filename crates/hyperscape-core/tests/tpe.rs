@@ -445,6 +445,7 @@ fn builder_rejects_bad_settings_and_names_resolve() {
         "tpe-group",
         "tpe-optuna",
         "tpe-sharp",
+        "tpe-sharp-l",
     ] {
         assert!(hyperscape_core::sampler::SAMPLERS.contains(&n));
         assert_eq!(sampler_by_name(n, Some(1), None).unwrap().name(), "tpe");
@@ -754,7 +755,14 @@ fn sharp_mode_is_seeded_and_differs_from_the_optuna_default() {
     assert_eq!(base, with(|b| b.sharp().optuna_compatible()));
     assert_ne!(base, with(|b| b.clip_exponent(2.0)));
     assert_ne!(base, with(|b| b.min_bandwidth_factor(0.2)));
-    assert_ne!(sharp, with(|b| b.sharp().clip_bad_group(false)));
+    let sharp_l = with(|b| b.sharp().clip_bad_group(false));
+    assert_ne!(sharp, sharp_l);
+    assert_ne!(base, sharp_l);
+    assert_eq!(
+        drawn("tpe-sharp-l", 1),
+        sharp_l,
+        "sharp().clip_bad_group(false) is what `tpe-sharp-l` builds"
+    );
     let ei = with(|b| b.ei_weighting(true));
     assert_ne!(base, ei);
     assert_eq!(ei, with(|b| b.ei_weighting(true)));

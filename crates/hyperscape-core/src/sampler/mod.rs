@@ -249,6 +249,13 @@ pub fn sampler_by_name_with_budget(
                 .build()?,
         ),
         "tpe-sharp" => Box::new(TpeSampler::builder().seed(seed).sharp().build()?),
+        "tpe-sharp-l" => Box::new(
+            TpeSampler::builder()
+                .seed(seed)
+                .sharp()
+                .clip_bad_group(false)
+                .build()?,
+        ),
         "gp" | "gp-parego" => {
             let mut b = GpSampler::builder().seed(seed);
             if name == "gp-parego" {
@@ -312,6 +319,7 @@ pub const SAMPLERS: &[&str] = &[
     "tpe-group",
     "tpe-optuna",
     "tpe-sharp",
+    "tpe-sharp-l",
     "gp",
     "gp-parego",
     "cmaes",
