@@ -45,7 +45,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // step per outer iteration); gbho-local: no global steps; gbho-lhs: no global
         // steps and a Latin-hypercube design only (the scheme as first measured);
         // gbho-joint: the paper's joint scheme.
-        "gbho" | "gbho-local" | "gbho-lhs" | "gbho-joint" => gbho(
+        // gbho-scratch: the same as gbho (every retraining from scratch, the default);
+        // gbho-warm1 / gbho-warm2: the local step's retraining warm-started from the
+        // anchor's weights, the solver started after 1 or 2 learning-rate cuts
+        // (`warm_local`, opt-in).
+        "gbho" | "gbho-local" | "gbho-lhs" | "gbho-joint" | "gbho-scratch" | "gbho-warm1"
+        | "gbho-warm2" => gbho(
             &spec,
             &splits,
             &GbhoConfig {
@@ -60,7 +65,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     GbhoConfig::default().mu0
                 },
                 corners: method != "gbho-lhs",
-                global_per_outer: if method == "gbho" { 1 } else { 0 },
+                global_per_outer: match method.as_str() {
+                    "gbho" | "gbho-scratch" | "gbho-warm1" | "gbho-warm2" => 1,
+                    _ => 0,
+                },
+                warm_local: match method.as_str() {
+                    "gbho" => GbhoConfig::default().warm_local,
+                    "gbho-warm1" => Some(1),
+                    "gbho-warm2" => Some(2),
+                    _ => None,
+                },
                 hp,
                 seed,
                 outer_iters: outer,

@@ -60,27 +60,74 @@ fn mse(x: &DMatrix<f64>, y: &DVector<f64>, w: &DVector<f64>) -> f64 {
 
 #[test]
 fn augmented_lagrangian_finds_the_ridge_optimum() {
-    ridge_optimum(GbhoScheme::Joint, 0.0, 0);
+    ridge_optimum(GbhoScheme::Joint, 0.0, 0, None);
 }
 
 #[test]
 fn anchored_scheme_finds_the_ridge_optimum() {
     // Local AL steps only: the trust-region steps must find λ* themselves.
-    ridge_optimum(GbhoScheme::Anchored, GbhoConfig::default().mu0, 0);
+    ridge_optimum(GbhoScheme::Anchored, GbhoConfig::default().mu0, 0, None);
 }
 
 #[test]
 fn anchored_scheme_with_global_steps_finds_the_ridge_optimum() {
+    let d = GbhoConfig::default();
     ridge_optimum(
         GbhoScheme::Anchored,
-        GbhoConfig::default().mu0,
-        GbhoConfig::default().global_per_outer,
+        d.mu0,
+        d.global_per_outer,
+        d.warm_local,
     );
+}
+
+#[test]
+fn warm_started_local_retraining_with_global_steps_finds_the_ridge_optimum() {
+    // The opt-in warm start of the local step's retraining, with the global phase,
+    // still finds λ* (checked inside). It saves no epochs here (the ridge solver
+    // converges from scratch quickly), and local steps alone do not find λ* with it:
+    // the solver's stopping test fires before the warm-started weights reach w*(λ_k)
+    // (docs/bilevel.md, "Warm-started local retraining").
+    let d = GbhoConfig::default();
+    let warm = ridge_optimum(GbhoScheme::Anchored, d.mu0, d.global_per_outer, Some(2));
+    eprintln!("epochs with the warm start: {warm}");
+}
+
+#[test]
+fn a_warm_start_from_the_solution_stops_early_at_the_same_value() {
+    // From the lower-level solution at λ, restarting after two of the three
+    // learning-rate cuts stops at the first check (after `window` steps) without moving
+    // φ; from scratch the solver needs far more steps. Restarting "after 5 cuts" is
+    // the same as after 2 (clamped).
+    let (n, p) = (40, 8);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let w_true: Vec<f64> = (0..p).map(|_| normal(&mut rng)).collect();
+    let (x, y) = regression(n, p, &w_true, 0.5, &mut rng);
+    let train = to_data(&x, &y, p);
+    let cfg = bilevel::LowerConfig {
+        max_epochs: 3000,
+        ..Default::default()
+    };
+    let lambda = [0.5];
+    let model = ModelSpec::Linear.build(p, 1, DType::F64, 1).unwrap();
+    let cold = bilevel::solve_lower(model.as_ref(), &lambda, &train, &cfg).unwrap();
+    assert!(cold.converged, "{cold:?}");
+    let w = bilevel::model::snapshot(model.as_ref()).unwrap();
+    let warm = bilevel::solve_lower_from_cut(model.as_ref(), &lambda, &train, &cfg, 2).unwrap();
+    assert!(warm.converged);
+    assert_eq!(warm.epochs, cfg.window, "{warm:?} vs {cold:?}");
+    assert!(cold.epochs > 3 * warm.epochs, "{warm:?} vs {cold:?}");
+    assert!(
+        (warm.phi - cold.phi).abs() <= 1e-3 * cold.phi.abs(),
+        "{warm:?} vs {cold:?}"
+    );
+    bilevel::model::restore(model.as_ref(), &w).unwrap();
+    let clamped = bilevel::solve_lower_from_cut(model.as_ref(), &lambda, &train, &cfg, 5).unwrap();
+    assert_eq!(clamped, warm);
 }
 
 /// λ found by GBHO (`scheme`, `global` GP-EI steps per outer iteration) on a
 /// ridge-regression bilevel problem whose λ* is known by exact search.
-fn ridge_optimum(scheme: GbhoScheme, mu0: f64, global: usize) {
+fn ridge_optimum(scheme: GbhoScheme, mu0: f64, global: usize, warm_local: Option<usize>) -> usize {
     let (n, p) = (30, 10);
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let w_true: Vec<f64> = (0..p).map(|_| 0.3 * normal(&mut rng)).collect();
@@ -129,6 +176,7 @@ fn ridge_optimum(scheme: GbhoScheme, mu0: f64, global: usize) {
         hi,
         n_init: Some(4),
         global_per_outer: global,
+        warm_local,
         outer_iters: 6,
         inner_max_iter: 150,
         lr_w: 0.01,
@@ -181,6 +229,7 @@ fn ridge_optimum(scheme: GbhoScheme, mu0: f64, global: usize) {
         .any(|s| s.stop == "rel-change" || s.stop == "grad-norm"));
     // The returned λ's own iterate is feasible within the documented tolerance.
     assert!(res.feasible);
+    res.epochs
 }
 
 #[test]

@@ -67,6 +67,21 @@ pub fn solve_lower(
     train: &Data,
     cfg: &LowerConfig,
 ) -> Result<LowerSolution> {
+    solve_lower_from_cut(model, lambda, train, cfg, 0)
+}
+
+/// [`solve_lower`] started as if `cuts` learning-rate cuts had already happened: the
+/// rate starts at `lr · 0.3^cuts` and the solver stops after `3 − cuts` more. For a
+/// warm start from a nearby solution (`cuts` = 1 or 2), where Adam's first steps at
+/// the full rate would throw the weights far from where they already are.
+pub fn solve_lower_from_cut(
+    model: &dyn DiffModel,
+    lambda: &[f64],
+    train: &Data,
+    cfg: &LowerConfig,
+    cuts: usize,
+) -> Result<LowerSolution> {
+    let cuts = cuts.min(2);
     let m = ce("lower-level training");
     let dtype = train.x.dtype();
     let lam = lambda_tensor(
@@ -80,15 +95,15 @@ pub fn solve_lower(
     let mut opt = AdamW::new(
         model.vars(),
         ParamsAdamW {
-            lr: cfg.lr,
+            lr: cfg.lr * 0.3f64.powi(cuts as i32),
             weight_decay: 0.0,
             ..Default::default()
         },
     )
     .map_err(&m)?;
     let mut hist: Vec<f64> = Vec::with_capacity(cfg.max_epochs + 1);
-    let mut cuts = 0;
-    let mut lr = cfg.lr;
+    let mut cuts = cuts;
+    let mut lr = cfg.lr * 0.3f64.powi(cuts as i32);
     let mut since_cut = 0;
     let mut converged = false;
     let mut epochs = 0;
