@@ -4,7 +4,9 @@ over the problems.
 
 Usage: python bench/samplers/tpe_confirmation.py \
          bench/samplers/tpe-confirmation-hyperscape-seeds10-49.json \
-         bench/samplers/tpe-confirmation-optuna-seeds10-49.json
+         bench/samplers/tpe-confirmation-optuna-seeds10-49.json [BLOCKS]
+
+BLOCKS: seed blocks as `lo-hi` (hi exclusive), comma-separated; default `10-30,30-50`.
 """
 import json
 import sys
@@ -19,8 +21,9 @@ def load(path):
 
 
 def finals(r, lo, hi):
-    first = r["first_seed"]
-    return np.array([v - r["optimum"] for k, v in enumerate(r["final"]) if lo <= k + first < hi])
+    first = r.get("first_seed", 0)
+    final = r.get("final") or [c[-1] for c in r["curves"]]
+    return np.array([v - r["optimum"] for k, v in enumerate(final) if lo <= k + first < hi])
 
 
 def holm(ps):
@@ -34,7 +37,9 @@ def holm(ps):
 def main():
     ours, peer = load(sys.argv[1]), load(sys.argv[2])
     optuna = {r["problem"]: r for r in peer}
-    for lo, hi in [(10, 30), (30, 50)]:
+    spec = sys.argv[3] if len(sys.argv) > 3 else "10-30,30-50"
+    blocks = [tuple(int(v) for v in b.split("-")) for b in spec.split(",")]
+    for lo, hi in blocks:
         for sampler in dict.fromkeys(r["sampler"] for r in ours):
             rows = []
             for r in (r for r in ours if r["sampler"] == sampler):
