@@ -7,7 +7,10 @@ Usage: python bench/samplers/tpe_confirmation.py \
          bench/samplers/tpe-confirmation-optuna-seeds10-49.json [BLOCKS]
 
 BLOCKS: seed blocks as `lo-hi` (hi exclusive), comma-separated; default `10-30,30-50`.
+Either file may hold `bench quality --format json` output as printed, or be gzipped;
+only Optuna's TPE lines of the second file are used.
 """
+import gzip
 import json
 import sys
 
@@ -16,8 +19,20 @@ from scipy.stats import mannwhitneyu
 
 
 def load(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """JSON objects of a file: one per line, or `bench quality`'s (pretty-printed)
+    arrays, one after another; `.gz` files are read compressed."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as f:
+        text = f.read()
+    dec, i, out = json.JSONDecoder(), 0, []
+    while i < len(text):
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            break
+        obj, i = dec.raw_decode(text, i)
+        out.extend(obj if isinstance(obj, list) else [obj])
+    return out
 
 
 def finals(r, lo, hi):
@@ -35,8 +50,9 @@ def holm(ps):
 
 
 def main():
-    ours, peer = load(sys.argv[1]), load(sys.argv[2])
-    optuna = {r["problem"]: r for r in peer}
+    ours = [r for r in load(sys.argv[1]) if r.get("tool", "hyperscape") == "hyperscape"]
+    peer = load(sys.argv[2])
+    optuna = {r["problem"]: r for r in peer if r.get("tool") == "optuna" and r.get("sampler") == "tpe"}
     spec = sys.argv[3] if len(sys.argv) > 3 else "10-30,30-50"
     blocks = [tuple(int(v) for v in b.split("-")) for b in spec.split(",")]
     for lo, hi in blocks:

@@ -4,10 +4,10 @@
 //!
 //! Run: `cargo bench -p hyperscape-core --bench tpe` (`-- --sizes 100,1000,5000`,
 //! `-- --modes default,univariate,multivariate,group,optuna,sharp`, `-- --json`).
-//! `default` is the sampler's default (joint for one objective, as Optuna 5);
-//! `univariate` forces per-parameter estimators; `optuna` pins Optuna 5's settings
-//! (`optuna_compatible()`, today the same as `default`); `sharp` is `tpe-sharp`
-//! (`sharp()`: the sharper magic clip, duplicate skipping).
+//! `default` is the sampler's default (joint for one objective, as Optuna 5, with the
+//! sharper magic clip for `l(x)` and duplicate skipping); `univariate` forces
+//! per-parameter estimators; `optuna` pins Optuna 5's settings (`optuna_compatible()`,
+//! `tpe-optuna`); `sharp` is `tpe-sharp` (`sharp()`: the sharper clip for `g(x)` too).
 //!
 //! Printed per configuration: the median per-trial time over the whole study and over
 //! its last 10% of trials (the cost at that study size), in microseconds.

@@ -714,16 +714,20 @@ fn skip_duplicates_avoids_repeating_configurations_in_discrete_spaces() {
 
 #[test]
 fn sharp_mode_is_seeded_and_differs_from_the_optuna_default() {
-    // `tpe` keeps Optuna 5's settings (what `tpe-optuna` pins); `tpe-sharp` (sharper
-    // magic clip, duplicate skipping) is reproducible and changes what is drawn after
-    // the startup trials.
+    // `tpe` is `tpe-sharp-l` (the sharper magic clip for l(x), duplicate skipping);
+    // `tpe-optuna` pins Optuna 5's settings and `tpe-sharp` sharpens g(x) too. Each is
+    // reproducible and changes what is drawn after the startup trials.
     let tpe = drawn("tpe", 1);
     let optuna = drawn("tpe-optuna", 1);
     let sharp = drawn("tpe-sharp", 1);
-    assert_eq!(tpe, optuna);
+    assert_eq!(tpe, drawn("tpe-sharp-l", 1));
     assert_eq!(sharp, drawn("tpe-sharp", 1));
-    assert_eq!(sharp[..10], tpe[..10]);
-    assert_ne!(sharp[10..], tpe[10..]);
+    assert_eq!(optuna, drawn("tpe-optuna", 1));
+    assert_eq!(sharp[..10], optuna[..10]);
+    assert_eq!(tpe[..10], optuna[..10]);
+    assert_ne!(sharp[10..], optuna[10..]);
+    assert_ne!(tpe[10..], optuna[10..]);
+    assert_ne!(tpe[10..], sharp[10..]);
     // Each clip setting on its own changes the draws too, and so do improvement
     // weights of the good group and keeping Optuna's clip for the bad group.
     let with =
@@ -752,17 +756,23 @@ fn sharp_mode_is_seeded_and_differs_from_the_optuna_default() {
         sharp,
         "sharp() is what `tpe-sharp` builds"
     );
-    assert_eq!(base, with(|b| b.sharp().optuna_compatible()));
-    assert_ne!(base, with(|b| b.clip_exponent(2.0)));
-    assert_ne!(base, with(|b| b.min_bandwidth_factor(0.2)));
-    let sharp_l = with(|b| b.sharp().clip_bad_group(false));
-    assert_ne!(sharp, sharp_l);
-    assert_ne!(base, sharp_l);
+    let pinned = with(|b| b.optuna_compatible());
     assert_eq!(
-        drawn("tpe-sharp-l", 1),
-        sharp_l,
-        "sharp().clip_bad_group(false) is what `tpe-sharp-l` builds"
+        pinned, optuna,
+        "optuna_compatible() is what `tpe-optuna` builds"
     );
+    assert_eq!(pinned, with(|b| b.sharp().optuna_compatible()));
+    assert_ne!(pinned, with(|b| b.optuna_compatible().clip_exponent(2.0)));
+    assert_ne!(
+        pinned,
+        with(|b| b.optuna_compatible().min_bandwidth_factor(0.2))
+    );
+    let sharp_l = with(|b| b.sharp().clip_bad_group(false));
+    assert_eq!(
+        base, sharp_l,
+        "the defaults are sharp() with Optuna's clip for g"
+    );
+    assert_ne!(sharp, sharp_l);
     let ei = with(|b| b.ei_weighting(true));
     assert_ne!(base, ei);
     assert_eq!(ei, with(|b| b.ei_weighting(true)));

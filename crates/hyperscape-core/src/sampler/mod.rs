@@ -249,6 +249,7 @@ pub fn sampler_by_name_with_budget(
                 .build()?,
         ),
         "tpe-sharp" => Box::new(TpeSampler::builder().seed(seed).sharp().build()?),
+        // The default's settings under the name they were confirmed with.
         "tpe-sharp-l" => Box::new(
             TpeSampler::builder()
                 .seed(seed)

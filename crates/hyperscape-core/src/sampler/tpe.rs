@@ -12,7 +12,9 @@
 //! - **group** (with multivariate): the space is split into groups of parameters that
 //!   always occur together, each sampled jointly (conditional spaces).
 //!
-//! See `docs/samplers.md` for the defaults, pruned and failed trials, several
+//! The defaults are Optuna 5's but for a sharper magic clip of `l(x)` and no repeated
+//! configurations (`tpe-optuna` pins Optuna's). See `docs/samplers.md` for the
+//! defaults, pruned and failed trials, several
 //! objectives, constraints, the constant liar and reproducibility.
 
 pub(crate) mod parzen;
@@ -42,7 +44,9 @@ pub type GammaFn = Arc<dyn Fn(usize) -> usize + Send + Sync>;
 /// Weights of `n` observations, oldest first.
 pub type WeightsFn = Arc<dyn Fn(usize) -> Vec<f64> + Send + Sync>;
 
-/// Builds a [`TpeSampler`]; defaults are Optuna 5's (except `constant_liar`).
+/// Builds a [`TpeSampler`]; defaults are Optuna 5's except `constant_liar` (on) and
+/// the magic clip of `l(x)` and duplicate skipping (see [`TpeBuilder::clip_exponent`];
+/// [`TpeBuilder::optuna_compatible`] restores Optuna's).
 /// [`TpeBuilder::sharp`] goes past them: a sharper magic clip and skipping of repeated
 /// configurations (better than Optuna's TPE on some problems, at a cost per trial).
 #[derive(Clone)]
@@ -99,10 +103,12 @@ impl Default for TpeBuilder {
             group: false,
             constant_liar: true,
             ei_weighting: false,
-            clip_exponent: 1.0,
-            min_bandwidth_factor: 0.0,
-            skip_duplicates: false,
-            clip_bad_group: true,
+            // Past Optuna's settings (`docs/samplers.md`, "Defaults beyond Optuna's"):
+            // the sharper magic clip for `l(x)` only, and no repeated configurations.
+            clip_exponent: 1.5,
+            min_bandwidth_factor: 0.03,
+            skip_duplicates: true,
+            clip_bad_group: false,
         }
     }
 }
@@ -189,23 +195,23 @@ impl TpeBuilder {
 
     /// Exponent `α` of the magic clip: with `consider_magic_clip`, kernel bandwidths
     /// are at least `max(Δ, 1 / min(100, 1 + n_kernels)^α) · range`, `Δ` being
-    /// [`TpeBuilder::min_bandwidth_factor`] (default 1, Optuna's).
+    /// [`TpeBuilder::min_bandwidth_factor`] (default 1.5; Optuna's is 1).
     pub fn clip_exponent(mut self, alpha: f64) -> Self {
         self.clip_exponent = alpha;
         self
     }
 
     /// `Δ` of the magic clip: kernel bandwidths are at least this fraction of the
-    /// range (default 0, Optuna's: no such floor besides `1/100`).
+    /// range (default 0.03; Optuna's is 0: no such floor besides `1/100`).
     pub fn min_bandwidth_factor(mut self, delta: f64) -> Self {
         self.min_bandwidth_factor = delta;
         self
     }
 
     /// Apply `clip_exponent` and `min_bandwidth_factor` to the bad group's estimator
-    /// `g(x)` as well as to `l(x)` (default true). False keeps Optuna's clip
-    /// `1 / min(100, 1 + n)` for `g`: cheaper per trial with [`TpeBuilder::sharp`],
-    /// but measured worse (see `docs/benchmarks.md`).
+    /// `g(x)` as well as to `l(x)` (default false: `g` keeps Optuna's clip
+    /// `1 / min(100, 1 + n)`, which lets the scoring pass skip far kernels; true, as
+    /// in [`TpeBuilder::sharp`], costs about 2.4× per trial at 1,000 trials).
     pub fn clip_bad_group(mut self, yes: bool) -> Self {
         self.clip_bad_group = yes;
         self
@@ -214,13 +220,13 @@ impl TpeBuilder {
     /// When a jointly sampled group is wholly discrete (categorical, integer or
     /// stepped parameters), take the best candidate that is not the configuration of
     /// a finished or running trial; if every candidate is one, the best of them
-    /// (default false, Optuna's). Univariate sampling never skips.
+    /// (default true; Optuna repeats configurations). Univariate sampling never skips.
     pub fn skip_duplicates(mut self, yes: bool) -> Self {
         self.skip_duplicates = yes;
         self
     }
 
-    /// Optuna 5's `TPESampler` settings (the defaults): the magic clip
+    /// Optuna 5's `TPESampler` settings (the `tpe-optuna` sampler): the magic clip
     /// `1 / min(100, 1 + n)` (`clip_exponent(1.0)`, `min_bandwidth_factor(0.0)`),
     /// duplicates allowed, flat weights in the good group. The constant liar stays as
     /// set.
@@ -232,11 +238,11 @@ impl TpeBuilder {
             .clip_bad_group(true)
     }
 
-    /// Past Optuna's settings (the `tpe-sharp` sampler): the magic clip
-    /// `max(0.03, 1 / min(100, 1 + n)^1.5)` of the range for `l` and `g`
-    /// (Watanabe 2023's generalised clip) and [`TpeBuilder::skip_duplicates`]. On 20
-    /// fresh seeds it was significantly better than Optuna's TPE on 3 of 8 benchmark
-    /// problems and worse on none, but on another 20 worse on one (kc1), and it costs
+    /// The `tpe-sharp` sampler: the default's sharper magic clip
+    /// `max(0.03, 1 / min(100, 1 + n)^1.5)` of the range for `g` as well as `l`
+    /// (Watanabe 2023's generalised clip), and [`TpeBuilder::skip_duplicates`]. On
+    /// fresh seeds it was better than Optuna's TPE on Branin and Rosenbrock-5D in
+    /// three blocks of 20, worse on kc1 in one (uncorrected p = 0.034), and it costs
     /// about 2.4× the default's time per trial at 1,000 trials (`docs/benchmarks.md`).
     pub fn sharp(self) -> Self {
         self.clip_exponent(1.5)
@@ -478,7 +484,7 @@ struct Split {
 }
 
 impl TpeSampler {
-    /// A builder with Optuna's defaults.
+    /// A builder with the defaults (Optuna's, but for the sharper clip of `l(x)`).
     pub fn builder() -> TpeBuilder {
         TpeBuilder::default()
     }
