@@ -15,6 +15,7 @@ import json
 import sys
 
 import numpy as np
+from compare_quality import read
 from scipy.stats import mannwhitneyu
 
 
@@ -23,16 +24,7 @@ def load(path):
     arrays, one after another; `.gz` files are read compressed."""
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt") as f:
-        text = f.read()
-    dec, i, out = json.JSONDecoder(), 0, []
-    while i < len(text):
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i >= len(text):
-            break
-        obj, i = dec.raw_decode(text, i)
-        out.extend(obj if isinstance(obj, list) else [obj])
-    return out
+        return read(f)
 
 
 def finals(r, lo, hi):
