@@ -44,9 +44,9 @@ pub type GammaFn = Arc<dyn Fn(usize) -> usize + Send + Sync>;
 /// Weights of `n` observations, oldest first.
 pub type WeightsFn = Arc<dyn Fn(usize) -> Vec<f64> + Send + Sync>;
 
-/// Builds a [`TpeSampler`]; defaults are Optuna 5's except `constant_liar` (on) and
-/// the magic clip of `l(x)` and duplicate skipping (see [`TpeBuilder::clip_exponent`];
-/// [`TpeBuilder::optuna_compatible`] restores Optuna's).
+/// Builds a [`TpeSampler`]; defaults are Optuna 5's (the constant liar on, as there)
+/// except the magic clip of `l(x)` and duplicate skipping (see
+/// [`TpeBuilder::clip_exponent`]; [`TpeBuilder::optuna_compatible`] restores Optuna's).
 /// [`TpeBuilder::sharp`] goes past them: a sharper magic clip and skipping of repeated
 /// configurations (better than Optuna's TPE on some problems, at a cost per trial).
 #[derive(Clone)]
