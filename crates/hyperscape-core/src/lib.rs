@@ -30,6 +30,7 @@ pub mod pruner;
 pub mod sampler;
 pub mod scheduler;
 pub mod space;
+pub(crate) mod special;
 pub mod storage;
 pub mod study;
 pub mod tabular;

@@ -3,6 +3,7 @@
 
 use super::{single_direction, Decision, PruneContext, Pruner};
 use crate::error::{Error, Result};
+use crate::special::erfc;
 use crate::trial::FrozenTrial;
 use crate::view::StudyView;
 
@@ -129,27 +130,6 @@ pub fn signed_rank_p_greater(d: &[f64]) -> f64 {
     }
     let z = (r_plus - mean) / var.sqrt();
     0.5 * erfc(z / std::f64::consts::SQRT_2)
-}
-
-/// Complementary error function (Numerical Recipes' Chebyshev fit, relative error
-/// below 1.2e-7 everywhere).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let r = t * poly.exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
-    }
 }
 
 #[cfg(test)]

@@ -34,15 +34,7 @@ const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 /// `erfcx(x) = exp(x²)·erfc(x)` for `x ≥ 0`.
 #[inline]
 pub fn erfcx_nonneg(x: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.5 * x);
-    let p = -1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let (t, p) = crate::special::erfc_parts(x);
     t * p.exp()
 }
 

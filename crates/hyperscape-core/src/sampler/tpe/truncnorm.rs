@@ -10,6 +10,8 @@
 
 use rand::Rng;
 
+use crate::special::erfc_nonneg;
+
 const LN_2: f64 = std::f64::consts::LN_2;
 const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 /// `ln(sqrt(2π))`.
@@ -18,15 +20,7 @@ pub const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 /// `ln(erfc(z))` for `z >= 0`.
 #[inline]
 fn ln_erfc_nonneg(z: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let p = -1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let (t, p) = crate::special::erfc_parts(z);
     t.ln() - z * z + p
 }
 
@@ -65,21 +59,6 @@ fn log1mexp(x: f64) -> f64 {
     } else {
         (-x.exp()).ln_1p()
     }
-}
-
-/// `erfc(z)` for `z >= 0`: one division and one `exp`.
-#[inline]
-fn erfc_nonneg(z: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let p = -1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    t * (p - z * z).exp()
 }
 
 /// `Φ(b) - Φ(a)` for `a <= b` in linear space (may underflow to 0 far in the tails;
