@@ -56,6 +56,7 @@ class Bench:
         self.max_budget = a.max_budget
         self.min_budget = a.min_budget
         self.eta = a.eta
+        self.space = os.path.abspath(getattr(a, "space", None) or SPACE_FILE)
         self.data = [
             "--model", "mlp", "--dataset", "fashion-mnist",
             "--subsample", str(a.subsample),
@@ -69,7 +70,7 @@ class Bench:
         db = os.path.join(self.out, f"{name}.db")
         if os.path.exists(db):
             os.remove(db)
-        cmd = [self.hs, "tune", *self.data, "--space", SPACE_FILE,
+        cmd = [self.hs, "tune", *self.data, "--space", self.space,
                "--storage", f"sqlite://{db}", "--study", name, "--format", "json",
                *extra]
         if any(x == "--scheduler" for x in extra):

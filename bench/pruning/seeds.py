@@ -15,6 +15,7 @@ Jobs (one method of one seed each, one training thread) run --parallel at a time
 Usage:
   seeds.py --hyperscape target/debug/hyperscape --out bench-out/bohb-seeds \
       --seeds 0-9 [--subsample 4500] [--trials 66] [--random-trials 24] [--parallel 2]
+      [--space bench/pruning/space-hard.toml]
 
 Writes <out>/results.json (settings, and per seed and method: epochs, trials, best
 validation accuracy at the max budget, test accuracy, the trial trace in trial order;
@@ -60,6 +61,8 @@ def main():
     ap.add_argument("--random-trials", type=int, default=24)
     ap.add_argument("--methods", default="random,hyperband,bohb,dehb")
     ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--space", default=None,
+                    help="TOML space file for hyperscape's methods (default space.toml)")
     ap.add_argument("--bohb-density", default=None,
                     help="passed to bohb as --bohb-density (parzen, kde)")
     a = ap.parse_args()
@@ -73,7 +76,7 @@ def main():
         ns = types.SimpleNamespace(
             hyperscape=a.hyperscape, out=os.path.join(a.out, f"seed{seed}"), seed=seed,
             max_budget=a.max_budget, min_budget=a.min_budget, eta=a.eta,
-            subsample=a.subsample, valid_fraction=a.valid_fraction)
+            subsample=a.subsample, valid_fraction=a.valid_fraction, space=a.space)
         b = Bench(ns)
         if method == "random":
             return b.tune("random-full", ["--sampler", "random", "--trials",
