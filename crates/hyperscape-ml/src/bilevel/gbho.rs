@@ -49,7 +49,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::gp::ValueGp;
-use super::lower::{lambda_tensor, solve_lower, solve_lower_from_cut, LowerConfig};
+use super::lower::{lambda_tensor, solve_lower, solve_lower_to, LowerConfig, LowerSolution};
 use super::model::{
     ce, data_loss, lower, restore, scalar, set_metrics, snapshot, vec1, DiffModel, HpKind,
     ModelSpec, SetMetrics, Splits,
@@ -102,12 +102,13 @@ pub struct GbhoConfig {
     /// Anchored scheme: the local step's retraining at λ_k starts from the anchor's
     /// w*(λ_a) (trained on the training data only, so no validation data leaks into
     /// it), with the lower-level solver started after this many of its three
-    /// learning-rate cuts ([`super::lower::solve_lower_from_cut`]); `None`: from
-    /// scratch, like every other training (the default). `Some(2)` spent 0.80× the
-    /// epochs at the same quality on MNIST 1K over ten seeds, but the solver's
-    /// stopping test can fire before the warm-started weights reach w*(λ_k): on the
-    /// convex ridge problem the local-only scheme then ends far from λ*
-    /// (`docs/bilevel.md`, "Warm-started local retraining").
+    /// learning-rate cuts, and stopped no sooner than at the median final gradient
+    /// norm of the trainings from scratch so far ([`super::lower::solve_lower_to`]);
+    /// `None`: from scratch, like every other training (the default). Without that
+    /// gradient gate the solver's relative-decrease test fired before the
+    /// warm-started weights reached w*(λ_k) (on the convex ridge problem the
+    /// local-only scheme ended far from λ*); `docs/bilevel.md`, "Warm-started local
+    /// retraining" and "The gradient gate".
     pub warm_local: Option<usize>,
     pub outer_iters: usize,
     pub inner_max_iter: usize,
@@ -332,27 +333,35 @@ impl Problem<'_> {
     }
     /// Trains a fresh model at λ on the training data only; returns it and φ(λ).
     pub fn train_at(&self, lambda: &[f64]) -> Result<(Box<dyn DiffModel>, f64, usize)> {
-        let model = self.fresh()?;
-        let sol = solve_lower(model.as_ref(), lambda, &self.splits.train, &self.lower)?;
+        let (model, sol) = self.solve_at(lambda)?;
         Ok((model, sol.phi, sol.epochs))
     }
+    /// [`Problem::train_at`] with the solver's whole report.
+    pub fn solve_at(&self, lambda: &[f64]) -> Result<(Box<dyn DiffModel>, LowerSolution)> {
+        let model = self.fresh()?;
+        let sol = solve_lower(model.as_ref(), lambda, &self.splits.train, &self.lower)?;
+        Ok((model, sol))
+    }
     /// Trains at λ on the training data only from the weights `start` (a snapshot of
-    /// the same architecture), the solver started after `cuts` learning-rate cuts;
-    /// returns the model, φ(λ) and the epochs.
+    /// the same architecture), the solver started after `cuts` learning-rate cuts and
+    /// stopped no sooner than at a gradient norm of `grad_target`
+    /// ([`super::lower::solve_lower_to`]); returns the model, φ(λ) and the epochs.
     pub fn train_from(
         &self,
         lambda: &[f64],
         start: &[Tensor],
         cuts: usize,
+        grad_target: f64,
     ) -> Result<(Box<dyn DiffModel>, f64, usize)> {
         let model = self.fresh()?;
         restore(model.as_ref(), start)?;
-        let sol = solve_lower_from_cut(
+        let sol = solve_lower_to(
             model.as_ref(),
             lambda,
             &self.splits.train,
             &self.lower,
             cuts,
+            grad_target,
         )?;
         Ok((model, sol.phi, sol.epochs))
     }
@@ -500,8 +509,11 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
     let mut ys = Vec::new();
     let mut design = Vec::new();
     let mut best_start: Option<(f64, Vec<f64>, Vec<Tensor>)> = None;
+    let mut grad_norms = Vec::new();
     for lam in design_points(n_init, d, cfg.lo, cfg.hi, cfg.seed ^ 0x5eed, cfg.corners) {
-        let (model, phi, e) = pb.train_at(&lam)?;
+        let (model, sol) = pb.solve_at(&lam)?;
+        let (phi, e) = (sol.phi, sol.epochs);
+        grad_norms.push(sol.grad_norm);
         epochs += e;
         let v = set_metrics(model.as_ref(), &splits.valid)?.cross_entropy;
         design.push((lam.clone(), phi, v));
@@ -572,6 +584,7 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
             ys,
             gp,
             epochs,
+            grad_norms,
         };
         return anchored(&pb, cfg, state, start);
     }
@@ -711,6 +724,24 @@ struct AnchorState {
     ys: Vec<f64>,
     gp: ValueGp,
     epochs: usize,
+    /// Final gradient norms of the trainings from scratch so far (the yardstick of a
+    /// warm-started training's stationarity).
+    grad_norms: Vec<f64>,
+}
+
+/// The median of the finite values (`+∞` when there is none: no gradient gate).
+fn median(v: &[f64]) -> f64 {
+    let mut f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if f.is_empty() {
+        return f64::INFINITY;
+    }
+    f.sort_by(f64::total_cmp);
+    let n = f.len();
+    if n % 2 == 1 {
+        f[n / 2]
+    } else {
+        0.5 * (f[n / 2 - 1] + f[n / 2])
+    }
 }
 
 /// `∂f/∂λ_i = e^{λ_i} Σ_{l ∈ i} ½‖W_l‖² / n` at the model's current weights.
@@ -750,6 +781,7 @@ fn anchored(
         mut ys,
         mut gp,
         mut epochs,
+        mut grad_norms,
     } = st;
     let splits = pb.splits;
     let m = ce("gbho");
@@ -768,7 +800,9 @@ fn anchored(
         for _ in 0..cfg.global_per_outer {
             let lam_g = upper_bo.propose()?;
             let phi_hat = gp.mean(&lam_g);
-            let (retrained, phi, e) = pb.train_at(&lam_g)?;
+            let (retrained, sol) = pb.solve_at(&lam_g)?;
+            let (phi, e) = (sol.phi, sol.epochs);
+            grad_norms.push(sol.grad_norm);
             epochs += e;
             let v = set_metrics(retrained.as_ref(), &splits.valid)?.cross_entropy;
             upper_bo.observe(&lam_g, v)?;
@@ -857,7 +891,7 @@ fn anchored(
         };
         let phi_hat = gp.mean(&lam_k);
         let (retrained, phi, e) = match cfg.warm_local {
-            Some(cuts) => pb.train_from(&lam_k, &w_a, cuts)?,
+            Some(cuts) => pb.train_from(&lam_k, &w_a, cuts, median(&grad_norms))?,
             None => pb.train_at(&lam_k)?,
         };
         epochs += e;

@@ -30,7 +30,7 @@ pub use gbho::{
 };
 pub use gp::ValueGp;
 pub use ift::{hypergradient, ift, IftConfig};
-pub use lower::{solve_lower, solve_lower_from_cut, LowerConfig, LowerSolution};
+pub use lower::{solve_lower, solve_lower_from_cut, solve_lower_to, LowerConfig, LowerSolution};
 pub use model::{
     data_loss, lower as lower_objective, paper_splits, penalty, set_metrics, Data, Dense,
     DiffModel, HpKind, ModelSpec, SetMetrics, Splits,
