@@ -191,6 +191,11 @@ enum DimKernels {
         /// `w_k · exp(c_k)`: the linear-space coefficients for the one-dimensional
         /// fast path.
         lin: Vec<f64>,
+        /// Kernels with the same centre and bandwidth (repeated observations, common
+        /// for discrete parameters) share a class, whose log masses are computed once:
+        /// `class[k]` for each kernel, classes numbered `0..n_class`.
+        class: Vec<u32>,
+        n_class: usize,
     },
     Categorical {
         n: usize,
@@ -735,13 +740,16 @@ struct DiscreteBins<'a> {
     mu: &'a [f64],
     inv_sigma: &'a [f64],
     konst: &'a [f64],
+    class: &'a [u32],
+    n_class: usize,
     k_n: usize,
     /// Bin of each candidate (index into `bins`).
     slot: Vec<usize>,
     bins: Vec<(f64, f64)>,
     /// `bins × kernels`: `ln Z⁻¹ - d²/2σ²`, `d` the distance from the centre to the bin.
     bound: Vec<f64>,
-    /// `bins × kernels`: the kernel's log mass over the bin; NaN until computed.
+    /// `bins × classes`: the log mass over the bin of the kernels of a class (same
+    /// centre and bandwidth); NaN until computed.
     term: Vec<f64>,
 }
 
@@ -758,6 +766,8 @@ impl<'a> DiscreteBins<'a> {
             mu,
             inv_sigma,
             c: konst,
+            class,
+            n_class,
             ..
         } = dim
         else {
@@ -793,9 +803,11 @@ impl<'a> DiscreteBins<'a> {
             mu,
             inv_sigma,
             konst,
+            class,
+            n_class: *n_class,
             k_n,
             slot,
-            term: pool::filled(f64::NAN, bins.len() * k_n),
+            term: pool::filled(f64::NAN, bins.len() * n_class),
             bins,
             bound,
         })
@@ -807,21 +819,20 @@ impl<'a> DiscreteBins<'a> {
         &self.bound[s..s + self.k_n]
     }
 
-    /// Kernel `k`'s log mass over candidate `i`'s bin.
+    /// Kernel `k`'s log mass over candidate `i`'s bin (its normaliser included).
     #[inline]
     fn term(&mut self, i: usize, k: usize) -> f64 {
         let s = self.slot[i];
-        let at = s * self.k_n + k;
-        let v = self.term[at];
-        if !v.is_nan() {
-            return v;
+        let at = s * self.n_class + self.class[k] as usize;
+        let mut v = self.term[at];
+        if v.is_nan() {
+            let (lo, hi) = self.bins[s];
+            let a = (lo - self.mu[k]) * self.inv_sigma[k];
+            let b = (hi - self.mu[k]) * self.inv_sigma[k];
+            v = truncnorm::log_mass(a, b);
+            self.term[at] = v;
         }
-        let (lo, hi) = self.bins[s];
-        let a = (lo - self.mu[k]) * self.inv_sigma[k];
-        let b = (hi - self.mu[k]) * self.inv_sigma[k];
-        let v = self.konst[k] + truncnorm::log_mass(a, b);
-        self.term[at] = v;
-        v
+        self.konst[k] + v
     }
 }
 
@@ -851,6 +862,7 @@ fn numerical_kernels(
     let n_k = obs.len() + usize::from(s.consider_prior);
     let mut mu = pool::take(n_k);
     mu.extend(obs.iter().map(|x| x.clamp(low, high)));
+    let mut sorted: Vec<usize> = Vec::new();
     let mut sigma = match s.bandwidth {
         // One bandwidth for all kernels, shrinking with the number of observations.
         Bandwidth::Scott => {
@@ -858,7 +870,11 @@ fn numerical_kernels(
             pool::filled(0.2 * n.powf(-1.0 / (n_dims as f64 + 4.0)) * range, mu.len())
         }
         // Observations only: the prior kernel is not a neighbour.
-        Bandwidth::NeighbourGap => neighbour_gaps(&mu, low, high, s.consider_endpoints, order),
+        Bandwidth::NeighbourGap => {
+            let (gaps, o) = neighbour_gaps(&mu, low, high, s.consider_endpoints, order);
+            sorted = o;
+            gaps
+        }
         Bandwidth::NormalReference => {
             let n = mu.len().max(1) as f64;
             let mean = mu.iter().sum::<f64>() / n;
@@ -885,11 +901,23 @@ fn numerical_kernels(
     let mut inv_sigma = pool::take(n_k);
     inv_sigma.extend(sigma.iter().map(|x| 1.0 / x));
     let discrete = model.is_discrete_numeric();
+    // Without the observations' order (other bandwidth rules), one class per kernel.
+    let (class, n_class) = if sorted.len() == obs.len() {
+        kernel_classes(&mu, &sigma, &sorted)
+    } else {
+        ((0..n_k as u32).collect(), n_k)
+    };
+    // The log mass inside the bounds, once per class.
+    let mut z_class = pool::filled(f64::NAN, n_class);
     // Many bandwidths are equal (clipped): one logarithm per run of equal ones.
     let mut last = (f64::NAN, 0.0);
     let mut c = pool::take(n_k);
     c.extend((0..n_k).map(|k| {
-        let z = truncnorm::log_mass((low - mu[k]) * inv_sigma[k], (high - mu[k]) * inv_sigma[k]);
+        let zc = &mut z_class[class[k] as usize];
+        if zc.is_nan() {
+            *zc = truncnorm::log_mass((low - mu[k]) * inv_sigma[k], (high - mu[k]) * inv_sigma[k]);
+        }
+        let z = *zc;
         if discrete {
             -z
         } else {
@@ -899,6 +927,7 @@ fn numerical_kernels(
             -last.1 - LN_SQRT_2PI - z
         }
     }));
+    pool::give(z_class);
     DimKernels::Numerical {
         model,
         low,
@@ -908,6 +937,8 @@ fn numerical_kernels(
         inv_sigma,
         c,
         lin: Vec::new(),
+        class,
+        n_class,
     }
 }
 
@@ -942,7 +973,7 @@ fn neighbour_gaps(
     high: f64,
     consider_endpoints: bool,
     order: &[usize],
-) -> Vec<f64> {
+) -> (Vec<f64>, Vec<usize>) {
     let n = mu.len();
     let sorted: std::borrow::Cow<'_, [usize]> = if is_sorted_order(mu, order) {
         order.into()
@@ -974,7 +1005,40 @@ fn neighbour_gaps(
             dl.max(dr)
         };
     }
-    out
+    (out, sorted.into_owned())
+}
+
+/// Classes of kernels with bit-equal centre and bandwidth, given the observations'
+/// order by centre (equal centres adjacent); the kernels beyond `sorted` (the prior)
+/// get classes of their own. Returns `(class of each kernel, number of classes)`.
+fn kernel_classes(mu: &[f64], sigma: &[f64], sorted: &[usize]) -> (Vec<u32>, usize) {
+    let n_k = mu.len();
+    let mut class = vec![u32::MAX; n_k];
+    let mut n_class = 0u32;
+    // The classes of the current run of equal centres: (bandwidth bits, class).
+    let mut run: Vec<(u64, u32)> = Vec::new();
+    let mut run_mu = None;
+    for &i in sorted {
+        let m = mu[i].to_bits();
+        if run_mu != Some(m) {
+            run.clear();
+            run_mu = Some(m);
+        }
+        let sb = sigma[i].to_bits();
+        class[i] = match run.iter().find(|(b, _)| *b == sb) {
+            Some(&(_, c)) => c,
+            None => {
+                run.push((sb, n_class));
+                n_class += 1;
+                n_class - 1
+            }
+        };
+    }
+    for c in class.iter_mut().filter(|c| **c == u32::MAX) {
+        *c = n_class;
+        n_class += 1;
+    }
+    (class, n_class as usize)
 }
 
 /// An integer whose order is `f64::total_cmp`'s (the same bit trick).
@@ -1532,6 +1596,72 @@ mod tests {
                     got[i]
                 );
             }
+        }
+    }
+
+    /// Kernels share a class exactly when their centres and bandwidths are bit-equal
+    /// (repeated observations of a discrete parameter), the prior kernel has its own,
+    /// and the discrete terms computed once per class are those computed per kernel.
+    #[test]
+    fn repeated_kernels_share_a_class() {
+        let m = Model::Steps {
+            low: 0.0,
+            high: 1.0,
+            step: 0.1,
+        };
+        // Levels with repeats, out of order: runs of equal centres get up to three
+        // bandwidths (gap to the left, none, gap to the right).
+        let obs: Vec<f64> = [0.3, 0.1, 0.3, 0.7, 0.3, 0.1, 1.0, 0.7, 0.3]
+            .iter()
+            .map(|&x| m.snap(x).0)
+            .collect();
+        let s = settings();
+        let mix = Mixture::build(&[m], std::slice::from_ref(&obs), &[1.0; 9], &s).unwrap();
+        let DimKernels::Numerical {
+            mu,
+            sigma,
+            class,
+            n_class,
+            ..
+        } = &mix.dims[0]
+        else {
+            unreachable!()
+        };
+        assert_eq!(class.len(), 10);
+        assert!(*n_class < 10, "{class:?}");
+        for a in 0..10 {
+            assert!((class[a] as usize) < *n_class);
+            for b in 0..10 {
+                let same =
+                    mu[a].to_bits() == mu[b].to_bits() && sigma[a].to_bits() == sigma[b].to_bits();
+                assert_eq!(class[a] == class[b], same, "kernels {a} and {b}: {class:?}");
+            }
+        }
+        // The prior kernel (last) shares its class with no observation.
+        assert!(class[..9].iter().all(|&c| c != class[9]));
+        // Scored through the class cache, every candidate's log mass is the plain sum.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let c = mix.sample(&mut rng, 16);
+        let got = mix.log_pdf_general(&c);
+        for (i, g) in got.iter().enumerate() {
+            let DimKernels::Numerical {
+                mu,
+                inv_sigma,
+                c: k,
+                ..
+            } = &mix.dims[0]
+            else {
+                unreachable!()
+            };
+            let terms: Vec<f64> = (0..10)
+                .map(|j| {
+                    let a = (c.lo[0][i] - mu[j]) * inv_sigma[j];
+                    let b = (c.hi[0][i] - mu[j]) * inv_sigma[j];
+                    mix.log_w[j] + k[j] + truncnorm::log_mass(a, b)
+                })
+                .collect();
+            let want = log_sum_exp(&terms);
+            assert!((g - want).abs() < 1e-12, "candidate {i}: {g} vs {want}");
         }
     }
 
