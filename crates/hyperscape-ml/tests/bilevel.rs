@@ -101,17 +101,22 @@ fn warm_started_local_retraining_alone_finds_the_ridge_optimum() {
     eprintln!("epochs with the warm start, local steps only: {warm}");
 }
 
+/// The lower-level solver tests' problem: 40 noisy rows of an 8-feature linear model.
+fn small_regression() -> (usize, Data) {
+    let (n, p) = (40, 8);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let w_true: Vec<f64> = (0..p).map(|_| normal(&mut rng)).collect();
+    let (x, y) = regression(n, p, &w_true, 0.5, &mut rng);
+    (p, to_data(&x, &y, p))
+}
+
 #[test]
 fn a_warm_start_from_the_solution_stops_early_at_the_same_value() {
     // From the lower-level solution at λ, restarting after two of the three
     // learning-rate cuts stops at the first check (after `window` steps) without moving
     // φ; from scratch the solver needs far more steps. Restarting "after 5 cuts" is
     // the same as after 2 (clamped).
-    let (n, p) = (40, 8);
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let w_true: Vec<f64> = (0..p).map(|_| normal(&mut rng)).collect();
-    let (x, y) = regression(n, p, &w_true, 0.5, &mut rng);
-    let train = to_data(&x, &y, p);
+    let (p, train) = small_regression();
     let cfg = bilevel::LowerConfig {
         max_epochs: 3000,
         ..Default::default()
@@ -141,11 +146,7 @@ fn the_gradient_gate_keeps_a_warm_start_going_until_it_is_stationary() {
     // w*(3) (gradient norm above what a cold solve at λ = 3 ends with); with that
     // norm as the target the solve goes on until it gets there, and its φ is then
     // the cold solve's.
-    let (n, p) = (40, 8);
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let w_true: Vec<f64> = (0..p).map(|_| normal(&mut rng)).collect();
-    let (x, y) = regression(n, p, &w_true, 0.5, &mut rng);
-    let train = to_data(&x, &y, p);
+    let (p, train) = small_regression();
     let cfg = bilevel::LowerConfig {
         max_epochs: 5000,
         ..Default::default()
