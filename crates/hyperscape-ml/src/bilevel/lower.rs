@@ -150,9 +150,10 @@ pub fn solve_lower_to(
         }
         hist.push(v);
         let grads = loss.backward().map_err(&m)?;
-        grad_norm = norm_of(&grads)?;
         since_cut += 1;
+        // The norm is needed only where the solve may stop.
         if waiting {
+            grad_norm = norm_of(&grads)?;
             if grad_norm <= grad_target {
                 converged = true;
                 break;
@@ -163,6 +164,7 @@ pub fn solve_lower_to(
                 cuts += 1;
                 since_cut = 0;
                 if cuts == 3 {
+                    grad_norm = norm_of(&grads)?;
                     if grad_norm <= grad_target {
                         converged = true;
                         break;
