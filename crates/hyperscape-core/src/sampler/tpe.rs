@@ -195,7 +195,7 @@ impl TpeBuilder {
 
     /// Exponent `α` of the magic clip: with `consider_magic_clip`, kernel bandwidths
     /// are at least `max(Δ, 1 / min(100, 1 + n_kernels)^α) · range`, `Δ` being
-    /// [`TpeBuilder::min_bandwidth_factor`] (default 1.5; Optuna's is 1).
+    /// [`TpeBuilder::min_bandwidth_factor`]. `α` defaults to 1.5 (Optuna's is 1).
     pub fn clip_exponent(mut self, alpha: f64) -> Self {
         self.clip_exponent = alpha;
         self

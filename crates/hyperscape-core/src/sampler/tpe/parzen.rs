@@ -862,7 +862,7 @@ fn numerical_kernels(
     let n_k = obs.len() + usize::from(s.consider_prior);
     let mut mu = pool::take(n_k);
     mu.extend(obs.iter().map(|x| x.clamp(low, high)));
-    let mut sorted: Vec<usize> = Vec::new();
+    let mut sorted: std::borrow::Cow<'_, [usize]> = Default::default();
     let mut sigma = match s.bandwidth {
         // One bandwidth for all kernels, shrinking with the number of observations.
         Bandwidth::Scott => {
@@ -967,15 +967,15 @@ fn is_sorted_order(mu: &[f64], order: &[usize]) -> bool {
 /// Each kernel's bandwidth is the larger gap to its sorted neighbours (the bounds act
 /// as neighbours of the extremes when `consider_endpoints`). `order`: the indices
 /// sorted as [`is_sorted_order`] checks, if known (else sorted here).
-fn neighbour_gaps(
+fn neighbour_gaps<'a>(
     mu: &[f64],
     low: f64,
     high: f64,
     consider_endpoints: bool,
-    order: &[usize],
-) -> (Vec<f64>, Vec<usize>) {
+    order: &'a [usize],
+) -> (Vec<f64>, std::borrow::Cow<'a, [usize]>) {
     let n = mu.len();
-    let sorted: std::borrow::Cow<'_, [usize]> = if is_sorted_order(mu, order) {
+    let sorted: std::borrow::Cow<'a, [usize]> = if is_sorted_order(mu, order) {
         order.into()
     } else {
         // Sorted by value, ties by index (a stable sort by `total_cmp`): an unstable
@@ -1005,7 +1005,7 @@ fn neighbour_gaps(
             dl.max(dr)
         };
     }
-    (out, sorted.into_owned())
+    (out, sorted)
 }
 
 /// Classes of kernels with bit-equal centre and bandwidth, given the observations'
