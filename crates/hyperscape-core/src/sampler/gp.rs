@@ -23,7 +23,8 @@
 //!   per new trial; hyperparameters are refitted only when the data has grown by
 //!   `refit_growth` (10% by default), on at most `max_fit_points` points.
 //!
-//! Startup: the first `n_startup_trials` complete trials are scrambled-Sobol points.
+//! Startup: the first `n_startup_trials` complete trials are scrambled-Sobol points
+//! ([`Startup::Sobol`], the default) or seeded uniform draws ([`Startup::Random`]).
 //! Pruned and failed trials are ignored. See `docs/samplers.md`.
 
 // Dense numerical kernels index several arrays by the same coordinate.
@@ -69,6 +70,18 @@ pub enum MultiObjective {
 }
 use store::Store;
 
+/// How the GP sampler draws its startup trials (before it has `n_startup_trials`
+/// complete ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Startup {
+    /// Owen-scrambled Sobol points, trial *k* taking point *k* (default).
+    #[default]
+    Sobol,
+    /// Independent seeded uniform draws per trial and parameter, as Optuna's
+    /// `GPSampler` does with its `RandomSampler`.
+    Random,
+}
+
 /// Builds a [`GpSampler`].
 #[derive(Debug, Clone)]
 pub struct GpBuilder {
@@ -83,6 +96,7 @@ pub struct GpBuilder {
     fantasies: bool,
     multi_objective: MultiObjective,
     start_rule: StartRule,
+    startup: Startup,
     conditions: BTreeMap<String, Condition>,
 }
 
@@ -100,6 +114,7 @@ impl Default for GpBuilder {
             fantasies: true,
             multi_objective: MultiObjective::Ehvi,
             start_rule: StartRule::Best,
+            startup: Startup::Sobol,
             conditions: BTreeMap::new(),
         }
     }
@@ -111,9 +126,14 @@ impl GpBuilder {
         self.seed = seed;
         self
     }
-    /// Complete trials drawn quasi-randomly (Sobol) before the GP starts (default 10).
+    /// Complete trials drawn by the [`Startup`] design before the GP starts (default 10).
     pub fn n_startup_trials(mut self, n: usize) -> Self {
         self.n_startup_trials = n;
+        self
+    }
+    /// How the startup trials are drawn (default [`Startup::Sobol`]).
+    pub fn startup(mut self, startup: Startup) -> Self {
+        self.startup = startup;
         self
     }
     /// Quasi-random candidates scored per proposal (default 512).
@@ -244,6 +264,26 @@ impl GpSampler {
     }
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// A startup point of the [`Startup`] design (also the fallback when no
+    /// proposal can be made).
+    fn startup_point(
+        &self,
+        trial: &TrialContext,
+        space: &SearchSpace,
+    ) -> BTreeMap<String, ParamValue> {
+        match self.cfg.startup {
+            Startup::Sobol => self.sobol_point(trial, space),
+            Startup::Random => space
+                .iter()
+                .map(|(name, dist)| {
+                    let u: f64 =
+                        trial_rng(self.seed, trial.number, &format!("gp:startup:{name}")).random();
+                    (name.clone(), dist.from_unit(u))
+                })
+                .collect(),
+        }
     }
 
     fn sobol_point(
@@ -655,11 +695,11 @@ impl Sampler for GpSampler {
         }
         let n = self.store.as_ref().map_or(0, |s| s.n());
         if n < self.cfg.n_startup_trials.max(2) {
-            return Ok(self.sobol_point(trial, space));
+            return Ok(self.startup_point(trial, space));
         }
         Ok(self
             .propose(view, trial)
-            .unwrap_or_else(|| self.sobol_point(trial, space)))
+            .unwrap_or_else(|| self.startup_point(trial, space)))
     }
 
     fn sample_independent(

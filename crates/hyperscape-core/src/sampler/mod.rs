@@ -36,7 +36,9 @@ pub use auto::{
     GP_MAX_BUDGET, GP_MAX_DIM, MO_TPE_MAX_BUDGET,
 };
 pub use cmaes::{CmaEsBuilder, CmaEsSampler, CmaEsStats, Restart, RunInfo, StopReason};
-pub use gp::{log_ei, log_h, GpBuilder, GpSampler, MultiObjective, StartRule, EHVI_MAX_OBJECTIVES};
+pub use gp::{
+    log_ei, log_h, GpBuilder, GpSampler, MultiObjective, StartRule, Startup, EHVI_MAX_OBJECTIVES,
+};
 pub use grid::GridSampler;
 pub use nsga2::{Nsga2Builder, Nsga2Sampler};
 pub use nsga3::{reference_directions, Nsga3Builder};
@@ -257,10 +259,13 @@ pub fn sampler_by_name_with_budget(
                 .clip_bad_group(false)
                 .build()?,
         ),
-        "gp" | "gp-parego" => {
+        "gp" | "gp-parego" | "gp-random-start" => {
             let mut b = GpSampler::builder().seed(seed);
             if name == "gp-parego" {
                 b = b.multi_objective(MultiObjective::ParEgo);
+            }
+            if name == "gp-random-start" {
+                b = b.startup(gp::Startup::Random);
             }
             if let Some(space) = space {
                 b = b.conditions(space);
@@ -323,6 +328,7 @@ pub const SAMPLERS: &[&str] = &[
     "tpe-sharp-l",
     "gp",
     "gp-parego",
+    "gp-random-start",
     "cmaes",
     "cmaes-ipop",
     "cmaes-bipop",
