@@ -480,3 +480,61 @@ fn continuous_coordinates_are_refined_after_the_discrete_ones_are_rounded() {
         "median final regret {median:.2e}: {regrets:?}"
     );
 }
+
+#[test]
+fn the_startup_design_is_sobol_by_default_and_random_on_request() {
+    use hyperscape_core::sampler::Startup;
+    // The first eight trials (all startup) on Hartmann-6's declared space, as
+    // `bench quality` runs it: points of [0, 1]^6.
+    let startup = |design: Startup, seed: u64| -> Vec<Vec<f64>> {
+        use hyperscape_core::problems::problem_by_name;
+        let p = problem_by_name("hartmann6").unwrap();
+        let decl = p.space.clone();
+        let smp = GpSampler::builder()
+            .seed(Some(seed))
+            .n_startup_trials(8)
+            .startup(design)
+            .build()
+            .unwrap();
+        let s = Study::builder("startup")
+            .boxed_sampler(Box::new(smp))
+            .space(decl.search_space())
+            .build()
+            .unwrap();
+        s.optimize(
+            |t| -> hyperscape_core::Result<f64> {
+                let params = t.suggest_space(&decl)?;
+                p.evaluate(&params)
+            },
+            8,
+        )
+        .unwrap();
+        s.trials()
+            .unwrap()
+            .iter()
+            .map(|t| t.params.values().map(|v| v.as_f64().unwrap()).collect())
+            .collect()
+    };
+    let sobol = startup(Startup::Sobol, 3);
+    let random = startup(Startup::Random, 3);
+    assert_eq!(
+        random,
+        startup(Startup::Random, 3),
+        "same seed, same points"
+    );
+    assert_ne!(
+        random,
+        startup(Startup::Random, 4),
+        "another seed, other points"
+    );
+    assert_ne!(random, sobol);
+    assert!(random.iter().flatten().all(|v| (0.0..=1.0).contains(v)));
+    // Eight scrambled Sobol points fill every eighth of every axis once; eight
+    // independent uniform draws almost never do (8!/8^8 per axis).
+    let stratified = |pts: &[Vec<f64>], j: usize| {
+        let cells: HashSet<usize> = pts.iter().map(|p| (p[j] * 8.0) as usize).collect();
+        cells.len() == 8
+    };
+    assert!((0..6).all(|j| stratified(&sobol, j)), "{sobol:?}");
+    assert!(!(0..6).all(|j| stratified(&random, j)), "{random:?}");
+}
