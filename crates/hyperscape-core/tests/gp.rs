@@ -376,26 +376,34 @@ fn gp_roulette_starts_are_reproducible_and_change_the_search() {
     assert_ne!(a[5..], b[5..]);
 }
 
-/// Branin on a conditional space (`branin-conditional`: a branch `plain` that adds 1, and
-/// a branch `tuned` with a parameter `z` that adds 10 (z − 0.3)²), `n` trials; the
-/// best regret, and how many trials repeat an earlier one's parameters.
-fn conditional_run(sampler: Box<dyn Sampler>, seed: u64, n: usize) -> (f64, usize) {
+/// A study of `n` trials of the named test problem on its declared space, as
+/// `bench quality` runs it.
+fn problem_study(name: &str, sampler: Box<dyn Sampler>, n: usize) -> Study {
     use hyperscape_core::problems::problem_by_name;
-    let p = problem_by_name("branin-conditional").unwrap();
-    let decl = p.space.clone();
-    let s = Study::builder(format!("cond-{seed}"))
+    let p = problem_by_name(name).unwrap();
+    let s = Study::builder(format!("{name}-study"))
         .boxed_sampler(sampler)
-        .space(decl.search_space())
+        .space(p.space.search_space())
         .build()
         .unwrap();
     s.optimize(
         |t| -> hyperscape_core::Result<f64> {
-            let params = t.suggest_space(&decl)?;
+            let params = t.suggest_space(&p.space)?;
             p.evaluate(&params)
         },
         n,
     )
     .unwrap();
+    s
+}
+
+/// Branin on a conditional space (`branin-conditional`: a branch `plain` that adds 1, and
+/// a branch `tuned` with a parameter `z` that adds 10 (z − 0.3)²), `n` trials; the
+/// best regret, and how many trials repeat an earlier one's parameters.
+fn conditional_run(sampler: Box<dyn Sampler>, n: usize) -> (f64, usize) {
+    use hyperscape_core::problems::problem_by_name;
+    let p = problem_by_name("branin-conditional").unwrap();
+    let s = problem_study("branin-conditional", sampler, n);
     let trials = s.trials().unwrap();
     let mut seen = HashSet::new();
     let repeats = trials
@@ -413,7 +421,7 @@ fn the_gp_models_every_branch_of_a_declared_conditional_space() {
         // Through the registry with the declaration: the conditions reach the GP, trials
         // of the `plain` branch (without z) are data too, and no proposal repeats.
         let gp = sampler_by_name("gp", Some(seed), Some(&decl)).unwrap();
-        let (regret, repeats) = conditional_run(gp, seed, 75);
+        let (regret, repeats) = conditional_run(gp, 75);
         assert_eq!(repeats, 0, "seed {seed}: the GP proposed a point again");
         assert!(regret < 0.01, "seed {seed}: regret {regret}");
     }
@@ -426,8 +434,8 @@ fn without_its_conditions_the_gp_models_the_shared_parameters_and_still_advances
         // independent draws (Optuna's rule), and the GP keeps proposing new points of
         // the parameters every trial has instead of stalling on trials it cannot place.
         let gp = Box::new(GpSampler::builder().seed(Some(seed)).build().unwrap());
-        let (regret, repeats) = conditional_run(gp, seed, 50);
-        let (random_regret, _) = conditional_run(random(seed), seed, 50);
+        let (regret, repeats) = conditional_run(gp, 50);
+        let (random_regret, _) = conditional_run(random(seed), 50);
         assert_eq!(repeats, 0, "seed {seed}");
         // The plain branch's minimum (regret 1) or better, and better than random search.
         assert!(regret < 1.05, "seed {seed}: regret {regret}");
@@ -454,19 +462,7 @@ fn continuous_coordinates_are_refined_after_the_discrete_ones_are_rounded() {
                 let p = &p;
                 scope.spawn(move || {
                     let gp = sampler_by_name("gp", Some(seed), Some(&p.space)).unwrap();
-                    let s = Study::builder(format!("mixed-{seed}"))
-                        .boxed_sampler(gp)
-                        .space(p.space.search_space())
-                        .build()
-                        .unwrap();
-                    s.optimize(
-                        |t| -> hyperscape_core::Result<f64> {
-                            let params = t.suggest_space(&p.space)?;
-                            p.evaluate(&params)
-                        },
-                        100,
-                    )
-                    .unwrap();
+                    let s = problem_study("branin-mixed", gp, 100);
                     p.regret(s.best_value().unwrap())
                 })
             })
@@ -487,28 +483,13 @@ fn the_startup_design_is_sobol_by_default_and_random_on_request() {
     // The first eight trials (all startup) on Hartmann-6's declared space, as
     // `bench quality` runs it: points of [0, 1]^6.
     let startup = |design: Startup, seed: u64| -> Vec<Vec<f64>> {
-        use hyperscape_core::problems::problem_by_name;
-        let p = problem_by_name("hartmann6").unwrap();
-        let decl = p.space.clone();
         let smp = GpSampler::builder()
             .seed(Some(seed))
             .n_startup_trials(8)
             .startup(design)
             .build()
             .unwrap();
-        let s = Study::builder("startup")
-            .boxed_sampler(Box::new(smp))
-            .space(decl.search_space())
-            .build()
-            .unwrap();
-        s.optimize(
-            |t| -> hyperscape_core::Result<f64> {
-                let params = t.suggest_space(&decl)?;
-                p.evaluate(&params)
-            },
-            8,
-        )
-        .unwrap();
+        let s = problem_study("hartmann6", Box::new(smp), 8);
         s.trials()
             .unwrap()
             .iter()
