@@ -148,3 +148,59 @@ fn search_baseline_and_errors() {
         .failure()
         .stderr(predicates::str::contains("subset of 5000"));
 }
+
+#[test]
+fn warm_local_retraining_is_chosen_on_the_command_line() {
+    let args = |max_epochs: &'static str, warm: &'static str| {
+        vec![
+            "--model",
+            "logreg",
+            "--dataset",
+            "digits",
+            "--subset",
+            "300",
+            "--hp",
+            "shared-l2",
+            "--outer",
+            "2",
+            "--max-epochs",
+            max_epochs,
+            "--seed",
+            "3",
+            "--format",
+            "json",
+            "--warm-local",
+            warm,
+        ]
+    };
+    let epochs = |v: &serde_json::Value| -> Vec<u64> {
+        v["trajectory"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["epochs"].as_u64().unwrap())
+            .collect()
+    };
+    // Trainings that converge: the same design, then warm-started local retrainings
+    // that cost fewer epochs than retraining from scratch.
+    let (off, warm) = (run(&args("2000", "off")), run(&args("2000", "2")));
+    let (e_off, e_warm) = (epochs(&off), epochs(&warm));
+    assert_eq!(e_off[0], e_warm[0], "the design is shared");
+    assert!(
+        e_warm[2] < e_off[2],
+        "warm-started local steps: {e_warm:?} epochs against {e_off:?} from scratch"
+    );
+    // Every training capped at 150 epochs: no yardstick, so no warm start.
+    let (off, warm) = (run(&args("150", "off")), run(&args("150", "2")));
+    assert_eq!(epochs(&off), epochs(&warm));
+    assert_eq!(off["test"], warm["test"]);
+    // A value out of range is named.
+    Command::cargo_bin("hyperscape")
+        .unwrap()
+        .args(["bilevel", "--dataset", "digits", "--warm-local", "5"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "`5` is not `off` or a number of learning-rate cuts from 0 to 3",
+        ));
+}

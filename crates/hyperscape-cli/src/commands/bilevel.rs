@@ -102,6 +102,12 @@ pub struct BilevelArgs {
     /// Epoch cap of each lower-level training run.
     #[arg(long)]
     pub max_epochs: Option<usize>,
+    /// GBHO's local-step retraining: `off` trains from scratch; 0-3 warm-starts it
+    /// from the anchor's weights with the lower solver started after that many of its
+    /// three learning-rate cuts, held to the gradient gate (docs/bilevel.md, "The
+    /// gradient gate"). Default: the library's.
+    #[arg(long, value_parser = parse_warm_local)]
+    pub warm_local: Option<WarmLocal>,
     /// Lower bound of every log regularisation weight λ (all methods).
     #[arg(long, default_value_t = -10.0, allow_negative_numbers = true)]
     pub lambda_min: f64,
@@ -113,6 +119,22 @@ pub struct BilevelArgs {
     pub seed: u64,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+}
+
+/// The value of `--warm-local`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WarmLocal(pub Option<usize>);
+
+fn parse_warm_local(s: &str) -> Result<WarmLocal, String> {
+    match s {
+        "off" => Ok(WarmLocal(None)),
+        _ => match s.parse::<usize>() {
+            Ok(n) if n <= 3 => Ok(WarmLocal(Some(n))),
+            _ => Err(format!(
+                "`{s}` is not `off` or a number of learning-rate cuts from 0 to 3"
+            )),
+        },
+    }
 }
 
 fn spec(model: ModelArg) -> ModelSpec {
@@ -241,6 +263,9 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
             };
             if let Some(o) = a.outer {
                 cfg.outer_iters = o;
+            }
+            if let Some(WarmLocal(w)) = a.warm_local {
+                cfg.warm_local = w;
             }
             gbho(&spec, &splits, &cfg)?
         }
