@@ -278,9 +278,11 @@ impl GpSampler {
             Startup::Random => space
                 .iter()
                 .map(|(name, dist)| {
-                    let u: f64 =
-                        trial_rng(self.seed, trial.number, &format!("gp:startup:{name}")).random();
-                    (name.clone(), dist.from_unit(u))
+                    let stream = format!("gp:startup:{name}");
+                    (
+                        name.clone(),
+                        seeded_uniform(self.seed, trial, &stream, dist),
+                    )
                 })
                 .collect(),
         }
