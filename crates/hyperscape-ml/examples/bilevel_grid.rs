@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use candle_core::DType;
 use hyperscape_ml::bilevel::{
-    gbho::shapes, paper_splits, set_metrics, GbhoResult, HpKind, LowerConfig, ModelSpec, Problem,
+    paper_splits, set_metrics, GbhoResult, HpKind, LowerConfig, ModelSpec, Problem,
 };
 use serde::{Deserialize, Serialize};
 
@@ -101,19 +101,16 @@ fn main() -> Res<()> {
     let loaded = hyperscape_ml::data::load(&dataset)?;
     let splits = paper_splits(&loaded, subset, seed)?;
     let spec = ModelSpec::Mlp { hidden: vec![100] };
-    let (inputs, outputs) = shapes(&splits)?;
-    let pb = Problem {
-        spec: &spec,
-        splits: &splits,
-        inputs,
-        outputs,
-        dtype: DType::F32,
+    let pb = Problem::new(
+        &spec,
+        &splits,
+        DType::F32,
         seed,
-        lower: LowerConfig {
+        LowerConfig {
             max_epochs,
             ..LowerConfig::default()
         },
-    };
+    )?;
     if HpKind::PerLayerL2.dim(pb.n_layers()?) != 2 {
         return Err("the grid is over the two per-layer λ of the MLP".into());
     }

@@ -20,7 +20,7 @@
 //! the file's own test metrics and, for GBHO, its joint iterate's.
 use candle_core::{DType, Tensor};
 use hyperscape_ml::bilevel::{
-    gbho::shapes, paper_splits, set_metrics, Data, LowerConfig, ModelSpec, Problem, Splits,
+    paper_splits, set_metrics, Data, LowerConfig, ModelSpec, Problem, Splits,
 };
 use serde_json::{json, Value};
 
@@ -54,19 +54,16 @@ fn main() -> Res<()> {
         test: Some(test.clone()),
     };
     let spec = ModelSpec::Mlp { hidden: vec![100] };
-    let (inputs, outputs) = shapes(&refit)?;
-    let pb = Problem {
-        spec: &spec,
-        splits: &refit,
-        inputs,
-        outputs,
-        dtype: DType::F32,
+    let pb = Problem::new(
+        &spec,
+        &refit,
+        DType::F32,
         seed,
-        lower: LowerConfig {
+        LowerConfig {
             max_epochs,
             ..LowerConfig::default()
         },
-    };
+    )?;
     for file in &a[4..] {
         let r: Value = serde_json::from_str(&std::fs::read_to_string(file)?)?;
         let lambda: Vec<f64> = serde_json::from_value(r["lambda"].clone())

@@ -326,7 +326,28 @@ pub struct Problem<'a> {
     pub lower: LowerConfig,
 }
 
-impl Problem<'_> {
+impl<'a> Problem<'a> {
+    /// The problem of training `spec` on `splits`, its feature and class counts read
+    /// from the data.
+    pub fn new(
+        spec: &'a ModelSpec,
+        splits: &'a Splits,
+        dtype: DType,
+        seed: u64,
+        lower: LowerConfig,
+    ) -> Result<Self> {
+        let (inputs, outputs) = shapes(splits)?;
+        Ok(Self {
+            spec,
+            splits,
+            inputs,
+            outputs,
+            dtype,
+            seed,
+            lower,
+        })
+    }
+
     /// A fresh model (always the same initial weights: the seed is fixed).
     pub fn fresh(&self) -> Result<Box<dyn DiffModel>> {
         self.spec
@@ -486,21 +507,12 @@ pub fn gbho(spec: &ModelSpec, splits: &Splits, cfg: &GbhoConfig) -> Result<GbhoR
             cfg.lo, cfg.hi, cfg.eta, cfg.r0
         )));
     }
-    let (inputs, outputs) = shapes(splits)?;
     let dtype = if cfg.dtype_f64 {
         DType::F64
     } else {
         DType::F32
     };
-    let pb = Problem {
-        spec,
-        splits,
-        inputs,
-        outputs,
-        dtype,
-        seed: cfg.seed,
-        lower: cfg.lower,
-    };
+    let pb = Problem::new(spec, splits, dtype, cfg.seed, cfg.lower)?;
     let d = cfg.hp.dim(pb.n_layers()?);
     let n_init = cfg.n_init.unwrap_or(3 + 3 * d).max(2);
     let mut epochs = 0usize;

@@ -28,7 +28,7 @@ use candle_core::{DType, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::Serialize;
 
-use super::gbho::{evaluate, shapes, GbhoResult, OuterStep, Problem};
+use super::gbho::{evaluate, GbhoResult, OuterStep, Problem};
 use super::lower::{lambda_tensor, LowerConfig};
 use super::model::{
     ce, data_loss, lower, scalar, set_metrics, DiffModel, HpKind, ModelSpec, Splits,
@@ -200,21 +200,12 @@ pub fn hypergradient(
 /// Runs the IFT method.
 pub fn ift(spec: &ModelSpec, splits: &Splits, cfg: &IftConfig) -> Result<GbhoResult> {
     let start = Instant::now();
-    let (inputs, outputs) = shapes(splits)?;
     let dtype = if cfg.dtype_f64 {
         DType::F64
     } else {
         DType::F32
     };
-    let pb = Problem {
-        spec,
-        splits,
-        inputs,
-        outputs,
-        dtype,
-        seed: cfg.seed,
-        lower: cfg.lower,
-    };
+    let pb = Problem::new(spec, splits, dtype, cfg.seed, cfg.lower)?;
     let d = cfg.hp.dim(pb.n_layers()?);
     let m = ce("ift");
     let mut lam = vec![cfg.lambda0.unwrap_or(0.5 * (cfg.lo + cfg.hi)); d];

@@ -24,7 +24,7 @@ use candle_core::DType;
 use hyperscape_core::{GridSampler, ParamValue, Study};
 use serde::Serialize;
 
-use super::gbho::{evaluate, shapes, GbhoResult, Problem};
+use super::gbho::{evaluate, GbhoResult, Problem};
 use super::lower::LowerConfig;
 use super::model::{restore, set_metrics, snapshot, HpKind, ModelSpec, Splits};
 use crate::error::{Error, Result};
@@ -76,16 +76,7 @@ pub struct SearchConfig {
 /// Runs a search baseline.
 pub fn search(spec: &ModelSpec, splits: &Splits, cfg: &SearchConfig) -> Result<GbhoResult> {
     let start = Instant::now();
-    let (inputs, outputs) = shapes(splits)?;
-    let pb = Problem {
-        spec,
-        splits,
-        inputs,
-        outputs,
-        dtype: DType::F32,
-        seed: cfg.seed,
-        lower: cfg.lower,
-    };
+    let pb = Problem::new(spec, splits, DType::F32, cfg.seed, cfg.lower)?;
     let d = cfg.hp.dim(pb.n_layers()?);
     let names: Vec<String> = (0..d).map(|i| format!("lambda_{i}")).collect();
     if let SearchMethod::Hyperband { eta, min_epochs } = cfg.method {
