@@ -204,3 +204,64 @@ fn warm_local_retraining_is_chosen_on_the_command_line() {
             "`5` is not `off` or a number of learning-rate cuts from 0 to 3",
         ));
 }
+
+/// `--study` keeps a search's trials in `--storage`: a second run resumes the spent
+/// study, trains nothing and prints the same result; the trials are there for
+/// `hyperscape trials`; GBHO takes no `--study`.
+#[test]
+fn a_search_kept_in_a_study_resumes_without_retraining() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = format!("sqlite:///{}", dir.path().join("b.db").display());
+    let args = [
+        "--model",
+        "logreg",
+        "--dataset",
+        "digits",
+        "--subset",
+        "300",
+        "--method",
+        "grid",
+        "--grid",
+        "5",
+        "--max-epochs",
+        "30",
+        "--study",
+        "g3",
+        "--storage",
+        &storage,
+        "--format",
+        "json",
+    ];
+    let first = run(&args);
+    // Logistic regression has one penalised layer: five λ.
+    assert_eq!(first["design"].as_array().unwrap().len(), 5);
+    let second = run(&args);
+    assert_eq!(second["lambda"], first["lambda"]);
+    assert_eq!(second["validation"], first["validation"]);
+    assert_eq!(second["epochs"], first["epochs"]);
+    let out = Command::cargo_bin("hyperscape")
+        .unwrap()
+        .args(["trials", "--study", "g3", "--storage", &storage])
+        .args(["--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let trials: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let trials = trials.as_array().unwrap();
+    assert_eq!(trials.len(), 5, "the second run trained no point again");
+    assert!(
+        trials.iter().all(|t| t["state"] == "complete"),
+        "{trials:?}"
+    );
+    Command::cargo_bin("hyperscape")
+        .unwrap()
+        .args(["bilevel", "--dataset", "digits", "--subset", "300"])
+        .args(["--study", "g", "--storage", &storage])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "--method gbho runs in one process",
+        ));
+}

@@ -486,3 +486,101 @@ fn ift_moves_lambda_and_tunes_an_mlp_on_digits() {
     let test = r.test.unwrap();
     assert!(test.accuracy.unwrap() > 0.85, "{test:?}");
 }
+
+/// A search kept in a shared SQLite study: two workers (two storage handles, as two
+/// processes would hold) split a 3×3 grid without training a point twice, each reports
+/// the whole grid, exactly as the in-memory search does; a rerun trains nothing; a
+/// study of another search is refused, and so is Hyperband.
+#[test]
+fn a_shared_grid_search_is_split_among_workers_and_resumed() {
+    use bilevel::{search, search_in, SearchConfig, SearchMethod, SharedStudy};
+    use hyperscape_core::TrialState;
+
+    let splits = digits_splits(2);
+    let spec = ModelSpec::Mlp { hidden: vec![16] };
+    let cfg = SearchConfig {
+        method: SearchMethod::Grid { per_dim: 3 },
+        hp: HpKind::PerLayerL2,
+        seed: 3,
+        trials: 0,
+        lo: -6.0,
+        hi: 0.0,
+        lower: bilevel::LowerConfig {
+            max_epochs: 40,
+            ..Default::default()
+        },
+    };
+    let reference = search(&spec, &splits, &cfg).unwrap();
+    assert_eq!(reference.design.len(), 9);
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:///{}", dir.path().join("bilevel.db").display());
+    let shared = || SharedStudy {
+        storage: hyperscape_core::open_storage(&url).unwrap(),
+        name: "grid".into(),
+    };
+    let sorted = |mut d: Vec<(Vec<f64>, f64, f64)>| {
+        d.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+        d
+    };
+    let results: Vec<_> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (spec, splits, cfg, study) = (&spec, &splits, &cfg, shared());
+                s.spawn(move || search_in(spec, splits, cfg, Some(&study)).unwrap())
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    for r in &results {
+        assert_eq!(r.lambda, reference.lambda);
+        assert_eq!(
+            r.validation.cross_entropy,
+            reference.validation.cross_entropy
+        );
+        assert_eq!(
+            r.test.as_ref().unwrap().cross_entropy,
+            reference.test.as_ref().unwrap().cross_entropy
+        );
+        assert_eq!(r.epochs, reference.epochs);
+        assert_eq!(sorted(r.design.clone()), sorted(reference.design.clone()));
+    }
+    let study = hyperscape_core::Study::builder("grid")
+        .storage(hyperscape_core::open_storage(&url).unwrap())
+        .load_if_exists(true)
+        .build()
+        .unwrap();
+    let trials = study.trials().unwrap();
+    assert_eq!(trials.len(), 9, "no grid point trained twice");
+    assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+
+    // A rerun finds the budget spent: it trains nothing and reports the same search.
+    let again = search_in(&spec, &splits, &cfg, Some(&shared())).unwrap();
+    assert_eq!(study.trials().unwrap().len(), 9);
+    assert_eq!(again.lambda, reference.lambda);
+    assert_eq!(again.epochs, reference.epochs);
+
+    // Another search in the same study is refused, naming the study.
+    let other = SearchConfig { seed: 4, ..cfg };
+    let err = search_in(&spec, &splits, &other, Some(&shared()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("study `grid` holds trials of another search"),
+        "{err}"
+    );
+    let hb = SearchConfig {
+        method: SearchMethod::Hyperband {
+            eta: 3,
+            min_epochs: 5,
+        },
+        ..cfg
+    };
+    let err = search_in(&spec, &splits, &hb, Some(&shared()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("hyperband keeps its brackets in memory"),
+        "{err}"
+    );
+}

@@ -12,10 +12,12 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use hyperscape_ml::bilevel::{
-    gbho, ift, paper_splits, search, GbhoConfig, GbhoResult, GbhoScheme, HpKind, IftConfig,
-    LowerConfig, ModelSpec, SearchConfig, SearchMethod, SetMetrics,
+    gbho, ift, paper_splits, search_in, GbhoConfig, GbhoResult, GbhoScheme, HpKind, IftConfig,
+    LowerConfig, ModelSpec, SearchConfig, SearchMethod, SetMetrics, SharedStudy,
 };
 
+use crate::cli::StorageArg;
+use crate::common::open_storage;
 use crate::output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,7 +72,9 @@ pub enum Format {
     hyperscape bilevel --model mlp --dataset mnist --subset 1000 --hp per-layer-l2\n  \
     hyperscape bilevel --model mlp --dataset fashion-mnist --subset 5000 --hp shared-l2 --format json\n  \
     hyperscape bilevel --model mlp --dataset mnist --method grid --grid 30\n  \
-    hyperscape bilevel --model mlp --dataset mnist --method gp --trials 30\n\n\
+    hyperscape bilevel --model mlp --dataset mnist --method gp --trials 30\n  \
+    hyperscape bilevel --model mlp --dataset mnist --subset 5000 --method grid --study grid-5k \\\n      \
+    --storage sqlite://bilevel.db   (run it in several processes to share the grid; rerun to resume)\n\n\
     λ is the log L2 weight per layer (or shared), searched in [--lambda-min, --lambda-max] \
     (the paper's [-10, 0] by default). The reported \
     metrics are those of a model trained on the training split only at the λ found.")]
@@ -117,6 +121,15 @@ pub struct BilevelArgs {
     pub lambda_max: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Keep the trials of a grid, random, GP or TPE search in this study of `--storage`:
+    /// any number of processes (on any machines sharing a PostgreSQL storage) split its
+    /// budget, a rerun resumes it, and a trial whose process died is trained again.
+    /// Every process prints the whole search's result once its budget is complete.
+    /// Without it, the search's study lives in memory.
+    #[arg(long)]
+    pub study: Option<String>,
+    #[command(flatten)]
+    pub storage: StorageArg,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
@@ -231,6 +244,17 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
              and --lambda-min below --lambda-max"
         );
     }
+    if a.study.is_some() && matches!(a.method, MethodArg::Gbho | MethodArg::Ift) {
+        bail!(
+            "--study keeps the trials of a grid, random, gp or tpe search in a storage; \
+             --method {} runs in one process and takes no --study",
+            if a.method == MethodArg::Gbho {
+                "gbho"
+            } else {
+                "ift"
+            }
+        );
+    }
     let spec = spec(a.model);
     let loaded = hyperscape_ml::data::load(&a.dataset)
         .with_context(|| format!("loading dataset `{}`", a.dataset))?;
@@ -294,7 +318,14 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
                 },
                 _ => SearchMethod::Tpe,
             };
-            search(
+            let shared = match &a.study {
+                Some(name) => Some(SharedStudy {
+                    storage: open_storage(&a.storage.storage)?,
+                    name: name.clone(),
+                }),
+                None => None,
+            };
+            search_in(
                 &spec,
                 &splits,
                 &SearchConfig {
@@ -306,6 +337,7 @@ pub fn execute(a: BilevelArgs) -> Result<i32> {
                     hi,
                     lower,
                 },
+                shared.as_ref(),
             )?
         }
     };

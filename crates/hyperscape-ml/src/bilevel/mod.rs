@@ -35,5 +35,5 @@ pub use model::{
     data_loss, lower as lower_objective, paper_splits, penalty, set_metrics, Data, Dense,
     DiffModel, HpKind, ModelSpec, SetMetrics, Splits,
 };
-pub use search::{search, SearchConfig, SearchMethod};
+pub use search::{search, search_in, SearchConfig, SearchMethod, SharedStudy};
 pub use upper::UpperBo;

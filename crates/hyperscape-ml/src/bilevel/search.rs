@@ -18,10 +18,12 @@
 //!   comparable with the other searches.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use candle_core::DType;
-use hyperscape_core::{GridSampler, ParamValue, Study};
+use hyperscape_core::study::BudgetSampler;
+use hyperscape_core::{GridSampler, HeartbeatConfig, ParamValue, Storage, Study, TrialState};
 use serde::Serialize;
 
 use super::gbho::{evaluate, GbhoResult, Problem};
@@ -73,72 +75,165 @@ pub struct SearchConfig {
     pub lower: LowerConfig,
 }
 
-/// Runs a search baseline.
+/// A study shared by any number of search workers, in a storage that outlives them:
+/// SQLite for one machine, PostgreSQL for several.
+///
+/// [`search_in`] with a shared study splits the method's exact trial budget (every
+/// grid point, or `trials` draws) among the workers that run it, in one process or
+/// many, and a rerun resumes it: trials already complete are not trained again, and
+/// the configuration of a trial whose worker died (its heartbeat stale) is trained
+/// again once.
+pub struct SharedStudy {
+    pub storage: Arc<dyn Storage>,
+    /// The study's name in the storage.
+    pub name: String,
+}
+
+/// User attribute of a search trial: φ(λ), the lower level's optimal value.
+pub const PHI_ATTR: &str = "phi";
+/// User attribute of a search trial: the passes over the training data it trained.
+pub const EPOCHS_ATTR: &str = "epochs";
+/// User attribute of a search trial: the search's settings and the data's sizes, which
+/// every worker of a shared study must share.
+pub const SETTINGS_ATTR: &str = "bilevel_search";
+
+/// How often a worker of a shared study refreshes the heartbeat of the trial it trains.
+const HEARTBEAT: Duration = Duration::from_secs(20);
+/// How long a worker waits, when every remaining trial is running elsewhere, before it
+/// looks again.
+const POLL: Duration = Duration::from_secs(2);
+
+/// Runs a search baseline, its study in memory.
 pub fn search(spec: &ModelSpec, splits: &Splits, cfg: &SearchConfig) -> Result<GbhoResult> {
+    search_in(spec, splits, cfg, None)
+}
+
+/// Runs a search baseline, its trials in `shared` when given ([`SharedStudy`]): the
+/// call returns once the whole budget is complete, and reports every complete trial
+/// of the study, whichever worker ran it. The best trial's model is retrained when
+/// another worker (or an earlier run) trained it; training is deterministic, so it is
+/// the same model. Hyperband keeps its brackets in memory and takes no shared study.
+pub fn search_in(
+    spec: &ModelSpec,
+    splits: &Splits,
+    cfg: &SearchConfig,
+    shared: Option<&SharedStudy>,
+) -> Result<GbhoResult> {
     let start = Instant::now();
     let pb = Problem::new(spec, splits, DType::F32, cfg.seed, cfg.lower)?;
     let d = cfg.hp.dim(pb.n_layers()?);
     let names: Vec<String> = (0..d).map(|i| format!("lambda_{i}")).collect();
     if let SearchMethod::Hyperband { eta, min_epochs } = cfg.method {
+        if shared.is_some() {
+            return Err(Error::Invalid(
+                "hyperband keeps its brackets in memory: a shared study (storage) works with \
+                 grid, random, gp and tpe"
+                    .into(),
+            ));
+        }
         return hyperband(&pb, cfg, &names, eta, min_epochs, start);
     }
-    let (sampler, trials) = match cfg.method {
-        SearchMethod::Grid { per_dim } => {
-            if per_dim < 2 {
-                return Err(Error::Invalid(
-                    "a grid needs at least 2 points per dimension".into(),
-                ));
-            }
-            let mut points = vec![BTreeMap::new()];
-            for name in &names {
-                let mut next = Vec::new();
-                for p in &points {
-                    for j in 0..per_dim {
-                        let v = cfg.lo + (cfg.hi - cfg.lo) * j as f64 / (per_dim - 1) as f64;
-                        let mut q: BTreeMap<String, ParamValue> = p.clone();
-                        q.insert(name.clone(), ParamValue::Float(v));
-                        next.push(q);
-                    }
-                }
-                points = next;
-            }
-            let n = points.len();
-            let s: Box<dyn hyperscape_core::Sampler> =
-                Box::new(GridSampler::new(points, Some(cfg.seed))?);
-            (s, n)
-        }
-        m => (
-            hyperscape_core::sampler::sampler_by_name(m.name(), Some(cfg.seed), None)?,
-            cfg.trials,
-        ),
+    let points = match cfg.method {
+        SearchMethod::Grid { per_dim } => Some(grid(&names, per_dim, cfg.lo, cfg.hi)?),
+        _ => None,
     };
+    let trials = points.as_ref().map_or(cfg.trials, Vec::len);
     if trials == 0 {
         return Err(Error::Invalid("a search needs at least one trial".into()));
     }
-    let study = Study::builder(format!("bilevel-{}", cfg.method.name()))
-        .boxed_sampler(sampler)
-        .build()?;
-    let mut epochs = 0;
-    let mut evals = Vec::new();
-    let mut best: Option<(f64, Vec<f64>, Vec<candle_core::Tensor>)> = None;
-    for _ in 0..trials {
-        let mut trial = study.ask()?;
+    let inner: Box<dyn hyperscape_core::Sampler> = match &points {
+        Some(p) => Box::new(GridSampler::new(p.clone(), Some(cfg.seed))?),
+        None => hyperscape_core::sampler::sampler_by_name(cfg.method.name(), Some(cfg.seed), None)?,
+    };
+    let study = match shared {
+        None => Study::builder(format!("bilevel-{}", cfg.method.name()))
+            .boxed_sampler(inner)
+            .build()?,
+        Some(s) => {
+            let mut budget = BudgetSampler::new(inner, trials as u64).max_retries(1);
+            if let Some(p) = points {
+                budget = budget.with_points(p)?;
+            }
+            Study::builder(s.name.clone())
+                .storage(s.storage.clone())
+                .boxed_sampler(Box::new(budget))
+                .heartbeat(HeartbeatConfig::new(HEARTBEAT))
+                .load_if_exists(true)
+                .build()?
+        }
+    };
+    let mut settings = serde_json::to_value(cfg)
+        .map_err(|e| Error::Invalid(format!("the search settings do not serialise: {e}")))?;
+    settings["n_train"] = splits.train.n.into();
+    settings["n_valid"] = splits.valid.n.into();
+    if let Some(s) = shared {
+        check_settings(&study, &s.name, &settings)?;
+    }
+    // This worker's best trial: (number, validation loss, weights).
+    let mut own_best: Option<(u64, f64, Vec<candle_core::Tensor>)> = None;
+    let mut own = 0;
+    while shared.is_some() || own < trials {
+        let mut trial = match study.ask() {
+            Ok(t) => t,
+            Err(hyperscape_core::Error::SpaceExhausted(_)) if shared.is_some() => break,
+            Err(hyperscape_core::Error::NothingToClaim(_)) if shared.is_some() => {
+                std::thread::sleep(POLL);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        own += 1;
         let lam = names
             .iter()
             .map(|n| trial.suggest_float(n, cfg.lo, cfg.hi))
             .collect::<hyperscape_core::Result<Vec<f64>>>()?;
         let (model, phi, e) = pb.train_at(&lam)?;
-        epochs += e;
         let v = set_metrics(model.as_ref(), &splits.valid)?.cross_entropy;
+        trial.set_user_attr(PHI_ATTR, phi)?;
+        trial.set_user_attr(EPOCHS_ATTR, e)?;
+        trial.set_user_attr(SETTINGS_ATTR, settings.clone())?;
+        let number = trial.number();
         study.tell_values(trial, v)?;
-        evals.push((lam.clone(), phi, v));
-        if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
-            best = Some((v, lam, snapshot(model.as_ref())?));
+        if own_best.as_ref().is_none_or(|(_, b, _)| v < *b) {
+            own_best = Some((number, v, snapshot(model.as_ref())?));
         }
     }
-    let (_, lambda, w) = best.expect("at least one trial");
-    let model = pb.fresh()?;
-    restore(model.as_ref(), &w)?;
+    // Every complete trial of the study, in trial order; the best is the first with
+    // the lowest validation loss.
+    let mut epochs = 0;
+    let mut evals = Vec::new();
+    let mut best: Option<(u64, f64, Vec<f64>)> = None;
+    for t in study.trials_with_state(TrialState::Complete)? {
+        let lam = names
+            .iter()
+            .map(|n| t.params.get(n).and_then(ParamValue::as_f64))
+            .collect::<Option<Vec<f64>>>()
+            .ok_or_else(|| {
+                Error::Invalid(format!("trial {} of the study has no {names:?}", t.number))
+            })?;
+        let v = t
+            .values
+            .as_ref()
+            .and_then(|v| v.first().copied())
+            .ok_or_else(|| {
+                Error::Invalid(format!("trial {} of the study has no value", t.number))
+            })?;
+        let attr = |k: &str| t.user_attrs.get(k).and_then(serde_json::Value::as_f64);
+        epochs += attr(EPOCHS_ATTR).unwrap_or(0.0) as usize;
+        evals.push((lam.clone(), attr(PHI_ATTR).unwrap_or(f64::NAN), v));
+        if best.as_ref().is_none_or(|(_, b, _)| v < *b) {
+            best = Some((t.number, v, lam));
+        }
+    }
+    let (number, _, lambda) = best.ok_or_else(|| Error::Invalid("no trial completed".into()))?;
+    let model = match own_best {
+        Some((n, _, w)) if n == number => {
+            let model = pb.fresh()?;
+            restore(model.as_ref(), &w)?;
+            model
+        }
+        _ => pb.train_at(&lambda)?.0,
+    };
     let ev = evaluate(model.as_ref(), splits)?;
     Ok(GbhoResult {
         method: cfg.method.name().to_string(),
@@ -155,6 +250,57 @@ pub fn search(spec: &ModelSpec, splits: &Splits, cfg: &SearchConfig) -> Result<G
         epochs,
         wall_seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// The full grid with `per_dim` points per λ, endpoints included, the last λ fastest.
+fn grid(
+    names: &[String],
+    per_dim: usize,
+    lo: f64,
+    hi: f64,
+) -> Result<Vec<BTreeMap<String, ParamValue>>> {
+    if per_dim < 2 {
+        return Err(Error::Invalid(
+            "a grid needs at least 2 points per dimension".into(),
+        ));
+    }
+    let mut points = vec![BTreeMap::new()];
+    for name in names {
+        let mut next = Vec::new();
+        for p in &points {
+            for j in 0..per_dim {
+                let v = lo + (hi - lo) * j as f64 / (per_dim - 1) as f64;
+                let mut q: BTreeMap<String, ParamValue> = p.clone();
+                q.insert(name.clone(), ParamValue::Float(v));
+                next.push(q);
+            }
+        }
+        points = next;
+    }
+    Ok(points)
+}
+
+/// A shared study's complete trials must all come from the same search on the same
+/// data (running ones get their attributes when told).
+fn check_settings(study: &Study, name: &str, settings: &serde_json::Value) -> Result<()> {
+    for t in study.trials_with_state(TrialState::Complete)? {
+        if let Some(stored) = t.user_attrs.get(SETTINGS_ATTR) {
+            if stored != settings {
+                return Err(Error::Invalid(format!(
+                    "study `{name}` holds trials of another search: its trial {} was run \
+                     with {stored}, this run has {settings}; use another study name",
+                    t.number
+                )));
+            }
+        } else {
+            return Err(Error::Invalid(format!(
+                "study `{name}` holds trial {}, which is not a bilevel search trial; \
+                 use another study name",
+                t.number
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The budget ladder of Hyperband in epochs: `max, max/eta, max/eta², …` down to
