@@ -164,6 +164,9 @@ pub fn search_in(
     };
     let mut settings = serde_json::to_value(cfg)
         .map_err(|e| Error::Invalid(format!("the search settings do not serialise: {e}")))?;
+    // The effective budget: a grid ignores `trials`, so two grid runs that differ only
+    // in it are the same search.
+    settings["trials"] = trials.into();
     settings["n_train"] = splits.train.n.into();
     settings["n_valid"] = splits.valid.n.into();
     if let Some(s) = shared {
