@@ -418,6 +418,68 @@ fn model_without_penalised_weights_or_bad_box_is_an_error() {
 }
 
 #[test]
+fn a_solver_that_cannot_train_or_a_subset_that_cannot_be_split_is_an_error() {
+    let splits = digits_splits(1);
+    let zero_epochs = GbhoConfig {
+        lower: bilevel::LowerConfig {
+            max_epochs: 0,
+            ..bilevel::LowerConfig::default()
+        },
+        ..GbhoConfig::default()
+    };
+    let err = gbho(&ModelSpec::Logreg, &splits, &zero_epochs).unwrap_err();
+    assert!(err.to_string().contains("max_epochs is 0"), "{err}");
+    let bad_lr = bilevel::LowerConfig {
+        lr: f64::NAN,
+        ..bilevel::LowerConfig::default()
+    };
+    let err = bad_lr.validate().unwrap_err();
+    assert!(err.to_string().contains("learning rate NaN"), "{err}");
+    assert!(bilevel::LowerConfig::default().validate().is_ok());
+
+    // Subsets: without an official test set the rest of the pool is the test set, so
+    // the whole pool cannot be the subset; with one it can.
+    let raw = smartcore::dataset::digits::load_dataset();
+    let ds = Dataset::new(
+        "digits",
+        raw.data.iter().map(|v| v / 16.0).collect(),
+        raw.num_features,
+        Target::Classes {
+            labels: raw.target.iter().map(|&v| v as u32).collect(),
+            n_classes: 10,
+            names: (0..10).map(|i| i.to_string()).collect(),
+        },
+    )
+    .unwrap();
+    let n = ds.n_samples();
+    let pool_only = hyperscape_ml::data::Loaded {
+        train: ds.clone(),
+        test: None,
+    };
+    for bad in [0, 9, n, n + 1] {
+        let err = bilevel::paper_splits(&pool_only, bad, 0).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("subset of {bad} samples"))
+                && msg.contains(&format!("between 10 and {}", n - 1)),
+            "{msg}"
+        );
+    }
+    let s = bilevel::paper_splits(&pool_only, n - 1, 0).unwrap();
+    assert_eq!(s.test.as_ref().unwrap().n, 1);
+    let with_test = hyperscape_ml::data::Loaded {
+        train: ds.clone(),
+        test: Some(ds),
+    };
+    assert!(bilevel::paper_splits(&with_test, n, 0).is_ok());
+    let err = bilevel::paper_splits(&with_test, n + 1, 0).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("between 10 and {n}")),
+        "{err}"
+    );
+}
+
+#[test]
 fn ift_hypergradient_matches_the_exact_ridge_hypergradient() {
     let (n, p) = (30, 10);
     let mut rng = ChaCha8Rng::seed_from_u64(7);

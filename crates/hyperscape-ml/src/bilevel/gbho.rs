@@ -336,6 +336,7 @@ impl<'a> Problem<'a> {
         seed: u64,
         lower: LowerConfig,
     ) -> Result<Self> {
+        lower.validate()?;
         let (inputs, outputs) = shapes(splits)?;
         Ok(Self {
             spec,

@@ -14,7 +14,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::Serialize;
 
 use super::model::{ce, lower, scalar, Data, DiffModel};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Settings of the lower-level solver.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -40,6 +40,31 @@ impl Default for LowerConfig {
             tol: 1e-3,
             floor: 0.05,
         }
+    }
+}
+
+impl LowerConfig {
+    /// Checks that every setting can drive a solve: a positive, finite learning rate,
+    /// at least one epoch and a window of at least one epoch, and a finite, non-negative
+    /// tolerance and floor. The error names the setting.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::Invalid(format!("lower-level solver: {what}")));
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(&format!("learning rate {} must be positive", self.lr));
+        }
+        if self.max_epochs == 0 {
+            return bad("max_epochs is 0; a training needs at least one epoch");
+        }
+        if self.window == 0 {
+            return bad("window is 0; the convergence test needs at least one epoch");
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return bad(&format!("tolerance {} must be finite and >= 0", self.tol));
+        }
+        if !(self.floor.is_finite() && self.floor >= 0.0) {
+            return bad(&format!("floor {} must be finite and >= 0", self.floor));
+        }
+        Ok(())
     }
 }
 

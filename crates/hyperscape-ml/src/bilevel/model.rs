@@ -357,10 +357,23 @@ pub fn paper_splits(loaded: &crate::data::Loaded, subset: usize, seed: u64) -> R
     use rand::seq::SliceRandom;
     let pool = &loaded.train;
     let n = pool.n_samples();
-    if subset < 10 || subset > n || (loaded.test.is_none() && subset == n) {
+    // Without an official test set the test set is the pool outside the subset.
+    let largest = if loaded.test.is_some() {
+        n
+    } else {
+        n.saturating_sub(1)
+    };
+    if subset < 10 || subset > largest {
+        let why = if loaded.test.is_some() {
+            String::new()
+        } else {
+            " (it has no official test set, so the samples outside the subset are the \
+             test set and at least one must be left)"
+                .to_string()
+        };
         return Err(Error::Invalid(format!(
-            "subset of {subset} samples: `{}` has {n} (and needs some left for testing \
-             when it has no official test set)",
+            "subset of {subset} samples: it must be between 10 and {largest} for `{}`, \
+             which has {n}{why}",
             pool.name
         )));
     }
