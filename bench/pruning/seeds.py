@@ -9,7 +9,10 @@ number of trials per seed (default 66: three iterations, so BOHB's model acts in
 second and third); full-budget random search runs --random-trials trials at 9 epochs.
 
 Methods per seed (hyperscape tune, random sampler seeded by --seed, which also fixes the
-subset and the train/validation split): random (full budget), hyperband, bohb, dehb.
+subset and the train/validation split): random (full budget), hyperband, bohb, dehb,
+asha, median (random search with the median pruner, --random-trials trials); and Ray
+Tune's ASHAScheduler and MedianStoppingRule driving `hyperscape train` (ray-asha,
+ray-median; ray_side.py, in the venv of --ray-python).
 Jobs (one method of one seed each, one training thread) run --parallel at a time.
 
 Usage:
@@ -26,6 +29,7 @@ import argparse
 import concurrent.futures as cf
 import json
 import os
+import subprocess
 import sys
 import time
 import types
@@ -63,6 +67,11 @@ def main():
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--space", default=None,
                     help="TOML space file for hyperscape's methods (default space.toml)")
+    ap.add_argument("--ray-python", default=None,
+                    help="python of a venv with ray[tune], for the ray-asha and ray-median "
+                         "methods (bench/pruning/ray_side.py)")
+    ap.add_argument("--ray-samples", type=int, default=50,
+                    help="configurations of ray-asha (ray-median gets --random-trials)")
     ap.add_argument("--bohb-density", default=None,
                     help="passed to bohb as --bohb-density (parzen, kde)")
     a = ap.parse_args()
@@ -82,11 +91,37 @@ def main():
             return b.tune("random-full", ["--sampler", "random", "--trials",
                                           str(a.random_trials), "--epochs",
                                           str(a.max_budget)])
+        if method == "median":
+            return b.tune("random-median", [
+                "--sampler", "random", "--trials", str(a.random_trials), "--epochs",
+                str(a.max_budget), "--pruner", "median", "--pruner-startup-trials", "5",
+                "--pruner-warmup-steps", str(a.min_budget - 1)])
+        if method in ("ray-asha", "ray-median"):
+            return ray_job(ns, method)
         extra = []
         if method == "bohb" and a.bohb_density:
             extra = ["--bohb-density", a.bohb_density]
         return b.tune(method, ["--sampler", "random", "--trials", str(a.trials),
                                "--scheduler", method, *sched, *extra])
+
+    def ray_job(ns, method):
+        if not a.ray_python:
+            raise RuntimeError(f"{method} needs --ray-python")
+        samples = a.ray_samples if method == "ray-asha" else a.random_trials
+        cmd = [a.ray_python, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "ray_side.py"),
+               "--hyperscape", ns.hyperscape, "--out", os.path.join(ns.out, method),
+               "--scheduler", method[4:], "--samples", str(samples),
+               "--seed", str(ns.seed), "--subsample", str(ns.subsample),
+               "--valid-fraction", repr(ns.valid_fraction),
+               "--min-budget", str(ns.min_budget), "--max-budget", str(ns.max_budget),
+               "--eta", str(ns.eta)]
+        if ns.space:
+            raise RuntimeError("ray_side.py knows only space.toml's space")
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"{method}: {' '.join(cmd)}\n{p.stderr[-3000:]}")
+        return json.loads(p.stdout.strip().splitlines()[-1])
 
     results = {}
     t0 = time.time()
