@@ -16,8 +16,8 @@ space.toml, one trial at a time (Ray gets one CPU, a trial
 Each trial is one `hyperscape train --epochs MAX` process on the same data, split and
 seed as the hyperscape side; every epoch's validation accuracy (the `{"step", "value"}`
 line) is reported to Ray as `acc`; when Ray stops the trial the process group gets the
-documented stop protocol (SIGTERM, a grace period, SIGKILL). Epochs counted are the
-epochs reported, as on the Optuna side. The best trial's configuration is refitted on
+documented stop protocol (SIGTERM, a grace period, SIGKILL). Epochs counted are all
+epochs reported, restarts included, as on the Optuna side. The best trial's configuration is refitted on
 train + validation and scored once on the test set (`hyperscape train --final`).
 
 Prints one JSON object in the format of driver.py's Bench.tune (method, command, epochs,
@@ -67,6 +67,8 @@ def main():
     ap.add_argument("--scheduler", choices=["asha", "median"], required=True)
     ap.add_argument("--samples", type=int, required=True,
                     help="configurations Ray samples (num_samples)")
+    ap.add_argument("--median-yields", action="store_true",
+                    help="MedianStoppingRule with Ray's default min_time_slice = 0")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--subsample", type=int, default=4500)
     ap.add_argument("--valid-fraction", type=float, default=1 / 3)
@@ -80,6 +82,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     os.environ.setdefault("HYPERSCAPE_DATA_DIR", os.path.join(REPO, ".datasets"))
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    env = dict(os.environ)
     data = ["--model", "mlp", "--dataset", "fashion-mnist", "--subsample", str(a.subsample),
             "--valid-fraction", repr(a.valid_fraction), "--seed", str(a.seed),
             "--threads", "1"]
@@ -104,9 +107,11 @@ def main():
         cmd = [hs, "train", *data, "--params", json.dumps(config),
                "--epochs", str(a.max_budget)]
         t0 = time.time()
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True, start_new_session=True,
-                             preexec_fn=die_with_parent)
+        err = open(os.path.join(out, "trial-stderr.log"), "a")
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
+                             start_new_session=True, preexec_fn=die_with_parent,
+                             env=env)
+        reported = 0
         try:
             for line in p.stdout:
                 line = line.strip()
@@ -115,21 +120,34 @@ def main():
                     if "step" in msg:
                         # Each report may be the last: Ray stops a trial by not
                         # resuming this function, and `finally` stops the process.
+                        reported += 1
                         tune.report({"acc": msg["value"], "epoch": msg["step"],
                                      "train_seconds": time.time() - t0})
         finally:
             if p.poll() is None:
                 stop_group(p)
             p.stdout.close()
+            err.close()
+        if reported == 0:
+            raise RuntimeError(f"{' '.join(cmd)} reported no epoch (rc {p.wait()}); "
+                               f"its stderr is in {out}/trial-stderr.log")
 
     if a.scheduler == "asha":
         scheduler = ASHAScheduler(time_attr="training_iteration", max_t=a.max_budget,
                                   grace_period=a.min_budget, reduction_factor=a.eta)
     else:
-        scheduler = MedianStoppingRule(time_attr="training_iteration",
-                                       grace_period=a.min_budget, min_samples_required=5)
+        # min_time_slice = max budget: a trial never yields its CPU to pending trials
+        # while too few trials have finished to judge it. With Ray's default (0) it
+        # yields after every result, and a function trainable without Ray checkpoints
+        # then restarts from scratch when resumed (--median-yields keeps the default).
+        scheduler = MedianStoppingRule(
+            time_attr="training_iteration", grace_period=a.min_budget,
+            min_samples_required=5,
+            min_time_slice=0 if a.median_yields else a.max_budget)
 
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+    # address="local": always a fresh cluster of this process, never one that another
+    # run started on this machine (ray.init() would join it).
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False,
              logging_level="ERROR", configure_logging=False)
     t0 = time.time()
     tuner = tune.Tuner(
@@ -146,19 +164,28 @@ def main():
 
     trials = []
     for r in grid:
-        df = r.metrics_dataframe
-        if df is None or len(df) == 0:
+        # Every result the trial reported, in order, restarts included (a paused trial
+        # without Ray checkpoints starts again at iteration 1).
+        with open(os.path.join(r.path, "result.json")) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        if not rows:
             raise RuntimeError(f"trial {r.path} reported nothing: {r.error}")
-        start = float(df["timestamp"].min())
-        n = int(df["training_iteration"].max())
-        last = float(df.sort_values("training_iteration")["acc"].iloc[-1])
+        # The training time of each run of the trial: its last row's train_seconds.
+        runs = [rows[i]["train_seconds"] for i in range(len(rows))
+                if i + 1 == len(rows) or rows[i + 1]["training_iteration"] == 1]
+        n = int(rows[-1]["training_iteration"])
         trials.append({
-            "start": start, "epochs": n, "config": r.config, "last": last,
-            "full": n >= a.max_budget,
-            "train_seconds": float(df["train_seconds"].max()),
+            "start": float(rows[0]["timestamp"]), "end": float(rows[-1]["timestamp"]),
+            "epochs": len(rows), "restarts": len(runs) - 1, "config": r.config,
+            "last": float(rows[-1]["acc"]), "full": n >= a.max_budget,
+            "train_seconds": float(sum(runs)),
         })
     trials.sort(key=lambda t: t["start"])
     starts = [round(t["start"] - trials[0]["start"], 1) for t in trials]
+    # Where the time outside training went (report timestamps are whole seconds):
+    # before the first report, and after the last one until fit() returned.
+    before_first = trials[0]["start"] - t0
+    after_last = t0 + wall - max(t["end"] for t in trials)
     trace = [{"epochs": t["epochs"], "value": t["last"] if t["full"] else None,
               "full": t["full"]} for t in trials]
     full = [t for t in trials if t["full"]]
@@ -176,6 +203,7 @@ def main():
         "epochs": sum(t["epochs"] for t in trials),
         "trials": len(trials),
         "pruned": len(trials) - len(full),
+        "restarts": sum(t["restarts"] for t in trials),
         "best_valid": best["last"],
         "test": test,
         "best_params": best["config"],
@@ -184,6 +212,8 @@ def main():
         "train_seconds": train_seconds,
         "overhead": wall - train_seconds,
         "trial_starts": starts,
+        "before_first_report": before_first,
+        "after_last_report": after_last,
         "trace": trace,
     }))
     return 0

@@ -10,7 +10,9 @@ second and third); full-budget random search runs --random-trials trials at 9 ep
 
 Methods per seed (hyperscape tune, random sampler seeded by --seed, which also fixes the
 subset and the train/validation split): random (full budget), hyperband, bohb, dehb,
-asha, median (random search with the median pruner, --random-trials trials); and Ray
+asha, median (random search with the median pruner, --random-trials trials), run-asha
+(ASHA through `hyperscape run` driving `hyperscape train` as an external command, one
+process per trial, like the Ray side); and Ray
 Tune's ASHAScheduler and MedianStoppingRule driving `hyperscape train` (ray-asha,
 ray-median; ray_side.py, in the venv of --ray-python).
 Jobs (one method of one seed each, one training thread) run --parallel at a time.
@@ -98,11 +100,61 @@ def main():
                 "--pruner-warmup-steps", str(a.min_budget - 1)])
         if method in ("ray-asha", "ray-median"):
             return ray_job(ns, method)
+        if method == "run-asha":
+            return run_job(b, ns)
         extra = []
         if method == "bohb" and a.bohb_density:
             extra = ["--bohb-density", a.bohb_density]
         return b.tune(method, ["--sampler", "random", "--trials", str(a.trials),
                                "--scheduler", method, *sched, *extra])
+
+    def run_job(b, ns):
+        """hyperscape run --scheduler asha driving `hyperscape train` as an external
+        command (promotions resume from the trial's checkpoint directory): the same
+        per-trial processes as the Ray side, so wall times compare like for like."""
+        if ns.space:
+            raise RuntimeError("run-asha declares only space.toml's parameters")
+        db = os.path.join(b.out, "run-asha.db")
+        for f in (db, db + "-wal", db + "-shm"):
+            if os.path.exists(f):
+                os.remove(f)
+        names = ["n_layers", "n_units", "learning_rate", "optimizer", "batch_size",
+                 "dropout"]
+        train = [b.hs, "train", *b.data, *[x for n in names for x in
+                                            ("--param", f"{n}={{{n}}}")],
+                 "--epochs", "{budget}", "--checkpoint-dir", "{checkpoint_dir}",
+                 "--resume-from", "{previous_budget}"]
+        store = ["--storage", f"sqlite://{db}", "--study", "run-asha"]
+        cmd = [b.hs, "run", *store, "--space", b.space, "--sampler", "random",
+               "--seed", str(ns.seed), "--trials", str(a.trials), "--scheduler", "asha",
+               *sched, "--checkpoint-root", os.path.join(b.out, "run-checkpoints"),
+               "--", *train]
+        t0 = time.time()
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.time() - t0
+        if p.returncode != 0:
+            raise RuntimeError(f"run-asha: {' '.join(cmd)}\n{p.stderr[-3000:]}")
+        q = subprocess.run([b.hs, "trials", *store, "--format", "json"],
+                           capture_output=True, text=True, check=True)
+        trials = sorted(json.loads(q.stdout), key=lambda t: t["number"])
+        trace = [{"epochs": t["budget"] - (t.get("previous_budget") or 0),
+                  "value": t["value"] if t["state"] == "complete" else None,
+                  "full": t["state"] == "complete" and t["budget"] == ns.max_budget}
+                 for t in trials]
+        full = [t for t in trials if t["state"] == "complete"
+                and t["budget"] == ns.max_budget]
+        best = max(full, key=lambda t: t["value"])
+        final = subprocess.run([b.hs, "train", *b.data, "--params", json.dumps(best["params"]),
+                                "--epochs", str(ns.max_budget), "--final"],
+                               capture_output=True, text=True, check=True)
+        test = json.loads(final.stdout.strip().splitlines()[-1])["test"]["accuracy"]
+        in_trials = sum(t["duration_seconds"] for t in trials)
+        return {"method": "run-asha", "command": " ".join(cmd),
+                "epochs": sum(t["epochs"] for t in trace), "trials": len(trials),
+                "pruned": 0, "best_valid": best["value"], "test": test,
+                "best_params": best["params"], "best_budget": ns.max_budget,
+                "wall": wall, "train_seconds": in_trials, "overhead": wall - in_trials,
+                "trace": trace}
 
     def ray_job(ns, method):
         if not a.ray_python:
