@@ -2,7 +2,10 @@
 """Tables of a seeds.py run with Ray Tune's schedulers: hyperscape's ASHA against Ray
 Tune's ASHAScheduler, and the median pruner against Ray's MedianStoppingRule.
 
-Usage: ray_report.py results.json [--json out.json]
+Usage: ray_report.py results.json [more.json ...] [--json out.json]
+
+Several files are merged by seed; a method in a later file replaces the same method of
+an earlier one (e.g. a rerun of ray-median).
 
 Per seed and pair (hyperscape method, Ray method):
 - the epochs each spent, and E = the smaller of the two;
@@ -24,7 +27,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bohb_seeds_report import best_at, curve, sign_test, to_target, wilcoxon  # noqa: E402
 
-PAIRS = [("asha", "ray-asha"), ("median", "ray-median")]
+PAIRS = [("asha", "ray-asha"), ("run-asha", "ray-asha"), ("median", "ray-median")]
 
 
 def f4(x):
@@ -34,10 +37,14 @@ def f4(x):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results")
+    ap.add_argument("results", nargs="+")
     ap.add_argument("--json")
     a = ap.parse_args()
-    runs = json.load(open(a.results))["results"]
+    runs = {}
+    for path in a.results:
+        with open(path) as f:
+            for seed, methods in json.load(f)["results"].items():
+                runs.setdefault(seed, {}).update(methods)
     seeds = sorted(runs, key=int)
     summary = {}
     for hs, ray in PAIRS:
