@@ -136,10 +136,11 @@ def main():
         scheduler = ASHAScheduler(time_attr="training_iteration", max_t=a.max_budget,
                                   grace_period=a.min_budget, reduction_factor=a.eta)
     else:
-        # min_time_slice = max budget: a trial never yields its CPU to pending trials
-        # while too few trials have finished to judge it. With Ray's default (0) it
-        # yields after every result, and a function trainable without Ray checkpoints
-        # then restarts from scratch when resumed (--median-yields keeps the default).
+        # min_time_slice = max budget: a trial yields its CPU to pending trials (while
+        # too few trials have finished to judge it) at most once; with Ray's default
+        # (0) after every result, and a function trainable without Ray checkpoints
+        # restarts from scratch when resumed (--median-yields keeps the default).
+        # With max_concurrent=1 below no trial is pending, so none yields.
         scheduler = MedianStoppingRule(
             time_attr="training_iteration", grace_period=a.min_budget,
             min_samples_required=5,
@@ -156,7 +157,10 @@ def main():
         tune_config=tune.TuneConfig(
             metric="acc", mode="max", scheduler=scheduler, num_samples=a.samples,
             reuse_actors=True,
-            search_alg=BasicVariantGenerator(random_state=a.seed)),
+            # max_concurrent=1: the next configuration is created only when a trial
+            # ends, so no trial is PENDING and the MedianStoppingRule never pauses
+            # (restarts) a running one to give a pending one its turn.
+            search_alg=BasicVariantGenerator(random_state=a.seed, max_concurrent=1)),
         run_config=tune.RunConfig(name=f"ray-{a.scheduler}", storage_path=out, verbose=0),
     )
     grid = tuner.fit()
