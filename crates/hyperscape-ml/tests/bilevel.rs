@@ -435,6 +435,12 @@ fn a_solver_that_cannot_train_or_a_subset_that_cannot_be_split_is_an_error() {
     };
     let err = bad_lr.validate().unwrap_err();
     assert!(err.to_string().contains("learning rate NaN"), "{err}");
+    // The solver itself refuses it too, for callers that skip `Problem`.
+    let model = ModelSpec::Logreg
+        .build(64, 10, DType::F32, 0)
+        .expect("logreg builds");
+    let err = bilevel::solve_lower(model.as_ref(), &[0.0], &splits.train, &bad_lr).unwrap_err();
+    assert!(err.to_string().contains("learning rate NaN"), "{err}");
     assert!(bilevel::LowerConfig::default().validate().is_ok());
 
     // Subsets: without an official test set the rest of the pool is the test set, so

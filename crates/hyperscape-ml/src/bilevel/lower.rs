@@ -126,6 +126,7 @@ pub fn solve_lower_to(
     cuts: usize,
     grad_target: f64,
 ) -> Result<LowerSolution> {
+    cfg.validate()?;
     let cuts = cuts.min(2);
     let m = ce("lower-level training");
     let dtype = train.x.dtype();
