@@ -97,7 +97,7 @@ def main():
         print("|---|---:|---:|---:|---:|---:|")
         for k, ((wa, wb, p), (_, _, _, pw)) in tests.items():
             print(f"| {k} | {wa} | {wb} | {len(rows) - wa - wb} | {p:.3g} | {pw:.3g} |")
-        med = lambda xs: statistics.median(xs)  # noqa: E731
+        med = statistics.median
         ratio_epochs = med([w["epochs"][0] / w["epochs"][1] for w in rows])
         ratio_wall = med([w["wall"][0] / w["wall"][1] for w in rows])
         per_trial = med([w["ray_overhead"] / w["trials"][1] for w in rows])

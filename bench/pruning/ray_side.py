@@ -3,9 +3,9 @@
 schedulers"), the Ray side of driver.py and seeds.py.
 
 One method per call, in its own process (Ray must own the main thread of its driver):
-Ray Tune's random search (BasicVariantGenerator seeded by --seed) over the space of
-space.toml, one trial at a time (Ray gets one CPU, a trial
-  asks for one), with
+Ray Tune's random search (BasicVariantGenerator seeded by --seed, max_concurrent=1) over
+the space of space.toml, one trial at a time (Ray gets one CPU, a trial asks for one),
+with
 
   asha    ASHAScheduler(time_attr="training_iteration", max_t=max budget,
           grace_period=min budget, reduction_factor=eta): stop-based asynchronous
@@ -13,12 +13,18 @@ space.toml, one trial at a time (Ray gets one CPU, a trial
   median  MedianStoppingRule(time_attr="training_iteration", grace_period=min budget,
           min_samples_required=5): Ray's median pruner.
 
+--ray-defaults drops max_concurrent=1, as a user who keeps Ray's defaults would: every
+configuration is then created PENDING up front, and the MedianStoppingRule pauses a
+running trial to give a pending one its turn, which for a function trainable without
+Ray checkpoints means starting it again from scratch (the restarts are counted).
+
 Each trial is one `hyperscape train --epochs MAX` process on the same data, split and
 seed as the hyperscape side; every epoch's validation accuracy (the `{"step", "value"}`
 line) is reported to Ray as `acc`; when Ray stops the trial the process group gets the
 documented stop protocol (SIGTERM, a grace period, SIGKILL). Epochs counted are all
-epochs reported, restarts included, as on the Optuna side. The best trial's configuration is refitted on
-train + validation and scored once on the test set (`hyperscape train --final`).
+epochs reported, restarts included, as on the Optuna side. The best trial's
+configuration is refitted on train + validation and scored once on the test set
+(`hyperscape train --final`).
 
 Prints one JSON object in the format of driver.py's Bench.tune (method, command, epochs,
 trials, pruned, best_valid, test, best_params, wall, trace in trial order) and, beside
@@ -67,8 +73,8 @@ def main():
     ap.add_argument("--scheduler", choices=["asha", "median"], required=True)
     ap.add_argument("--samples", type=int, required=True,
                     help="configurations Ray samples (num_samples)")
-    ap.add_argument("--median-yields", action="store_true",
-                    help="MedianStoppingRule with Ray's default min_time_slice = 0")
+    ap.add_argument("--ray-defaults", action="store_true",
+                    help="BasicVariantGenerator without max_concurrent=1 (Ray's default)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--subsample", type=int, default=4500)
     ap.add_argument("--valid-fraction", type=float, default=1 / 3)
@@ -136,15 +142,8 @@ def main():
         scheduler = ASHAScheduler(time_attr="training_iteration", max_t=a.max_budget,
                                   grace_period=a.min_budget, reduction_factor=a.eta)
     else:
-        # min_time_slice = max budget: a trial yields its CPU to pending trials (while
-        # too few trials have finished to judge it) at most once; with Ray's default
-        # (0) after every result, and a function trainable without Ray checkpoints
-        # restarts from scratch when resumed (--median-yields keeps the default).
-        # With max_concurrent=1 below no trial is pending, so none yields.
-        scheduler = MedianStoppingRule(
-            time_attr="training_iteration", grace_period=a.min_budget,
-            min_samples_required=5,
-            min_time_slice=0 if a.median_yields else a.max_budget)
+        scheduler = MedianStoppingRule(time_attr="training_iteration",
+                                       grace_period=a.min_budget, min_samples_required=5)
 
     # address="local": always a fresh cluster of this process, never one that another
     # run started on this machine (ray.init() would join it).
@@ -160,7 +159,8 @@ def main():
             # max_concurrent=1: the next configuration is created only when a trial
             # ends, so no trial is PENDING and the MedianStoppingRule never pauses
             # (restarts) a running one to give a pending one its turn.
-            search_alg=BasicVariantGenerator(random_state=a.seed, max_concurrent=1)),
+            search_alg=BasicVariantGenerator(
+                random_state=a.seed, max_concurrent=0 if a.ray_defaults else 1)),
         run_config=tune.RunConfig(name=f"ray-{a.scheduler}", storage_path=out, verbose=0),
     )
     grid = tuner.fit()

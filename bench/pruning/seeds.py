@@ -12,9 +12,9 @@ Methods per seed (hyperscape tune, random sampler seeded by --seed, which also f
 subset and the train/validation split): random (full budget), hyperband, bohb, dehb,
 asha, median (random search with the median pruner, --random-trials trials), run-asha
 (ASHA through `hyperscape run` driving `hyperscape train` as an external command, one
-process per trial, like the Ray side); and Ray
-Tune's ASHAScheduler and MedianStoppingRule driving `hyperscape train` (ray-asha,
-ray-median; ray_side.py, in the venv of --ray-python).
+process per trial, like the Ray side); and Ray Tune's ASHAScheduler and
+MedianStoppingRule driving `hyperscape train` (ray-asha, ray-median; ray_side.py, in the
+venv of --ray-python).
 Jobs (one method of one seed each, one training thread) run --parallel at a time.
 
 Usage:
